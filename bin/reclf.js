@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Launcher: runs the bundled engine, building it first when the bundle is missing or older than
+// the sources (npm may or may not have run `prepare`, depending on its install-script policy).
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const root = path.resolve(__dirname, '..');
+const bundle = path.join(root, 'dist', 'engine', 'reclf.cjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  if (!fs.existsSync(dir)) return newest;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+const srcDir = path.join(root, 'src');
+const stale = !fs.existsSync(bundle) || (fs.existsSync(srcDir) && newestSource(srcDir) > fs.statSync(bundle).mtimeMs);
+if (stale) {
+  require(path.join(root, 'scripts', 'build-engine.cjs')).buildEngineSync(root);
+}
+require(bundle).runProcess(process.argv.slice(2));
