@@ -1,0 +1,64 @@
+// The one interface every alignment method (convirt, gloria, mgca, reclf, mlip) implements, so
+// that training, evaluation, export and the UI need no method-specific code.
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ParamStore } from '../models/params';
+
+/**
+ * What the dual encoder hands to a method for a batch of B image-report pairs.
+ * Words are whole words (WordPiece pieces already summed); word slots beyond a report's
+ * length, and [CLS]/[SEP], are excluded by wordMask.
+ */
+export interface AlignInputs {
+  /** Projected, NOT yet normalised region features [B, M, D]. */
+  regions: tf.Tensor3D;
+  /** Projected image embedding [B, D]. */
+  imageGlobal: tf.Tensor2D;
+  /** Projected word features [B, N, D]. */
+  words: tf.Tensor3D;
+  /** 1 for a real word, 0 for padding/special [B, N]. */
+  wordMask: tf.Tensor2D;
+  /** Projected report embedding [B, D]. */
+  textGlobal: tf.Tensor2D;
+  /** Last-layer [CLS] attention summed per word [B, N] (MGCA's fixed word weights); optional. */
+  clsAttention?: tf.Tensor2D;
+}
+
+/** Per-pair explanation tensors; every method fills all four (identity/uniform when it has none). */
+export interface AlignExplanation {
+  /** Word -> region attention [B, N, M] (rows sum to 1 over regions for real words). */
+  attention: tf.Tensor3D;
+  /** Word -> word relation [B, N, N] (SRM; identity for methods without relations). */
+  relation: tf.Tensor3D;
+  /** Word importance [B, N] (IRM; uniform over real words for methods without it). */
+  importance: tf.Tensor2D;
+  /** Local (word-region) matching score of each matched pair [B]. */
+  localScore: tf.Tensor1D;
+}
+
+export interface AlignOutput {
+  loss: tf.Scalar;
+  /** Named loss terms (already weighted) that sum to loss, for logging. */
+  terms: Record<string, tf.Scalar>;
+}
+
+export interface AlignMethod {
+  readonly name: string;
+  /** Training loss over the batch (in-batch negatives). Must be called inside a gradient scope. */
+  loss(inputs: AlignInputs, ctx: { training: boolean; step: number }): AlignOutput;
+  /** Explanation tensors for each matched pair (image i with report i). */
+  explain(inputs: AlignInputs): AlignExplanation;
+  /**
+   * Similarity of every image with every report [B_img, B_txt] for retrieval/zero-shot:
+   * global cosine, and the method's local score when it has one.
+   */
+  similarity(inputs: AlignInputs): { global: tf.Tensor2D; local?: tf.Tensor2D };
+}
+
+export interface MethodFactoryArgs {
+  params: ParamStore;
+  /** Embedding dimension D of AlignInputs. */
+  dim: number;
+  config: Record<string, unknown>;
+}
+
+export type MethodFactory = (args: MethodFactoryArgs) => AlignMethod;
