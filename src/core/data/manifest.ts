@@ -1,0 +1,266 @@
+// Reads and validates a dataset folder (manifest.jsonl + files). Bad records are skipped and
+// reported one by one so a few broken studies never sink a run, while a mostly broken manifest
+// (wrong folder, wrong format) stops with one clear message instead of training on scraps.
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv, { type ErrorObject } from 'ajv';
+import schema from '../../../schemas/manifest.schema.json';
+import { ConfigError, DataError } from '../errors';
+import { resolveInside } from '../fs-atomic';
+import { MANIFEST_FILE } from './manifest-write';
+import type { InvalidRecord, LoadedStudy, StudyRecord } from './manifest-types';
+
+export { MANIFEST_FILE };
+
+export const DEFAULT_MAX_INVALID_SHARE = 0.2;
+
+export interface ReadDatasetOptions {
+  /** Largest tolerated share of invalid records (0..1); above it readDataset throws. */
+  maxInvalidShare?: number;
+  onWarning?: (rec: InvalidRecord) => void;
+}
+
+export interface Dataset {
+  /** Absolute dataset folder. */
+  dir: string;
+  /** Absolute path of manifest.jsonl. */
+  manifest: string;
+  studies: LoadedStudy[];
+  invalid: InvalidRecord[];
+  /** Non-blank manifest lines (each one a record, valid or not). */
+  totalLines: number;
+}
+
+export type ValidationResult =
+  | { ok: true; record: StudyRecord }
+  | { ok: false; field: string; reason: string };
+
+// strictRequired would reject the anyOf branches, which name properties declared one level up.
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
+const validateSchema = ajv.compile<StudyRecord>(schema);
+
+/** Checks one parsed manifest line against schemas/manifest.schema.json. */
+export function validateStudyRecord(obj: unknown): ValidationResult {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    return { ok: false, field: '(record)', reason: `must be a JSON object, got ${describe(obj)}` };
+  }
+  if (validateSchema(obj)) return { ok: true, record: obj };
+  return explain(validateSchema.errors ?? [], obj);
+}
+
+function explain(errors: readonly ErrorObject[], obj: unknown): { ok: false; field: string; reason: string } {
+  // With allErrors off, ajv lists an anyOf's failed branches before the anyOf itself; the
+  // branches alone ("report is required") would hide that report_file also satisfies it.
+  const anyOf = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === '');
+  if (anyOf) return { ok: false, field: 'report', reason: 'one of report or report_file is required' };
+  const e = errors[0];
+  if (!e) return { ok: false, field: '(record)', reason: 'does not match the manifest schema' };
+  const base = fieldPath(e.instancePath);
+  const value = valueAt(obj, e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required': {
+      const missing = String(params.missingProperty);
+      return { ok: false, field: base ? `${base}.${missing}` : missing, reason: 'is required' };
+    }
+    case 'enum':
+      return {
+        ok: false, field: base || '(record)',
+        reason: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${describe(value)}`,
+      };
+    case 'type':
+      return { ok: false, field: base || '(record)', reason: `must be ${String(params.type)}, got ${describe(value)}` };
+    case 'minLength':
+      return { ok: false, field: base, reason: 'must not be empty' };
+    case 'minItems':
+    case 'maxItems':
+    case 'additionalItems':
+      return { ok: false, field: base, reason: 'must be [x, y, w, h, label] (exactly 5 items)' };
+    default:
+      return { ok: false, field: base || '(record)', reason: `${e.message ?? 'is invalid'}, got ${describe(value)}` };
+  }
+}
+
+/** JSON pointer "/boxes/0/2" -> "boxes[0][2]", "/labels/Edema" -> "labels.Edema". */
+function fieldPath(pointer: string): string {
+  if (!pointer) return '';
+  let out = '';
+  for (const raw of pointer.slice(1).split('/')) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : out ? `.${part}` : part;
+  }
+  return out;
+}
+
+function valueAt(obj: unknown, pointer: string): unknown {
+  if (!pointer) return obj;
+  let cur: unknown = obj;
+  for (const raw of pointer.slice(1).split('/')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return cur;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  return `${typeof v} ${String(v)}`;
+}
+
+/** "line 7 (s12): image: file not found: img/s12.png" — the one format every caller prints. */
+export function formatInvalid(rec: InvalidRecord): string {
+  return `line ${rec.line}${rec.id !== undefined ? ` (${rec.id})` : ''}: ${rec.field ? `${rec.field}: ` : ''}${rec.reason}`;
+}
+
+/** Throws a DataError when more than maxInvalidShare of total records are invalid. */
+export function assertUsable(manifest: string, invalid: readonly InvalidRecord[], total: number, maxInvalidShare: number): void {
+  if (total === 0) throw new DataError(`${manifest}: no records (the manifest is empty)`, manifest);
+  if (invalid.length / total <= maxInvalidShare) return;
+  const shown = invalid.slice(0, 5).map(formatInvalid);
+  const more = invalid.length > shown.length ? `; … and ${invalid.length - shown.length} more` : '';
+  throw new DataError(
+    `${manifest}: ${invalid.length} of ${total} records are invalid (${pct(invalid.length / total)}, more than the allowed ${pct(maxInvalidShare)}): ${shown.join('; ')}${more}`,
+    manifest,
+  );
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 1000) / 10}%`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads dir/manifest.jsonl, skipping (and reporting) every record that cannot be used. */
+export function readDataset(dir: string, opts: ReadDatasetOptions = {}): Dataset {
+  const maxInvalidShare = opts.maxInvalidShare ?? DEFAULT_MAX_INVALID_SHARE;
+  if (!(maxInvalidShare >= 0 && maxInvalidShare <= 1)) {
+    throw new ConfigError(`maxInvalidShare must be between 0 and 1, got ${maxInvalidShare}`, 'maxInvalidShare');
+  }
+  const root = path.resolve(dir);
+  if (!isDir(root)) throw new DataError(`dataset folder not found: ${root}`, root);
+  const manifest = path.join(root, MANIFEST_FILE);
+  if (!isFile(manifest)) throw new DataError(`${MANIFEST_FILE} not found in dataset folder ${root}`, manifest);
+
+  const studies: LoadedStudy[] = [];
+  const invalid: InvalidRecord[] = [];
+  const firstLineOfId = new Map<string, number>();
+  let totalLines = 0;
+  let lineNo = 0;
+  for (const bytes of readLines(manifest)) {
+    lineNo++;
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      totalLines++;
+      report({ line: lineNo, reason: 'line is not valid UTF-8' });
+      continue;
+    }
+    if (text.trim() === '') continue;
+    totalLines++;
+    const result = loadLine(root, text, lineNo, firstLineOfId);
+    if ('reason' in result) report(result);
+    else studies.push(result);
+  }
+  assertUsable(manifest, invalid, totalLines, maxInvalidShare);
+  return { dir: root, manifest, studies, invalid, totalLines };
+
+  function report(rec: InvalidRecord): void {
+    invalid.push(rec);
+    opts.onWarning?.(rec);
+  }
+}
+
+function loadLine(root: string, text: string, line: number, firstLineOfId: Map<string, number>): LoadedStudy | InvalidRecord {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    return { line, reason: `not valid JSON (${(e as Error).message})` };
+  }
+  const v = validateStudyRecord(obj);
+  if (!v.ok) {
+    const rawId = (obj as { id?: unknown } | null)?.id;
+    return { line, id: typeof rawId === 'string' && rawId ? rawId : undefined, field: v.field, reason: v.reason };
+  }
+  const rec = v.record;
+  const bad = (field: string, reason: string): InvalidRecord => ({ line, id: rec.id, field, reason });
+
+  const first = firstLineOfId.get(rec.id);
+  if (first !== undefined) return bad('id', `duplicate id (first used on line ${first})`);
+  firstLineOfId.set(rec.id, line);
+
+  const imagePath = existingFileInside(root, rec.image);
+  if (typeof imagePath !== 'string') return bad('image', imagePath.reason);
+
+  let report: string;
+  if (rec.report !== undefined) {
+    report = rec.report;
+    if (report.trim() === '') return bad('report', 'report text is empty');
+  } else {
+    const reportFile = rec.report_file as string;
+    const reportPath = existingFileInside(root, reportFile);
+    if (typeof reportPath !== 'string') return bad('report_file', reportPath.reason);
+    try {
+      report = utf8.decode(fs.readFileSync(reportPath));
+    } catch (e) {
+      if (e instanceof TypeError) return bad('report_file', `${reportFile} is not valid UTF-8 text`);
+      return bad('report_file', `cannot read ${reportFile} (${(e as Error).message})`);
+    }
+    if (report.trim() === '') return bad('report_file', `${reportFile} is empty`);
+  }
+
+  let maskPath: string | undefined;
+  if (rec.mask !== undefined) {
+    const m = existingFileInside(root, rec.mask);
+    if (typeof m !== 'string') return bad('mask', m.reason);
+    maskPath = m;
+  }
+  return { ...rec, report, imagePath, ...(maskPath ? { maskPath } : {}), line };
+}
+
+function existingFileInside(root: string, rel: string): string | { reason: string } {
+  const full = resolveInside(root, rel);
+  if (!full) return { reason: `path escapes the dataset folder: ${rel}` };
+  if (!isFile(full)) return { reason: `file not found: ${rel}` };
+  return full;
+}
+
+function isFile(p: string): boolean {
+  try { return fs.statSync(p).isFile(); } catch { return false; }
+}
+
+function isDir(p: string): boolean {
+  try { return fs.statSync(p).isDirectory(); } catch { return false; }
+}
+
+/** Yields raw lines (without \n or \r) so huge manifests are never held in memory twice. */
+function* readLines(file: string): Generator<Uint8Array> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 16);
+    let carry: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : Buffer.from(chunk.subarray(0, n));
+      let start = 0;
+      let nl: number;
+      while ((nl = buf.indexOf(10, start)) !== -1) {
+        yield stripCr(buf.subarray(start, nl));
+        start = nl + 1;
+      }
+      carry = buf.subarray(start);
+    }
+    if (carry.length) yield stripCr(carry);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function stripCr(b: Buffer): Buffer {
+  return b.length && b[b.length - 1] === 13 ? b.subarray(0, b.length - 1) : b;
+}

@@ -1,0 +1,96 @@
+// `reclf info DATASET`: is this folder usable, and what is in it? Prints a table (or the summary
+// as JSON) and every record that was skipped, so a user can fix the manifest in one pass.
+import { num, bool, UsageError } from '../args';
+import type { Command } from '../command';
+import { isUserError } from '../../core/errors';
+import {
+  assertUsable, DEFAULT_MAX_INVALID_SHARE, formatInvalid, readDataset,
+} from '../../core/data/manifest';
+import { summarizeDataset, type DatasetSummary, type LengthStats, type SplitKey } from '../../core/data/dataset-summary';
+import { SPLITS, type InvalidRecord } from '../../core/data/manifest-types';
+
+export const infoCommand: Command = {
+  spec: {
+    name: 'info',
+    summary: 'Check a dataset folder and summarise it (splits, labels, image sizes, report lengths, bad records)',
+    usage: 'reclf info DATASET [--json] [--max-invalid-share 0.2] [--no-images]',
+    positionals: 'DATASET  a folder containing manifest.jsonl',
+    flags: {
+      json: { type: 'boolean', description: 'Print the summary as JSON on stdout' },
+      'max-invalid-share': {
+        type: 'number', value: 'SHARE', default: DEFAULT_MAX_INVALID_SHARE,
+        description: 'Fail (exit 2) when more than this share of records is invalid',
+      },
+      images: { type: 'boolean', default: true, description: 'Read every image header (use --no-images to skip)' },
+    },
+  },
+  async run(ctx) {
+    const { flags, positionals } = ctx.args;
+    if (positionals.length !== 1) throw new UsageError(`expected one DATASET folder, got ${positionals.length} (see 'reclf info --help')`);
+    const maxInvalidShare = num(flags, 'maxInvalidShare') ?? DEFAULT_MAX_INVALID_SHARE;
+    if (maxInvalidShare < 0 || maxInvalidShare > 1) throw new UsageError(`--max-invalid-share must be between 0 and 1, got ${maxInvalidShare}`);
+
+    const seen: InvalidRecord[] = [];
+    try {
+      const ds = readDataset(positionals[0], { maxInvalidShare, onWarning: (r) => seen.push(r) });
+      const summary = await summarizeDataset(ds, { imageStats: bool(flags, 'images') });
+      // Unreadable image headers count against the same threshold as manifest errors.
+      seen.splice(0, seen.length, ...summary.invalid);
+      assertUsable(ds.manifest, summary.invalid, summary.totalLines, maxInvalidShare);
+      process.stdout.write(bool(flags, 'json') ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary) + '\n');
+      return 0;
+    } catch (e) {
+      // The error message carries only the first few reasons; the full list helps fix the manifest.
+      if (isUserError(e) && seen.length) for (const r of seen) ctx.events.log(`invalid: ${formatInvalid(r)}`);
+      throw e;
+    }
+  },
+};
+
+export function formatSummary(s: DatasetSummary): string {
+  const out: string[] = [];
+  out.push(`Dataset ${s.dir}`);
+  out.push(`${s.studies} usable studies of ${s.totalLines} records (${s.invalid.length} invalid)`);
+  out.push('');
+  out.push(table(['split', 'studies'], [...SPLITS.map((k) => [k, String(s.splits[k])]), ['all', String(s.studies)]]));
+
+  if (s.labels.length) {
+    out.push('', 'Label prevalence (positive / negative / uncertain / missing, positive share):');
+    const keys: SplitKey[] = ['all', ...SPLITS];
+    out.push(table(['label', ...keys], s.labels.map((l) => [
+      l.label,
+      ...keys.map((k) => {
+        const c = l.splits[k];
+        return `${c.positive}/${c.negative}/${c.uncertain}/${c.missing} ${(100 * c.positiveShare).toFixed(1)}%`;
+      }),
+    ])));
+  }
+
+  if (s.images) {
+    const fmts = Object.entries(s.images.formats).map(([f, n]) => `${f} ${n}`).join(', ');
+    out.push('', `Images: ${s.images.read} headers read${fmts ? ` (${fmts})` : ''}`);
+    if (s.images.sizes.length) out.push(table(['size', 'images'], s.images.sizes.map((b) => [`${b.width}x${b.height}`, String(b.count)])));
+  } else {
+    out.push('', 'Images: headers not read (--no-images)');
+  }
+
+  out.push('', 'Report length:');
+  const row = (name: string, st: LengthStats): string[] => [name, ...[st.min, st.mean, st.median, st.p95, st.max].map(fmt)];
+  out.push(table(['', 'min', 'mean', 'median', 'p95', 'max'], [row('words', s.reports.words), row('chars', s.reports.chars)]));
+
+  out.push('', `Boxes: ${s.boxes.total} in ${s.boxes.studies} studies; masks: ${s.masks.studies} studies; word annotations: ${s.words.total} in ${s.words.studies} studies`);
+
+  out.push('', s.invalid.length ? `Invalid records (${s.invalid.length}, skipped):` : 'Invalid records: none');
+  for (const r of s.invalid) out.push(`  ${formatInvalid(r)}`);
+  return out.join('\n');
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+}
