@@ -1,0 +1,43 @@
+// `npm run demo`: the main job on the embedded default, end to end:
+// synthetic data -> pretrain RECLF (default CPU config) -> print validation retrieval.
+// Later stages (eval, export, explain) join as they land. Work goes to ./demo/ (git-ignored).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const work = path.join(root, 'demo');
+const data = path.join(work, 'synth');
+const run = path.join(work, 'runs', 'reclf');
+const n = Number(process.env.RECLF_DEMO_N ?? 1200);
+const started = Date.now();
+
+function reclf(args, { capture = false } = {}) {
+  console.error(`\n$ reclf ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'reclf.js'), ...args], {
+    cwd: root, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) {
+    console.error(`reclf ${args[0]} failed with exit code ${r.status}`);
+    process.exit(r.status ?? 1);
+  }
+  return r.stdout ?? '';
+}
+
+fs.rmSync(work, { recursive: true, force: true });
+reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
+const events = reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0'], { capture: true })
+  .split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const finished = events.find((e) => e.type === 'run_finished');
+const v = finished?.summary?.validation;
+console.log('\nRECLF Studio demo');
+console.log(`  dataset   ${path.relative(root, data)} (${n} synthetic studies)`);
+console.log(`  run       ${path.relative(root, run)} (${finished?.summary?.step} steps, status ${finished?.status})`);
+if (v) {
+  const chance = 100 / v.batch;
+  console.log(`  validation in-batch retrieval (batches of ${v.batch.toFixed(0)}, chance acc@1 = ${chance.toFixed(1)}%):`);
+  console.log(`    image->text acc@1 ${(100 * v.i2t_acc1).toFixed(1)}% (${(100 * v.i2t_acc1 / chance).toFixed(1)}x chance)  acc@5 ${(100 * v.i2t_acc5).toFixed(1)}%`);
+  console.log(`    text->image acc@1 ${(100 * v.t2i_acc1).toFixed(1)}% (${(100 * v.t2i_acc1 / chance).toFixed(1)}x chance)  acc@5 ${(100 * v.t2i_acc5).toFixed(1)}%`);
+}
+console.log(`  total time ${((Date.now() - started) / 1000).toFixed(0)} s`);

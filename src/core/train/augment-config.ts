@@ -1,0 +1,21 @@
+// The run config's data.augment group: the image module's own resolver, with unknown keys
+// rejected and field names given their full path in the run config.
+import { ConfigError } from '../errors';
+import { DEFAULT_AUGMENT, resolveAugmentConfig as resolveAugment, type AugmentConfig } from '../data/augment';
+
+export function resolveAugmentConfig(raw: Record<string, unknown>, path: string): AugmentConfig {
+  for (const k of Object.keys(raw)) {
+    if (!(k in DEFAULT_AUGMENT)) {
+      throw new ConfigError(`${path}.${k}: unknown field (allowed: ${Object.keys(DEFAULT_AUGMENT).join(', ')})`, `${path}.${k}`);
+    }
+  }
+  try {
+    return resolveAugment(raw as Partial<AugmentConfig>);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      const field = e.field ? e.field.replace(/^augment/, path) : path;
+      throw new ConfigError(e.message.replace(/^augment\./, `${path}.`), field);
+    }
+    throw e;
+  }
+}

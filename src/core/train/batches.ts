@@ -1,0 +1,94 @@
+// Turns dataset studies into training batches: seeded epoch order, tokenised reports with the
+// piece->word map, and decoded images (off-thread). Everything is a function of
+// (seed, epoch, position) so a resumed run sees exactly the batches an uninterrupted run would.
+import * as tf from '@tensorflow/tfjs-core';
+import { mixSeed, Rng } from '../rng';
+import type { LoadedStudy } from '../data/manifest-types';
+import type { ImageLoader } from '../data/image-loader';
+import type { Encoding, WordPieceTokenizer } from '../text';
+import type { ModelBatch } from '../models/dual-encoder';
+
+export interface PreparedStudy {
+  study: LoadedStudy;
+  enc: Encoding;
+}
+
+export interface HostBatch {
+  /** Indices (into the prepared list) of the studies that decoded. */
+  indices: number[];
+  pixels: Float32Array;
+  inputIds: Int32Array;
+  attentionMask: Float32Array;
+  wordIndex: Int32Array;
+  /** Studies whose image failed to decode, with the reason. */
+  failed: { study: LoadedStudy; reason: string }[];
+}
+
+export function prepareStudies(studies: LoadedStudy[], tokenizer: WordPieceTokenizer, maxLength: number): PreparedStudy[] {
+  return studies.map((study) => ({ study, enc: tokenizer.encode(study.report, { maxLength, padToMaxLength: true }) }));
+}
+
+/** Seeded permutation of [0, n) for an epoch. */
+export function epochOrder(n: number, seed: number, epoch: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  return new Rng(mixSeed(seed, 0x5eed, epoch)).shuffle(order);
+}
+
+export function stepsPerEpoch(n: number, batchSize: number): number {
+  return Math.floor(n / batchSize);
+}
+
+export async function loadHostBatch(
+  loader: ImageLoader,
+  prepared: PreparedStudy[],
+  indices: number[],
+  opts: { seed: number; epoch: number; augment: boolean; maxLength: number; maxWords: number; imageSize: number },
+): Promise<HostBatch> {
+  const jobs = indices.map((i) => ({
+    path: prepared[i].study.imagePath,
+    seed: mixSeed(opts.seed, 0xa06, opts.epoch, i),
+    augment: opts.augment,
+  }));
+  const loaded = await loader.load(jobs);
+  const px = opts.imageSize * opts.imageSize;
+  const keep: number[] = [];
+  const failed: HostBatch['failed'] = [];
+  indices.forEach((idx, j) => {
+    if (loaded.ok[j]) keep.push(j);
+    else failed.push({ study: prepared[idx].study, reason: loaded.errors[j] ?? 'image could not be decoded' });
+  });
+  const T = opts.maxLength;
+  const n = keep.length;
+  const pixels = new Float32Array(n * px);
+  const inputIds = new Int32Array(n * T);
+  const attentionMask = new Float32Array(n * T);
+  const wordIndex = new Int32Array(n * T).fill(-1);
+  keep.forEach((j, b) => {
+    pixels.set(loaded.data.subarray(j * px, (j + 1) * px), b * px);
+    const enc = prepared[indices[j]].enc;
+    for (let t = 0; t < T; t++) {
+      inputIds[b * T + t] = enc.inputIds[t] ?? 0;
+      attentionMask[b * T + t] = enc.attentionMask[t] ?? 0;
+      const w = enc.wordIds[t] ?? -1;
+      wordIndex[b * T + t] = w >= 0 && w < opts.maxWords ? w : -1;
+    }
+  });
+  return { indices: keep.map((j) => indices[j]), pixels, inputIds, attentionMask, wordIndex, failed };
+}
+
+/** Uploads a host batch as tensors (caller disposes them). */
+export function toModelBatch(hb: HostBatch, imageSize: number, maxLength: number): ModelBatch {
+  const n = hb.indices.length;
+  return {
+    pixels: tf.tensor4d(hb.pixels, [n, imageSize, imageSize, 1]),
+    inputIds: tf.tensor2d(hb.inputIds, [n, maxLength], 'int32'),
+    attentionMask: tf.tensor2d(hb.attentionMask, [n, maxLength], 'float32'),
+    wordIndex: hb.wordIndex,
+  };
+}
+
+export function disposeModelBatch(b: ModelBatch): void {
+  b.pixels.dispose();
+  b.inputIds.dispose();
+  b.attentionMask.dispose();
+}

@@ -1,0 +1,377 @@
+// The training loop: seeded data order, AdamW + warmup/cosine, gradient clipping, validation
+// each epoch (loss + in-batch retrieval), early stopping, atomic checkpoints every N steps,
+// exact resume, and cancellation that checkpoints before returning.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { EngineEvent, RunStatus } from '../../protocol/events';
+import { Rng } from '../rng';
+import { ConfigError, DataError } from '../errors';
+import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
+import { readDataset } from '../data/manifest';
+import { ImageLoader, prefetch } from '../data/image-loader';
+import type { LoadedStudy } from '../data/manifest-types';
+import { WordPieceTokenizer, buildVocab } from '../text';
+import { ParamStore } from '../models/params';
+import { DualEncoder } from '../models/dual-encoder';
+import { createMethod } from '../align/registry';
+import type { AlignMethod } from '../align/types';
+import { AdamW, clipByGlobalNorm } from './adamw';
+import { learningRate } from './schedule';
+import { latestCheckpoint, saveCheckpoint, type TrainState } from './checkpoint';
+import { configHash, type RunConfig } from './run-config';
+import { Throughput, progressLine } from './progress';
+import { inBatchTopK, inBatchTopKColumns } from './retrieval';
+import {
+  disposeModelBatch, epochOrder, loadHostBatch, prepareStudies, stepsPerEpoch, toModelBatch,
+  type HostBatch, type PreparedStudy,
+} from './batches';
+
+export interface TrainListener {
+  emit(event: EngineEvent): void;
+  log(message: string): void;
+  /** Redraws a single status line on a terminal (no-op when not a TTY). */
+  status?(line: string): void;
+}
+
+export interface TrainRunOptions {
+  runDir: string;
+  dataDir: string;
+  config: RunConfig;
+  resume: boolean;
+  listener: TrainListener;
+  /** Set `requested` to true (e.g. on SIGINT) to checkpoint and stop after the current step. */
+  cancel: { requested: boolean };
+  /** Name of the backend actually in use (for the run header and results). */
+  backend: string;
+  device: string;
+}
+
+export interface ValidationMetrics {
+  loss: number;
+  i2t_acc1: number;
+  i2t_acc5: number;
+  t2i_acc1: number;
+  t2i_acc5: number;
+  /** Mean in-batch size used (chance acc@1 = 1 / batch). */
+  batch: number;
+  pairs: number;
+}
+
+export interface TrainResult {
+  status: RunStatus;
+  step: number;
+  totalSteps: number;
+  validation?: ValidationMetrics;
+  bestStep: number | null;
+  runDir: string;
+  skippedRecords: number;
+}
+
+/** The trained pieces a caller (eval, export) needs. */
+export interface BuiltModel {
+  params: ParamStore;
+  model: DualEncoder;
+  method: AlignMethod;
+  tokenizer: WordPieceTokenizer;
+}
+
+export const VOCAB_FILE = 'vocab.txt';
+export const CONFIG_FILE = 'config.json';
+
+export function buildModel(config: RunConfig, tokenizer: WordPieceTokenizer): BuiltModel {
+  const params = new ParamStore(new Rng(config.train.seed));
+  const modelCfg = { ...config.model, text: { ...config.model.text, vocabSize: tokenizer.vocabSize } };
+  const model = new DualEncoder(modelCfg, params);
+  const { name, ...methodCfg } = config.method;
+  const method = createMethod(name, { params, dim: config.model.projDim, config: methodCfg });
+  return { params, model, method, tokenizer };
+}
+
+function loadOrBuildVocab(runDir: string, config: RunConfig, train: LoadedStudy[], resume: boolean, listener: TrainListener): WordPieceTokenizer {
+  const runVocab = path.join(runDir, VOCAB_FILE);
+  if (resume && fs.existsSync(runVocab)) return WordPieceTokenizer.fromVocabFile(runVocab, { lowerCase: config.text.lowerCase });
+  if (config.text.vocab) {
+    const src = config.text.vocab;
+    if (!fs.existsSync(src)) throw new ConfigError(`text.vocab: file not found: ${src}`, 'text.vocab');
+    const tok = src.endsWith('.json') ? WordPieceTokenizer.fromTokenizerJson(src) : WordPieceTokenizer.fromVocabFile(src, { lowerCase: config.text.lowerCase });
+    fs.copyFileSync(src, path.join(runDir, src.endsWith('.json') ? 'tokenizer.json' : VOCAB_FILE));
+    return tok;
+  }
+  const tokens = buildVocab(train.map((s) => s.report), {
+    size: config.text.vocabSize, minFrequency: config.text.minFrequency, lowerCase: config.text.lowerCase,
+  });
+  writeFileAtomic(runVocab, tokens.join('\n') + '\n');
+  listener.log(`built a ${tokens.length}-token WordPiece vocabulary from ${train.length} training reports`);
+  return WordPieceTokenizer.fromTokens(tokens, { lowerCase: config.text.lowerCase });
+}
+
+/** Splits used for training and validation; a dataset without a valid split lends 10% of train. */
+function chooseSplits(studies: LoadedStudy[], seed: number, listener: TrainListener): { train: LoadedStudy[]; valid: LoadedStudy[] } {
+  const train = studies.filter((s) => s.split === 'train');
+  let valid = studies.filter((s) => s.split === 'valid');
+  if (valid.length === 0 && train.length >= 20) {
+    const order = new Rng(seed ^ 0x7a11d).shuffle(train.map((_, i) => i));
+    const take = new Set(order.slice(0, Math.max(2, Math.round(train.length * 0.1))));
+    valid = train.filter((_, i) => take.has(i));
+    listener.emit({ type: 'warning', message: `no 'valid' split: validating on ${valid.length} held-out training studies` });
+    return { train: train.filter((_, i) => !take.has(i)), valid };
+  }
+  return { train, valid };
+}
+
+export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
+  const { runDir, config, listener, cancel } = opts;
+  // The backend may differ between a run and its resume; everything else must match.
+  const cfgHash = configHash({ ...config, backend: undefined });
+  fs.mkdirSync(runDir, { recursive: true });
+  const resumeFrom = opts.resume ? latestCheckpoint(runDir) : undefined;
+  if (!opts.resume && latestCheckpointExists(runDir)) {
+    throw new ConfigError(`run folder ${runDir} already has checkpoints: pass --resume to continue it, or choose a new --out`, 'out');
+  }
+  if (resumeFrom && resumeFrom.state.configHash !== cfgHash) {
+    throw new ConfigError(`cannot resume ${runDir}: its config differs from this one (config hash ${resumeFrom.state.configHash} vs ${cfgHash}); resume with the run's own config.json`, 'config');
+  }
+  writeJsonAtomic(path.join(runDir, CONFIG_FILE), config);
+
+  // Data.
+  let skipped = 0;
+  const dataset = readDataset(opts.dataDir, {
+    maxInvalidShare: config.data.maxInvalidShare,
+    onWarning: (rec) => {
+      skipped++;
+      listener.emit({ type: 'warning', message: `skipped manifest line ${rec.line}${rec.field ? ` (${rec.field})` : ''}: ${rec.reason}`, record: rec.id });
+    },
+  });
+  const { train, valid } = chooseSplits(dataset.studies, config.train.seed, listener);
+  const B = config.train.batchSize;
+  if (train.length < B) {
+    throw new DataError(`${opts.dataDir}: ${train.length} usable training studies, fewer than one batch of ${B} (lower train.batchSize)`, opts.dataDir);
+  }
+  const tokenizer = loadOrBuildVocab(runDir, config, train, Boolean(resumeFrom), listener);
+  const T = config.model.text.maxLength;
+  const preparedTrain = prepareStudies(train, tokenizer, T);
+  const preparedValid = prepareStudies(valid, tokenizer, T);
+
+  // Model, method, optimizer.
+  const built = buildModel(config, tokenizer);
+  const { params, model, method } = built;
+  const spe = stepsPerEpoch(preparedTrain.length, B);
+  const byEpochs = spe * config.train.epochs;
+  const totalSteps = config.train.maxSteps > 0 ? Math.min(config.train.maxSteps, byEpochs) : byEpochs;
+  const imageSize = config.model.image.imageSize;
+  const loader = new ImageLoader({ workers: config.data.workers, size: imageSize, augment: config.data.augment });
+  const optimizer = new AdamW({
+    beta1: config.train.beta1, beta2: config.train.beta2, eps: config.train.eps, weightDecay: config.train.weightDecay,
+  });
+
+  // Materialise every parameter (some methods create theirs on first use) before restoring.
+  await warmUp(built, preparedTrain, loader, config);
+  let state: TrainState = {
+    step: 0, epoch: 0, batchInEpoch: 0, bestMetric: null, bestStep: null, epochsWithoutImprovement: 0, configHash: cfgHash,
+    extra: { history: [] },
+  };
+  if (resumeFrom) {
+    params.load(resumeFrom.params);
+    optimizer.loadState(resumeFrom.state.step, resumeFrom.optimizer, params.trainable());
+    state = { ...resumeFrom.state };
+    listener.log(`resumed from ${path.relative(process.cwd(), resumeFrom.file)} at step ${state.step}`);
+  }
+
+  const runId = path.basename(path.resolve(runDir));
+  listener.emit({
+    type: 'run_started', run_id: runId, backend: opts.backend, device: opts.device, config,
+    ...(resumeFrom ? { resumed_from_step: state.step } : {}),
+  });
+  listener.log(`training ${config.method.name} on ${preparedTrain.length} studies (${preparedValid.length} valid), ` +
+    `${totalSteps} steps of ${B}, ${params.count().toLocaleString()} parameters, backend ${opts.backend}`);
+
+  const throughput = new Throughput();
+  const writeCheckpoint = (isBest: boolean): void => {
+    const file = saveCheckpoint(runDir, { state, params: params.toRecord(), optimizer: optimizer.stateTensors() },
+      { keepLast: config.train.keepLast, isBest });
+    listener.emit({ type: 'checkpoint', path: path.relative(runDir, file), step: state.step });
+  };
+  const reportFailures = (hb: HostBatch): void => {
+    for (const f of hb.failed) {
+      if (badImages.has(f.study.id)) continue;
+      badImages.add(f.study.id);
+      listener.emit({ type: 'warning', message: `skipped ${f.study.id}: ${f.reason}`, record: f.study.id });
+    }
+  };
+  const badImages = new Set<string>();
+  let lastValidation: ValidationMetrics | undefined;
+  let status: RunStatus = 'ok';
+  let lastLoss = NaN;
+
+  try {
+    outer: while (state.step < totalSteps) {
+      const order = epochOrder(preparedTrain.length, config.train.seed, state.epoch);
+      const batchesLeft = Math.min(spe - state.batchInEpoch, totalSteps - state.step);
+      const firstBatch = state.batchInEpoch;
+      const epoch = state.epoch;
+      const batches = prefetch(
+        (k) => loadHostBatch(loader, preparedTrain, order.slice((firstBatch + k) * B, (firstBatch + k + 1) * B), {
+          seed: config.train.seed, epoch, augment: config.data.augment.enabled, maxLength: T,
+          maxWords: config.model.maxWords, imageSize,
+        }),
+        batchesLeft,
+        config.data.prefetch,
+      );
+      for await (const hb of batches) {
+        reportFailures(hb);
+        const t0 = performance.now();
+        const lr = learningRate(state.step, {
+          lr: config.train.lr, warmupSteps: config.train.warmupSteps, totalSteps, minLrRatio: config.train.minLrRatio,
+        });
+        if (hb.indices.length >= 2) {
+          lastLoss = trainStep(built, optimizer, hb, { lr, clipNorm: config.train.clipNorm, step: state.step, imageSize, maxLength: T });
+          if (!Number.isFinite(lastLoss)) {
+            throw new DataError(`loss became ${lastLoss} at step ${state.step + 1}: lower train.lr or check the data`, opts.dataDir);
+          }
+        }
+        state.step += 1;
+        state.batchInEpoch += 1;
+        throughput.record((performance.now() - t0) / 1000, hb.indices.length);
+        const eta = throughput.etaSeconds((totalSteps - state.step) * B);
+        if (state.step % config.train.logEvery === 0 || state.step === totalSteps) {
+          listener.emit({
+            type: 'progress', step: state.step, total_steps: totalSteps, epoch: state.epoch, loss: lastLoss, lr,
+            items_per_s: throughput.itemsPerSecond(), eta_s: eta,
+          });
+          listener.emit({ type: 'metric', name: 'loss', value: lastLoss, step: state.step, split: 'train' });
+        }
+        listener.status?.(progressLine({ step: state.step, total: totalSteps, epoch: state.epoch, loss: lastLoss, itemsPerS: throughput.itemsPerSecond(), etaS: eta }));
+        const epochDone = state.batchInEpoch >= spe;
+        if (epochDone) {
+          state.epoch += 1;
+          state.batchInEpoch = 0;
+        }
+        if (cancel.requested) {
+          writeCheckpoint(false);
+          status = 'cancelled';
+          break outer;
+        }
+        let stopEarly = false;
+        if (epochDone || state.step === totalSteps) {
+          lastValidation = await validate(built, preparedValid, loader, config);
+          if (lastValidation) {
+            const v = lastValidation;
+            for (const [name, value] of Object.entries({ loss: v.loss, i2t_acc1: v.i2t_acc1, i2t_acc5: v.i2t_acc5, t2i_acc1: v.t2i_acc1, t2i_acc5: v.t2i_acc5 })) {
+              listener.emit({ type: 'metric', name, value, step: state.step, split: 'valid' });
+            }
+            const improved = state.bestMetric === null || v.loss < state.bestMetric;
+            if (improved) {
+              state.bestMetric = v.loss;
+              state.bestStep = state.step;
+              state.epochsWithoutImprovement = 0;
+            } else {
+              state.epochsWithoutImprovement += 1;
+            }
+            (state.extra!.history as unknown[]).push({ step: state.step, epoch: state.epoch, ...v });
+            writeCheckpoint(improved);
+            if (config.train.earlyStopPatience > 0 && state.epochsWithoutImprovement >= config.train.earlyStopPatience) {
+              listener.log(`early stop: validation loss has not improved for ${state.epochsWithoutImprovement} epochs`);
+              stopEarly = true;
+            }
+          } else {
+            writeCheckpoint(false);
+          }
+        } else if (state.step % config.train.checkpointEvery === 0) {
+          writeCheckpoint(false);
+        }
+        if (stopEarly) break outer;
+      }
+    }
+  } finally {
+    await loader.close();
+  }
+  if (status === 'ok' && !lastValidation) writeCheckpoint(false);
+
+  const result: TrainResult = {
+    status, step: state.step, totalSteps, validation: lastValidation, bestStep: state.bestStep, runDir, skippedRecords: skipped + badImages.size,
+  };
+  writeJsonAtomic(path.join(runDir, 'train-summary.json'), { ...result, backend: opts.backend, configHash: cfgHash });
+  params.dispose();
+  optimizer.dispose();
+  return result;
+}
+
+function latestCheckpointExists(runDir: string): boolean {
+  const dir = path.join(runDir, 'checkpoints');
+  return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'));
+}
+
+function trainStep(
+  built: BuiltModel, optimizer: AdamW, hb: HostBatch,
+  o: { lr: number; clipNorm: number; step: number; imageSize: number; maxLength: number },
+): number {
+  const { params, model, method } = built;
+  const vars = params.trainable();
+  const batch = toModelBatch(hb, o.imageSize, o.maxLength);
+  try {
+    const { value, grads } = tf.variableGrads(() => method.loss(model.forward(batch, true), { training: true, step: o.step }).loss, vars);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const clipped = clipByGlobalNorm(grads, o.clipNorm);
+    optimizer.apply(vars, clipped.grads, o.lr);
+    for (const g of Object.values(clipped.grads)) g.dispose();
+    model.applyBatchNormUpdates();
+    return loss;
+  } finally {
+    disposeModelBatch(batch);
+  }
+}
+
+async function warmUp(built: BuiltModel, prepared: PreparedStudy[], loader: ImageLoader, config: RunConfig): Promise<void> {
+  const hb = await loadHostBatch(loader, prepared, [0, 1], {
+    seed: config.train.seed, epoch: 0, augment: false, maxLength: config.model.text.maxLength,
+    maxWords: config.model.maxWords, imageSize: config.model.image.imageSize,
+  });
+  if (hb.indices.length < 2) return;
+  const batch = toModelBatch(hb, config.model.image.imageSize, config.model.text.maxLength);
+  tf.tidy(() => {
+    built.method.loss(built.model.forward(batch, false), { training: false, step: 0 });
+  });
+  disposeModelBatch(batch);
+}
+
+/** Validation loss and in-batch retrieval over the valid split, in eval mode, no augmentation. */
+export async function validate(built: BuiltModel, prepared: PreparedStudy[], loader: ImageLoader, config: RunConfig): Promise<ValidationMetrics | undefined> {
+  const B = config.train.batchSize;
+  const T = config.model.text.maxLength;
+  const size = config.model.image.imageSize;
+  if (prepared.length < 2) return undefined;
+  const sums = { loss: 0, i2t_acc1: 0, i2t_acc5: 0, t2i_acc1: 0, t2i_acc5: 0 };
+  let pairs = 0;
+  let batches = 0;
+  let batchSizes = 0;
+  for (let start = 0; start < prepared.length; start += B) {
+    const idx = Array.from({ length: Math.min(B, prepared.length - start) }, (_, k) => start + k);
+    if (idx.length < 2) break;
+    const hb = await loadHostBatch(loader, prepared, idx, { seed: config.train.seed, epoch: 0, augment: false, maxLength: T, maxWords: config.model.maxWords, imageSize: size });
+    const n = hb.indices.length;
+    if (n < 2) continue;
+    const batch = toModelBatch(hb, size, T);
+    const { loss, sim } = tf.tidy(() => {
+      const inputs = built.model.forward(batch, false);
+      const l = built.method.loss(inputs, { training: false, step: 0 }).loss.dataSync()[0];
+      const s = built.method.similarity(inputs).global.dataSync() as Float32Array;
+      return { loss: l, sim: s };
+    });
+    disposeModelBatch(batch);
+    sums.loss += loss * n;
+    sums.i2t_acc1 += inBatchTopK(sim, n, 1) * n;
+    sums.i2t_acc5 += inBatchTopK(sim, n, 5) * n;
+    sums.t2i_acc1 += inBatchTopKColumns(sim, n, 1) * n;
+    sums.t2i_acc5 += inBatchTopKColumns(sim, n, 5) * n;
+    pairs += n;
+    batches += 1;
+    batchSizes += n;
+  }
+  if (pairs === 0) return undefined;
+  return {
+    loss: sums.loss / pairs, i2t_acc1: sums.i2t_acc1 / pairs, i2t_acc5: sums.i2t_acc5 / pairs,
+    t2i_acc1: sums.t2i_acc1 / pairs, t2i_acc5: sums.t2i_acc5 / pairs, batch: batchSizes / batches, pairs,
+  };
+}

@@ -1,0 +1,115 @@
+// `reclf train`: pretrain a dual encoder with an alignment method on a dataset folder.
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Command } from '../command';
+import { bool, num, str, UsageError } from '../args';
+import { resolveRunConfig, type RunConfig } from '../../core/train/run-config';
+import { runTraining, CONFIG_FILE } from '../../core/train/trainer';
+import { initBackend, describeBackends } from '../../core/runtime/backend';
+import { isUserError } from '../../core/errors';
+import { METHOD_NAMES } from '../../core/align/registry';
+import { readConfigFile } from '../run-config-file';
+
+export const trainCommand: Command = {
+  spec: {
+    name: 'train',
+    summary: 'Pretrain image-report alignment (RECLF, MLIP, GLoRIA, MGCA, ConVIRT) on a dataset folder',
+    usage: 'reclf train --data DIR --method NAME --out RUN [--config FILE.reclf.json] [--resume] [--epochs N] [--max-steps N] [--backend NAME] [--seed S]',
+    flags: {
+      data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
+      method: { type: 'string', description: `Alignment method: ${METHOD_NAMES.join(', ')} (default: the config's, else reclf)`, value: 'NAME' },
+      out: { type: 'string', description: 'Run folder (config.json, events.jsonl, checkpoints/)', required: true, value: 'RUN' },
+      config: { type: 'string', description: 'JSON config (data, text, model, method, train groups); flags override it', value: 'FILE' },
+      resume: { type: 'boolean', description: "Continue the run in --out from its last checkpoint, with the run's config.json" },
+      epochs: { type: 'number', description: 'Override train.epochs', value: 'N' },
+      'max-steps': { type: 'number', description: 'Override train.maxSteps (stop after N optimizer steps)', value: 'N' },
+      'batch-size': { type: 'number', description: 'Override train.batchSize', value: 'N' },
+      lr: { type: 'number', description: 'Override train.lr', value: 'LR' },
+      backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
+      seed: { type: 'number', description: 'Override train.seed', value: 'S' },
+      'print-config': { type: 'boolean', description: 'Print the resolved config (every default filled) and exit' },
+    },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const out = path.resolve(str(f, 'out')!);
+    const data = path.resolve(str(f, 'data')!);
+    const resume = bool(f, 'resume');
+    const config = loadConfig(f, out, resume);
+    if (bool(f, 'printConfig')) {
+      process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+      return 0;
+    }
+    fs.mkdirSync(out, { recursive: true });
+    ctx.events.attachFile(path.join(out, 'events.jsonl'));
+    const cancel = { requested: false };
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (cancel.requested) {
+        ctx.events.log(`${sig} again: exiting without waiting for the checkpoint`);
+        process.exit(130);
+      }
+      cancel.requested = true;
+      ctx.events.log(`${sig}: finishing the current step, writing a checkpoint, then stopping`);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let statusShown = false;
+    try {
+      const backend = await initBackend(config.backend);
+      ctx.events.log(`backend: ${backend.name} (${backend.device})\n${describeBackends(backend.probes)}`);
+      const result = await runTraining({
+        runDir: out, dataDir: data, config, resume, cancel, backend: backend.name, device: backend.device,
+        listener: {
+          emit: (e) => ctx.events.emit(e),
+          log: (m) => { if (statusShown) { process.stderr.write('\n'); statusShown = false; } ctx.events.log(m); },
+          status: ctx.tty ? (line) => { process.stderr.write(`\r${line}\x1b[K`); statusShown = true; } : undefined,
+        },
+      });
+      if (statusShown) process.stderr.write('\n');
+      ctx.events.emit({ type: 'run_finished', status: result.status, summary: { ...result } });
+      const v = result.validation;
+      if (v) {
+        ctx.events.log(`validation (in-batch of ${v.batch.toFixed(0)}, chance acc@1 ${(100 / v.batch).toFixed(1)}%): ` +
+          `image->text acc@1 ${(100 * v.i2t_acc1).toFixed(1)}% acc@5 ${(100 * v.i2t_acc5).toFixed(1)}%, ` +
+          `text->image acc@1 ${(100 * v.t2i_acc1).toFixed(1)}% acc@5 ${(100 * v.t2i_acc5).toFixed(1)}%, loss ${v.loss.toFixed(4)}`);
+      }
+      ctx.events.log(`run ${result.status} at step ${result.step}/${result.totalSteps}: ${out}`);
+      return result.status === 'cancelled' ? 130 : 0;
+    } catch (e) {
+      if (statusShown) process.stderr.write('\n');
+      const message = (e as Error).message;
+      ctx.events.emit({ type: 'error', code: isUserError(e) ? 'user_error' : 'internal_error', message });
+      ctx.events.emit({ type: 'run_finished', status: 'failed', summary: { error: message } });
+      throw e;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
+
+function loadConfig(f: Record<string, unknown>, out: string, resume: boolean): RunConfig {
+  const runConfig = path.join(out, CONFIG_FILE);
+  const file = str(f as never, 'config');
+  let raw: Record<string, unknown>;
+  if (resume && !file) {
+    if (!fs.existsSync(runConfig)) throw new UsageError(`--resume: ${out} has no ${CONFIG_FILE}; is it a run folder?`);
+    raw = readConfigFile(runConfig);
+  } else {
+    raw = file ? readConfigFile(file) : {};
+  }
+  const train = { ...((raw.train as Record<string, unknown>) ?? {}) };
+  const set = (key: string, flag: string): void => {
+    const v = num(f as never, flag);
+    if (v !== undefined) train[key] = v;
+  };
+  set('epochs', 'epochs');
+  set('maxSteps', 'maxSteps');
+  set('batchSize', 'batchSize');
+  set('lr', 'lr');
+  set('seed', 'seed');
+  raw.train = train;
+  const backend = str(f as never, 'backend');
+  if (backend) raw.backend = backend;
+  return resolveRunConfig(raw, str(f as never, 'method'));
+}
