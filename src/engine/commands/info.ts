@@ -8,12 +8,13 @@ import {
 } from '../../core/data/manifest';
 import { summarizeDataset, type DatasetSummary, type LengthStats, type SplitKey } from '../../core/data/dataset-summary';
 import { SPLITS, type InvalidRecord } from '../../core/data/manifest-types';
+import { describeBackends, probeBackends } from '../../core/runtime/backend';
 
 export const infoCommand: Command = {
   spec: {
     name: 'info',
     summary: 'Check a dataset folder and summarise it (splits, labels, image sizes, report lengths, bad records)',
-    usage: 'reclf info DATASET [--json] [--max-invalid-share 0.2] [--no-images]',
+    usage: 'reclf info DATASET [--json] [--max-invalid-share 0.2] [--no-images]\n       reclf info --backends [--json]',
     positionals: 'DATASET  a folder containing manifest.jsonl',
     flags: {
       json: { type: 'boolean', description: 'Print the summary as JSON on stdout' },
@@ -22,10 +23,16 @@ export const infoCommand: Command = {
         description: 'Fail (exit 2) when more than this share of records is invalid',
       },
       images: { type: 'boolean', default: true, description: 'Read every image header (use --no-images to skip)' },
+      backends: { type: 'boolean', description: 'Instead of a dataset: which TF.js backends load here, and why the others do not' },
     },
   },
   async run(ctx) {
     const { flags, positionals } = ctx.args;
+    if (bool(flags, 'backends')) {
+      const probes = await probeBackends();
+      process.stdout.write(bool(flags, 'json') ? JSON.stringify(probes, null, 2) + '\n' : describeBackends(probes) + '\n');
+      return 0;
+    }
     if (positionals.length !== 1) throw new UsageError(`expected one DATASET folder, got ${positionals.length} (see 'reclf info --help')`);
     const maxInvalidShare = num(flags, 'maxInvalidShare') ?? DEFAULT_MAX_INVALID_SHARE;
     if (maxInvalidShare < 0 || maxInvalidShare > 1) throw new UsageError(`--max-invalid-share must be between 0 and 1, got ${maxInvalidShare}`);
