@@ -1,0 +1,104 @@
+// The dual encoder: image backbone + BERT, pieces summed into words, and MGCA projection heads
+// for regions, words and both global vectors. Produces exactly what an alignment method consumes.
+import * as tf from '@tensorflow/tfjs-core';
+import type { AlignInputs } from '../align/types';
+import { BatchNormGroup } from './batchnorm';
+import { createTextEncoder, type TextEncoder } from './bert';
+import { ProjectionHead } from './heads';
+import { createImageEncoder, type ImageEncoder } from './image-encoder';
+import type { ModelConfig } from './model-config';
+import type { ParamStore } from './params';
+import { sumPieceWeightsIntoWords, sumPiecesIntoWords } from './word-pooling';
+
+export interface ModelBatch {
+  /** [B, H, W, 1], normalised to [-1, 1]. */
+  pixels: tf.Tensor4D;
+  /** int32 [B, T]. */
+  inputIds: tf.Tensor2D;
+  /** [B, T], 1 = real piece. */
+  attentionMask: tf.Tensor2D;
+  /** [B*T] word slot of each piece, -1 for [CLS]/[SEP]/padding. */
+  wordIndex: Int32Array;
+}
+
+export interface ImageFeatures {
+  regions: tf.Tensor3D;
+  imageGlobal: tf.Tensor2D;
+}
+
+export interface TextFeatures {
+  words: tf.Tensor3D;
+  wordMask: tf.Tensor2D;
+  textGlobal: tf.Tensor2D;
+  clsAttention: tf.Tensor2D;
+}
+
+/** Parameter-name prefixes (MGCA-like), so imported backbones can be mapped by prefix. */
+export const IMAGE_PREFIX = 'img_encoder';
+export const TEXT_PREFIX = 'text_encoder';
+
+export class DualEncoder {
+  readonly image: ImageEncoder;
+  readonly text: TextEncoder;
+  private readonly heads = new BatchNormGroup();
+  private readonly imageLocal: ProjectionHead;
+  private readonly imageGlobalHead: ProjectionHead;
+  private readonly textLocal: ProjectionHead;
+  private readonly textGlobalHead: ProjectionHead;
+
+  constructor(readonly cfg: ModelConfig, params: ParamStore) {
+    const hidden = cfg.headHidden ?? 512;
+    this.image = createImageEncoder(cfg.image, params, `${IMAGE_PREFIX}.model`);
+    this.text = createTextEncoder(cfg.text, params, `${TEXT_PREFIX}.model`);
+    const d = cfg.projDim;
+    this.imageGlobalHead = new ProjectionHead(params, `${IMAGE_PREFIX}.global_embed`, this.image.globalDim, hidden, d, this.heads);
+    this.imageLocal = new ProjectionHead(params, `${IMAGE_PREFIX}.local_embed`, this.image.localDim, hidden, d, this.heads);
+    this.textGlobalHead = new ProjectionHead(params, `${TEXT_PREFIX}.global_embed`, this.text.hidden, hidden, d, this.heads);
+    this.textLocal = new ProjectionHead(params, `${TEXT_PREFIX}.local_embed`, this.text.hidden, hidden, d, this.heads);
+  }
+
+  /** Region grid [rows, cols] of the image side (M = rows * cols). */
+  get grid(): [number, number] {
+    return this.image.grid;
+  }
+
+  forward(batch: ModelBatch, training: boolean): AlignInputs {
+    const img = this.encodeImage(batch.pixels, training);
+    const txt = this.encodeText(batch, training);
+    return { ...img, ...txt };
+  }
+
+  encodeImage(pixels: tf.Tensor4D, training: boolean): ImageFeatures {
+    const out = this.image.forward(pixels, training);
+    return {
+      regions: this.imageLocal.applyLocal(out.local, training),
+      imageGlobal: this.imageGlobalHead.apply(out.global, training),
+    };
+  }
+
+  encodeText(batch: Pick<ModelBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, training: boolean): TextFeatures {
+    const out = this.text.forward(batch.inputIds, batch.attentionMask, training);
+    const { words, mask } = sumPiecesIntoWords(out.tokens, batch.wordIndex, this.cfg.maxWords);
+    return {
+      words: this.textLocal.applyLocal(words, training, mask),
+      wordMask: mask,
+      textGlobal: this.textGlobalHead.apply(out.cls, training),
+      clsAttention: sumPieceWeightsIntoWords(out.clsAttention, batch.wordIndex, this.cfg.maxWords),
+    };
+  }
+
+  /** Folds the batch statistics recorded by training-mode forwards into the running stats; call after the optimizer step. */
+  applyBatchNormUpdates(): void {
+    this.image.batchNorms.applyPendingUpdates();
+    this.heads.applyPendingUpdates();
+  }
+
+  discardBatchNormUpdates(): void {
+    this.image.batchNorms.discardPendingUpdates();
+    this.heads.discardPendingUpdates();
+  }
+
+  pendingBatchNormUpdates(): number {
+    return this.image.batchNorms.pendingCount() + this.heads.pendingCount();
+  }
+}

@@ -1,0 +1,209 @@
+// Model configuration: encoder choices and sizes, defaults (the CPU default model), validation
+// that names the exact offending field, and a forward-cost estimate for the benchmark.
+import { ConfigError } from '../errors';
+import { CNN_SMALL_DEFAULT_BLOCKS, CNN_SMALL_DEFAULT_WIDTHS } from './cnn-small';
+import { imageEncoderMacs } from './image-encoder';
+import { textEncoderMacs } from './bert';
+
+export const IMAGE_ENCODERS = ['resnet18', 'resnet50', 'vit-tiny', 'vit-small', 'cnn-small'] as const;
+export type ImageEncoderName = (typeof IMAGE_ENCODERS)[number];
+
+export interface ImageEncoderConfig {
+  name: ImageEncoderName;
+  /** Square input side in pixels (images are [B,H,W,1], H = W = imageSize). */
+  imageSize: number;
+  /** ViT only: patch side (default 16). */
+  patchSize?: number;
+  /** ViT only: number of transformer blocks (default 12). */
+  depth?: number;
+  /** cnn-small only: channels of its four stages. */
+  widths?: number[];
+  /** cnn-small only: residual blocks per stage. */
+  blocks?: number[];
+}
+
+export interface TextEncoderConfig {
+  layers: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  maxLength: number;
+  vocabSize: number;
+  /** Hidden and attention dropout (BERT uses 0.1; 0 keeps CPU training deterministic and cheap). */
+  dropout: number;
+  /** Seed of the dropout masks. */
+  seed?: number;
+}
+
+export interface ModelConfig {
+  image: ImageEncoderConfig;
+  text: TextEncoderConfig;
+  /** D: dimension of every projected feature handed to the alignment method. */
+  projDim: number;
+  /** N: word slots per report. */
+  maxWords: number;
+  /** Hidden width of the Linear-BN-ReLU-Linear-BN projection heads (MGCA: 2048). */
+  headHidden?: number;
+}
+
+export function defaultImageConfig(name: ImageEncoderName): ImageEncoderConfig {
+  switch (name) {
+    case 'cnn-small':
+      return { name, imageSize: 128, widths: [...CNN_SMALL_DEFAULT_WIDTHS], blocks: [...CNN_SMALL_DEFAULT_BLOCKS] };
+    case 'resnet18':
+    case 'resnet50':
+      return { name, imageSize: 224 };
+    case 'vit-tiny':
+    case 'vit-small':
+      return { name, imageSize: 224, patchSize: 16, depth: 12 };
+  }
+}
+
+export function defaultModelConfig(): ModelConfig {
+  return {
+    image: defaultImageConfig('cnn-small'),
+    text: { layers: 2, hidden: 128, heads: 2, intermediate: 512, maxLength: 64, vocabSize: 8192, dropout: 0, seed: 0 },
+    projDim: 128,
+    maxWords: 48,
+    headHidden: 512,
+  };
+}
+
+type Obj = Record<string, unknown>;
+
+function asObject(v: unknown, path: string): Obj {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${path}: expected an object, got ${describe(v)}`, path);
+  return v as Obj;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `'${v}'`;
+  return typeof v === 'object' ? 'an object' : String(v);
+}
+
+function rejectUnknown(o: Obj, allowed: readonly string[], path: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new ConfigError(`${path}.${k}: unknown field (allowed: ${allowed.join(', ')})`, `${path}.${k}`);
+  }
+}
+
+function posInt(o: Obj, key: string, fallback: number, path: string, min = 1): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new ConfigError(`${path}.${key}: expected an integer >= ${min}, got ${describe(v)}`, `${path}.${key}`);
+  }
+  return v;
+}
+
+function intList(o: Obj, key: string, fallback: number[], length: number, path: string, min: number): number[] {
+  const v = o[key];
+  if (v === undefined) return [...fallback];
+  if (!Array.isArray(v) || v.length !== length || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= min)) {
+    throw new ConfigError(`${path}.${key}: expected ${length} integers >= ${min}, got ${JSON.stringify(v)}`, `${path}.${key}`);
+  }
+  return v as number[];
+}
+
+function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
+  const o = asObject(raw, path);
+  rejectUnknown(o, ['name', 'imageSize', 'patchSize', 'depth', 'widths', 'blocks'], path);
+  const name = o.name ?? 'cnn-small';
+  if (typeof name !== 'string' || !(IMAGE_ENCODERS as readonly string[]).includes(name)) {
+    throw new ConfigError(`${path}.name: unknown encoder ${describe(name)} (choose ${IMAGE_ENCODERS.join(', ')})`, `${path}.name`);
+  }
+  const base = defaultImageConfig(name as ImageEncoderName);
+  const imageSize = posInt(o, 'imageSize', base.imageSize, path, 32);
+  const only = (keys: string[], who: string): void => {
+    for (const k of keys) {
+      if (o[k] !== undefined) throw new ConfigError(`${path}.${k}: only used by ${who}, not by '${name}'`, `${path}.${k}`);
+    }
+  };
+  if (base.name === 'cnn-small') {
+    only(['patchSize', 'depth'], 'vit-tiny/vit-small');
+    if (imageSize % 32 !== 0) throw new ConfigError(`${path}.imageSize: cnn-small needs a multiple of 32, got ${imageSize}`, `${path}.imageSize`);
+    return {
+      name: base.name,
+      imageSize,
+      widths: intList(o, 'widths', CNN_SMALL_DEFAULT_WIDTHS, 4, path, 1),
+      blocks: intList(o, 'blocks', CNN_SMALL_DEFAULT_BLOCKS, 4, path, 0),
+    };
+  }
+  if (base.name === 'vit-tiny' || base.name === 'vit-small') {
+    only(['widths', 'blocks'], 'cnn-small');
+    const patchSize = posInt(o, 'patchSize', base.patchSize ?? 16, path, 2);
+    if (imageSize % patchSize !== 0) {
+      throw new ConfigError(`${path}.patchSize: ${patchSize} does not divide imageSize ${imageSize}`, `${path}.patchSize`);
+    }
+    return { name: base.name, imageSize, patchSize, depth: posInt(o, 'depth', base.depth ?? 12, path) };
+  }
+  only(['patchSize', 'depth'], 'vit-tiny/vit-small');
+  only(['widths', 'blocks'], 'cnn-small');
+  return { name: base.name, imageSize };
+}
+
+function resolveText(raw: unknown, path: string): TextEncoderConfig {
+  const d = defaultModelConfig().text;
+  const o = asObject(raw, path);
+  rejectUnknown(o, ['layers', 'hidden', 'heads', 'intermediate', 'maxLength', 'vocabSize', 'dropout', 'seed'], path);
+  const hidden = posInt(o, 'hidden', d.hidden, path);
+  const heads = posInt(o, 'heads', d.heads, path);
+  if (hidden % heads !== 0) throw new ConfigError(`${path}.heads: ${heads} does not divide hidden ${hidden}`, `${path}.heads`);
+  const dropout = o.dropout ?? d.dropout;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new ConfigError(`${path}.dropout: expected a number in [0, 1), got ${describe(dropout)}`, `${path}.dropout`);
+  }
+  return {
+    layers: posInt(o, 'layers', d.layers, path),
+    hidden,
+    heads,
+    intermediate: posInt(o, 'intermediate', d.intermediate, path),
+    maxLength: posInt(o, 'maxLength', d.maxLength, path, 3),
+    vocabSize: posInt(o, 'vocabSize', d.vocabSize, path, 5),
+    dropout,
+    seed: posInt(o, 'seed', d.seed ?? 0, path, 0),
+  };
+}
+
+/** Fills defaults into a user-supplied (JSON) model config; ConfigError names the bad field. */
+export function resolveModelConfig(partial: unknown, path = 'model'): ModelConfig {
+  const d = defaultModelConfig();
+  const o = asObject(partial, path);
+  rejectUnknown(o, ['image', 'text', 'projDim', 'maxWords', 'headHidden'], path);
+  const text = resolveText(o.text, `${path}.text`);
+  const maxWords = posInt(o, 'maxWords', d.maxWords, path);
+  if (maxWords > text.maxLength) {
+    throw new ConfigError(`${path}.maxWords: ${maxWords} exceeds text.maxLength ${text.maxLength} (a word needs at least one piece)`, `${path}.maxWords`);
+  }
+  return {
+    image: resolveImage(o.image, `${path}.image`),
+    text,
+    projDim: posInt(o, 'projDim', d.projDim, path),
+    maxWords,
+    headHidden: posInt(o, 'headHidden', d.headHidden ?? 512, path),
+  };
+}
+
+export interface FlopEstimate {
+  /** Forward MFLOP (2 x multiply-accumulates of convs and matmuls) for one image, heads included. */
+  imageMFlop: number;
+  /** Forward MFLOP for one report of maxLength pieces, heads included. */
+  textMFlop: number;
+  /** Forward MFLOP for `batch` image-report pairs. */
+  batchMFlop: number;
+}
+
+export function estimateFlops(cfg: ModelConfig, batch = 1): FlopEstimate {
+  const hidden = cfg.headHidden ?? 512;
+  const head = (inDim: number, rows: number): number => rows * (inDim * hidden + hidden * cfg.projDim);
+  const img = imageEncoderMacs(cfg.image);
+  const imageMacs = img.macs + head(img.localDim, img.regions) + head(img.globalDim, 1);
+  const t = cfg.text;
+  const textMacs = textEncoderMacs(t, t.maxLength) + head(t.hidden, cfg.maxWords) + head(t.hidden, 1);
+  const imageMFlop = (2 * imageMacs) / 1e6;
+  const textMFlop = (2 * textMacs) / 1e6;
+  return { imageMFlop, textMFlop, batchMFlop: batch * (imageMFlop + textMFlop) };
+}
