@@ -80,9 +80,11 @@ export const VOCAB_FILE = 'vocab.txt';
 export const CONFIG_FILE = 'config.json';
 
 export function buildModel(config: RunConfig, tokenizer: WordPieceTokenizer): BuiltModel {
+  if (config.model.text.vocabSize !== tokenizer.vocabSize) {
+    throw new ConfigError(`model.text.vocabSize ${config.model.text.vocabSize} does not match the tokenizer's ${tokenizer.vocabSize} tokens`, 'model.text.vocabSize');
+  }
   const params = new ParamStore(new Rng(config.train.seed));
-  const modelCfg = { ...config.model, text: { ...config.model.text, vocabSize: tokenizer.vocabSize } };
-  const model = new DualEncoder(modelCfg, params);
+  const model = new DualEncoder(config.model, params);
   const { name, ...methodCfg } = config.method;
   const method = createMethod(name, { params, dim: config.model.projDim, config: methodCfg });
   return { params, model, method, tokenizer };
@@ -121,34 +123,36 @@ function chooseSplits(studies: LoadedStudy[], seed: number, listener: TrainListe
 }
 
 export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
-  const { runDir, config, listener, cancel } = opts;
-  // The backend may differ between a run and its resume; everything else must match.
-  const cfgHash = configHash({ ...config, backend: undefined });
+  const { runDir, listener, cancel } = opts;
   fs.mkdirSync(runDir, { recursive: true });
   const resumeFrom = opts.resume ? latestCheckpoint(runDir) : undefined;
   if (!opts.resume && latestCheckpointExists(runDir)) {
     throw new ConfigError(`run folder ${runDir} already has checkpoints: pass --resume to continue it, or choose a new --out`, 'out');
   }
-  if (resumeFrom && resumeFrom.state.configHash !== cfgHash) {
-    throw new ConfigError(`cannot resume ${runDir}: its config differs from this one (config hash ${resumeFrom.state.configHash} vs ${cfgHash}); resume with the run's own config.json`, 'config');
-  }
-  writeJsonAtomic(path.join(runDir, CONFIG_FILE), config);
 
   // Data.
   let skipped = 0;
   const dataset = readDataset(opts.dataDir, {
-    maxInvalidShare: config.data.maxInvalidShare,
+    maxInvalidShare: opts.config.data.maxInvalidShare,
     onWarning: (rec) => {
       skipped++;
       listener.emit({ type: 'warning', message: `skipped manifest line ${rec.line}${rec.field ? ` (${rec.field})` : ''}: ${rec.reason}`, record: rec.id });
     },
   });
-  const { train, valid } = chooseSplits(dataset.studies, config.train.seed, listener);
-  const B = config.train.batchSize;
+  const { train, valid } = chooseSplits(dataset.studies, opts.config.train.seed, listener);
+  const B = opts.config.train.batchSize;
   if (train.length < B) {
     throw new DataError(`${opts.dataDir}: ${train.length} usable training studies, fewer than one batch of ${B} (lower train.batchSize)`, opts.dataDir);
   }
-  const tokenizer = loadOrBuildVocab(runDir, config, train, Boolean(resumeFrom), listener);
+  const tokenizer = loadOrBuildVocab(runDir, opts.config, train, Boolean(resumeFrom), listener);
+  // config.json records the vocabulary actually used, so the run folder alone rebuilds the model.
+  const config: RunConfig = { ...opts.config, model: { ...opts.config.model, text: { ...opts.config.model.text, vocabSize: tokenizer.vocabSize } } };
+  // The backend may differ between a run and its resume; everything else must match.
+  const cfgHash = configHash({ ...config, backend: undefined });
+  if (resumeFrom && resumeFrom.state.configHash !== cfgHash) {
+    throw new ConfigError(`cannot resume ${runDir}: its config differs from this one (config hash ${resumeFrom.state.configHash} vs ${cfgHash}); resume with the run's own config.json`, 'config');
+  }
+  writeJsonAtomic(path.join(runDir, CONFIG_FILE), config);
   const T = config.model.text.maxLength;
   const preparedTrain = prepareStudies(train, tokenizer, T);
   const preparedValid = prepareStudies(valid, tokenizer, T);
