@@ -1,0 +1,106 @@
+// Synthetic-benchmark check of SRM's claim: a finding word should relate most to its own location
+// word. Uses the generator's per-word ground truth (role, finding, location) aligned with the
+// rows/columns of the model's word x word relation matrix.
+
+import type { WordRole } from '../../data/manifest-types';
+import { auroc } from './auroc';
+
+export interface RelationWord {
+  role: WordRole;
+  /** Finding this word belongs to (finding and location words). */
+  finding?: string;
+  /** Location of that finding; tells two instances of one finding apart. */
+  location?: string;
+}
+
+export interface RelationStudy {
+  /** Row-major [stride x stride] relation weights; row i = word i's relations. */
+  relation: ArrayLike<number>;
+  /** Ground truth of the first words.length words (padding beyond is ignored). */
+  words: readonly RelationWord[];
+  /** Row length of `relation`; defaults to words.length. */
+  stride?: number;
+}
+
+export type RelationNegatives = 'all-pairs' | 'finding-rows';
+
+export interface RelationMetrics {
+  /** Finding words whose highest off-diagonal relation is one of their own location words. */
+  top1Accuracy: number;
+  /** Finding words scored (those whose report has a location word of the same finding). */
+  scoredFindingWords: number;
+  /** AUROC of relation weight, true finding<->location pairs against the negatives. */
+  pairAuroc: number;
+  positivePairs: number;
+  negativePairs: number;
+}
+
+function isOwnLocation(f: RelationWord, w: RelationWord): boolean {
+  return w.role === 'location' && w.finding !== undefined && w.finding === f.finding
+    && (f.location === undefined || w.location === undefined || w.location === f.location);
+}
+
+/**
+ * Positives: E[i][j] and E[j][i] for every finding word i and location word j of the same finding
+ * (the relation is symmetric in meaning, whatever the matrix's direction). Negatives: every other
+ * off-diagonal entry ('all-pairs', default), or only the other entries of scored finding rows
+ * ('finding-rows': does a finding's row prefer its location over its other words?). Pairs are
+ * pooled over studies.
+ */
+export function relationMetrics(studies: readonly RelationStudy[], negatives: RelationNegatives = 'all-pairs'): RelationMetrics {
+  let scored = 0, hits = 0;
+  const scores: number[] = [];
+  const labels: number[] = [];
+  studies.forEach((s, si) => {
+    const n = s.words.length;
+    const stride = s.stride ?? n;
+    if (stride < n) throw new RangeError(`relationMetrics: study ${si} has ${n} words but stride ${stride}`);
+    if (s.relation.length < stride * stride) {
+      throw new RangeError(`relationMetrics: study ${si} relation has ${s.relation.length} values, expected ${stride}x${stride}`);
+    }
+    const at = (i: number, j: number): number => s.relation[i * stride + j];
+    const positive = new Set<number>();
+    const findingRows: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = s.words[i];
+      if (w.role !== 'finding') continue;
+      const own: number[] = [];
+      for (let j = 0; j < n; j++) if (j !== i && isOwnLocation(w, s.words[j])) own.push(j);
+      if (own.length === 0) continue;
+      findingRows.push(i);
+      scored++;
+      let best = -1;
+      for (let j = 0; j < n; j++) if (j !== i && (best < 0 || at(i, j) > at(i, best))) best = j;
+      if (own.includes(best)) hits++;
+      for (const j of own) {
+        positive.add(i * n + j);
+        positive.add(j * n + i);
+      }
+    }
+    const rows = negatives === 'all-pairs' ? Array.from({ length: n }, (_, i) => i) : findingRows;
+    for (const i of rows) {
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        const isPos = positive.has(i * n + j);
+        // In 'finding-rows' mode the location->finding positives live in location rows; they are
+        // added below so both modes count the same positives.
+        scores.push(at(i, j));
+        labels.push(isPos ? 1 : 0);
+      }
+    }
+    if (negatives === 'finding-rows') {
+      for (const key of positive) {
+        const i = Math.floor(key / n), j = key % n;
+        if (!findingRows.includes(i)) { scores.push(at(i, j)); labels.push(1); }
+      }
+    }
+  });
+  const positivePairs = labels.reduce((a, b) => a + b, 0);
+  return {
+    top1Accuracy: scored === 0 ? NaN : hits / scored,
+    scoredFindingWords: scored,
+    pairAuroc: auroc(scores, labels),
+    positivePairs,
+    negativePairs: labels.length - positivePairs,
+  };
+}

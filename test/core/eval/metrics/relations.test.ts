@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { relationMetrics, type RelationWord } from '../../../../src/core/eval/metrics/relations';
+
+const EFF = { finding: 'pleural effusion', location: 'left basal' };
+// study 1: "left effusion is pneumothorax" (w3 = a finding without a location word: not scored)
+const WORDS1: RelationWord[] = [
+  { role: 'location', ...EFF }, { role: 'finding', ...EFF }, { role: 'function' }, { role: 'finding', finding: 'pneumothorax' },
+];
+const REL1 = [
+  0.1, 0.6, 0.2, 0.1,
+  0.5, 0.3, 0.1, 0.1, // row of "effusion": best j != 1 is j = 0, its own location -> hit
+  0.25, 0.25, 0.25, 0.25,
+  0.1, 0.2, 0.3, 0.4,
+];
+// study 2: "left effusion and": the finding's row peaks on the function word -> miss
+const WORDS2: RelationWord[] = [{ role: 'location', ...EFF }, { role: 'finding', ...EFF }, { role: 'function' }];
+const REL2 = [
+  0.5, 0.2, 0.3,
+  0.3, 0.3, 0.4,
+  0.3, 0.3, 0.4,
+];
+
+test('top-1 relation accuracy of finding words', () => {
+  const r = relationMetrics([{ relation: REL1, words: WORDS1 }, { relation: REL2, words: WORDS2 }]);
+  assert.equal(r.scoredFindingWords, 2);
+  assert.equal(r.top1Accuracy, 0.5);
+});
+
+test('pair AUROC, all off-diagonal pairs as negatives, pooled over studies', () => {
+  // study 1 alone: positives (1,0)=0.5, (0,1)=0.6 exceed all 10 other off-diagonal values -> 1
+  assert.equal(relationMetrics([{ relation: REL1, words: WORDS1 }]).pairAuroc, 1);
+  // study 2 alone: positives (1,0)=0.3, (0,1)=0.2; negatives (0,2)=0.3 (1,2)=0.4 (2,0)=0.3 (2,1)=0.3
+  // 0.3: 1/2 + 0 + 1/2 + 1/2 = 1.5; 0.2: 0 -> 1.5/8 = 0.1875
+  assert.equal(relationMetrics([{ relation: REL2, words: WORDS2 }]).pairAuroc, 0.1875);
+  // pooled: positives [0.5, 0.6, 0.3, 0.2]; negatives: study 1's ten
+  // [0.2,0.1,0.1,0.1,0.25,0.25,0.25,0.1,0.2,0.3] and study 2's [0.3,0.4,0.3,0.3] (14)
+  // 0.5 -> 14, 0.6 -> 14, 0.3 -> 9 below + 4 ties/2 = 11, 0.2 -> 4 below + 2 ties/2 = 5
+  // U = 44 / (4 * 14) = 11/14
+  const r = relationMetrics([{ relation: REL1, words: WORDS1 }, { relation: REL2, words: WORDS2 }]);
+  assert.equal(r.positivePairs, 4);
+  assert.equal(r.negativePairs, 14);
+  assert.ok(Math.abs(r.pairAuroc - 11 / 14) < 1e-12);
+});
+
+test('finding-rows negatives and padded matrices', () => {
+  // study 2, finding-rows: positives (1,0)=0.3 and (0,1)=0.2, negative (1,2)=0.4 only -> 0
+  const r = relationMetrics([{ relation: REL2, words: WORDS2 }], 'finding-rows');
+  assert.equal(r.negativePairs, 1);
+  assert.equal(r.pairAuroc, 0);
+  // the same study padded to stride 4 gives the same answer
+  const padded = [0.5, 0.2, 0.3, 9, 0.3, 0.3, 0.4, 9, 0.3, 0.3, 0.4, 9, 9, 9, 9, 9];
+  assert.equal(relationMetrics([{ relation: padded, words: WORDS2, stride: 4 }]).top1Accuracy, 0);
+  assert.throws(() => relationMetrics([{ relation: [1, 2, 3], words: WORDS2 }]), /expected 3x3/);
+});
