@@ -7,3 +7,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { buildEngine } = require('./build-engine.cjs');
 await buildEngine(root);
 console.error('built dist/engine');
+const { buildWebview } = await import('./build-webview.mjs');
+await buildWebview(root);
+console.error('built dist/webview');

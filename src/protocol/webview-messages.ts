@@ -1,0 +1,111 @@
+// Messages between the extension host and the side-panel webview (postMessage, structured
+// clone: typed arrays arrive as typed arrays). The only definition of these shapes.
+// Requests carry an `id`; the other side answers with a `response` carrying the same id.
+import type { EngineEvent } from './events';
+import type { ExplanationPayload } from './explain';
+
+/** A generic table (eval results, ablations). Cells are already display-ready values. */
+export interface TableData {
+  title: string;
+  columns: string[];
+  rows: Array<Array<string | number | null>>;
+  /** Emphasise each numeric column's best (max) value: for comparison tables (ablations). */
+  highlightBest?: boolean;
+}
+
+// ---- host -> webview -------------------------------------------------------------------
+
+export interface ExplanationMessage { type: 'explanation'; payload: ExplanationPayload; selectIndex?: number }
+/** Engine events of one run; `reset` starts a new run's curves instead of appending. */
+export interface RunEventsMessage { type: 'runEvents'; runId: string; events: EngineEvent[]; reset?: boolean }
+export interface EvalTableMessage { type: 'evalTable'; table: TableData }
+export interface SelectWordMessage { type: 'selectWord'; index: number }
+export interface ClearMessage { type: 'clear'; what: 'explanation' | 'run' | 'tables' | 'all' }
+export type ResponseMessage =
+  | { type: 'response'; id: number; ok: true; result?: unknown }
+  | { type: 'response'; id: number; ok: false; error: string };
+
+export type HostMessage =
+  | ExplanationMessage
+  | RunEventsMessage
+  | EvalTableMessage
+  | SelectWordMessage
+  | ClearMessage
+  | ResponseMessage;
+
+// ---- webview -> host -------------------------------------------------------------------
+
+/** What the webview may ask the host to do (the host owns files and editors). */
+export type WebviewRequest =
+  | { method: 'revealWord'; reportPath: string; start: number; end: number }
+  | { method: 'openFile'; path: string };
+
+export interface ReadyMessage { type: 'ready' }
+export interface WordSelectedMessage { type: 'wordSelected'; index: number; word: string }
+export type RequestMessage = { type: 'request'; id: number } & WebviewRequest;
+/** Errors the webview hit while drawing, for the host's log. */
+export interface WebviewErrorMessage { type: 'error'; message: string }
+
+export type WebviewMessage = ReadyMessage | WordSelectedMessage | RequestMessage | WebviewErrorMessage;
+
+// ---- runtime guards (messages cross a process boundary: never trust their shape) --------
+
+type Rec = Record<string, unknown>;
+const isObj = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+
+function isWords(x: unknown): boolean {
+  return Array.isArray(x) && x.every((w) => isObj(w) && typeof w.text === 'string' && isIndex(w.start) && isIndex(w.end));
+}
+
+/** Shape check of an explanation payload as it arrives by structured clone. */
+export function isExplanationPayload(x: unknown): x is ExplanationPayload {
+  if (!isObj(x)) return false;
+  const img = x.image;
+  const grid = x.grid;
+  const scores = x.scores;
+  return isObj(x.model) && typeof x.model.name === 'string'
+    && isObj(img) && img.png instanceof Uint8Array && isIndex(img.width) && isIndex(img.height)
+    && Array.isArray(grid) && grid.length === 2 && isIndex(grid[0]) && isIndex(grid[1])
+    && typeof x.report === 'string' && isWords(x.words)
+    && x.attention instanceof Float32Array && x.relation instanceof Float32Array
+    && x.importance instanceof Float32Array && x.wordScore instanceof Float32Array
+    && isObj(scores) && typeof scores.global === 'number' && typeof scores.local === 'number';
+}
+
+function isTable(x: unknown): x is TableData {
+  return isObj(x) && typeof x.title === 'string'
+    && Array.isArray(x.columns) && x.columns.every((c) => typeof c === 'string')
+    && Array.isArray(x.rows) && x.rows.every((r) => Array.isArray(r)
+      && r.every((c) => c === null || typeof c === 'string' || typeof c === 'number'));
+}
+
+export function isHostMessage(x: unknown): x is HostMessage {
+  if (!isObj(x)) return false;
+  switch (x.type) {
+    case 'explanation': return isExplanationPayload(x.payload) && (x.selectIndex === undefined || isIndex(x.selectIndex));
+    case 'runEvents': return typeof x.runId === 'string' && Array.isArray(x.events)
+      && x.events.every((e) => isObj(e) && typeof e.type === 'string');
+    case 'evalTable': return isTable(x.table);
+    case 'selectWord': return isIndex(x.index);
+    case 'clear': return x.what === 'explanation' || x.what === 'run' || x.what === 'tables' || x.what === 'all';
+    case 'response': return isId(x.id) && (x.ok === true || (x.ok === false && typeof x.error === 'string'));
+    default: return false;
+  }
+}
+
+export function isWebviewMessage(x: unknown): x is WebviewMessage {
+  if (!isObj(x)) return false;
+  switch (x.type) {
+    case 'ready': return true;
+    case 'wordSelected': return isIndex(x.index) && typeof x.word === 'string';
+    case 'error': return typeof x.message === 'string';
+    case 'request':
+      if (!isId(x.id)) return false;
+      if (x.method === 'revealWord') return typeof x.reportPath === 'string' && isIndex(x.start) && isIndex(x.end);
+      if (x.method === 'openFile') return typeof x.path === 'string';
+      return false;
+    default: return false;
+  }
+}

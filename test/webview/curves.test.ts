@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accumulateRun, emptyRun, MAX_POINTS, polylinePoints, seriesBounds } from '../../webview/curves';
+import { bestPerColumn, formatCell } from '../../webview/tables';
+import type { EngineEvent } from '../../src/protocol/events';
+
+test('accumulateRun folds progress, metrics, errors and the final status', () => {
+  const ev: EngineEvent[] = [
+    { type: 'run_started', run_id: 'r1', backend: 'tfjs-cpu', device: 'cpu', config: {} },
+    { type: 'progress', step: 1, total_steps: 10, epoch: 0, loss: 2.5, lr: 1e-3, items_per_s: 10, eta_s: 9 },
+    { type: 'progress', step: 2, total_steps: 10, epoch: 0, loss: Number.NaN, lr: 1e-3, items_per_s: 10, eta_s: 8 },
+    { type: 'metric', name: 'auroc', value: 0.7, step: 2, split: 'valid' },
+    { type: 'warning', message: 'skipped record' },
+    { type: 'error', code: 'E_DATA', message: 'bad image' },
+    { type: 'run_finished', status: 'failed', summary: {} },
+  ];
+  const v = accumulateRun(emptyRun('r1'), ev);
+  assert.equal(v.backend, 'tfjs-cpu');
+  assert.deepEqual(v.loss, [[1, 2.5]]); // NaN loss not plotted
+  assert.equal(v.step, 2);
+  assert.deepEqual(v.metrics['auroc (valid)'], [[2, 0.7]]);
+  assert.equal(v.warnings, 1);
+  assert.equal(v.error, 'E_DATA: bad image');
+  assert.equal(v.status, 'failed');
+});
+
+test('long series are decimated but keep their first and latest points', () => {
+  const v = emptyRun('r');
+  const ev: EngineEvent[] = [];
+  for (let s = 1; s <= 5000; s++) ev.push({ type: 'progress', step: s, total_steps: 5000, epoch: 0, loss: 1 / s, lr: 0, items_per_s: 0, eta_s: 0 });
+  accumulateRun(v, ev);
+  assert.ok(v.loss.length <= MAX_POINTS && v.loss.length > MAX_POINTS / 4, `${v.loss.length}`);
+  assert.deepEqual(v.loss[0], [1, 1]);
+  assert.equal(v.loss.at(-1)![0], 5000);
+  for (let k = 1; k < v.loss.length; k++) assert.ok(v.loss[k][0] > v.loss[k - 1][0]);
+});
+
+test('polylinePoints maps bounds to the plot box with y up', () => {
+  const b = seriesBounds([[[0, 0], [10, 5]]])!;
+  assert.equal(polylinePoints([[0, 0], [10, 5], [5, 2.5]], b, 100, 50), '0.0,50.0 100.0,0.0 50.0,25.0');
+  assert.equal(seriesBounds([[]]), undefined);
+  assert.deepEqual(seriesBounds([[[3, 1]]]), { x0: 3, x1: 4, y0: 0.5, y1: 1.5 });
+});
+
+test('tables: best row per numeric column, display formatting', () => {
+  const t = { title: 't', columns: ['v', 'a', 'b'], rows: [['x', 0.5, null], ['y', 0.9, 3], ['z', 0.1, 'n/a']] };
+  assert.deepEqual(bestPerColumn(t), [undefined, 1, 1]);
+  assert.equal(formatCell(null), '–');
+  assert.equal(formatCell(0.84201), '0.8420');
+  assert.equal(formatCell(12), '12');
+  assert.equal(formatCell(123.456), '123.5');
+});

@@ -1,0 +1,121 @@
+// Live training curves from engine events: loss per step and every metric series (name/split),
+// plus the run's status line. The accumulated view is plain JSON so it can be kept in state.
+import type { EngineEvent } from '../src/protocol/events';
+import { el, fmtNum, svg } from './dom';
+
+export type Point = [number, number];
+
+export interface RunView {
+  runId: string;
+  status: 'running' | 'ok' | 'cancelled' | 'failed';
+  backend?: string;
+  device?: string;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  itemsPerS?: number;
+  etaS?: number;
+  loss: Point[];
+  /** key `${name} (${split})` */
+  metrics: Record<string, Point[]>;
+  error?: string;
+  warnings: number;
+}
+
+/** Series longer than this are halved (every other point kept) so long runs stay cheap to draw and store. */
+export const MAX_POINTS = 1000;
+
+export function emptyRun(runId: string): RunView {
+  return { runId, status: 'running', step: 0, totalSteps: 0, epoch: 0, loss: [], metrics: {}, warnings: 0 };
+}
+
+function push(series: Point[], p: Point): void {
+  series.push(p);
+  if (series.length > MAX_POINTS) {
+    let w = 0;
+    for (let r = 0; r < series.length; r += 2) series[w++] = series[r];
+    if (series[w - 1] !== p) series[w++] = p;
+    series.length = w;
+  }
+}
+
+/** Folds events into the view (mutates and returns it). Non-finite values are skipped, not plotted. */
+export function accumulateRun(view: RunView, events: readonly EngineEvent[]): RunView {
+  for (const e of events) {
+    switch (e.type) {
+      case 'run_started': view.backend = e.backend; view.device = e.device; view.status = 'running'; break;
+      case 'progress':
+        view.step = e.step; view.totalSteps = e.total_steps; view.epoch = e.epoch;
+        view.itemsPerS = e.items_per_s; view.etaS = e.eta_s;
+        if (Number.isFinite(e.loss)) push(view.loss, [e.step, e.loss]);
+        break;
+      case 'metric': {
+        if (!Number.isFinite(e.value)) break;
+        const key = `${e.name} (${e.split})`;
+        push(view.metrics[key] ??= [], [e.step, e.value]);
+        break;
+      }
+      case 'warning': view.warnings++; break;
+      case 'error': view.error = `${e.code}: ${e.message}`; break;
+      case 'run_finished': view.status = e.status; break;
+      default: break;
+    }
+  }
+  return view;
+}
+
+export interface Bounds { x0: number; x1: number; y0: number; y1: number }
+
+export function seriesBounds(all: Point[][]): Bounds | undefined {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (const s of all) for (const [x, y] of s) {
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+  }
+  if (!Number.isFinite(x0)) return undefined;
+  if (x1 === x0) x1 = x0 + 1;
+  if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+  return { x0, x1, y0, y1 };
+}
+
+/** SVG polyline points for a series inside a w x h plot area (y up). */
+export function polylinePoints(s: Point[], b: Bounds, w: number, h: number): string {
+  return s.map(([x, y]) => `${(((x - b.x0) / (b.x1 - b.x0)) * w).toFixed(1)},${(h - ((y - b.y0) / (b.y1 - b.y0)) * h).toFixed(1)}`).join(' ');
+}
+
+const W = 300, H = 120, PADL = 44, PADB = 18, PADT = 6, PADR = 8;
+
+function chart(title: string, series: Array<{ name: string; points: Point[] }>): HTMLElement {
+  const b = seriesBounds(series.map((s) => s.points));
+  const fig = el('figure', { class: 'chart' }, el('figcaption', {}, title));
+  if (!b) return fig;
+  const w = W - PADL - PADR, h = H - PADT - PADB;
+  const plot = svg('g', { transform: `translate(${PADL} ${PADT})` },
+    svg('rect', { class: 'plot-bg', x: 0, y: 0, width: w, height: h }),
+    svg('text', { class: 'tick', x: -4, y: 0, 'text-anchor': 'end', 'dominant-baseline': 'hanging' }, fmtNum(b.y1)),
+    svg('text', { class: 'tick', x: -4, y: h, 'text-anchor': 'end' }, fmtNum(b.y0)),
+    svg('text', { class: 'tick', x: 0, y: h + 13 }, String(b.x0)),
+    svg('text', { class: 'tick', x: w, y: h + 13, 'text-anchor': 'end' }, `step ${b.x1}`));
+  series.forEach((s, k) => plot.append(svg('polyline', { class: `line c${k % 6}`, points: polylinePoints(s.points, b, w, h) })));
+  fig.append(svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: ${series.map((s) => `${s.name} last ${fmtNum(s.points.at(-1)?.[1] ?? NaN)}`).join('; ')}` }, plot));
+  if (series.length > 1 || series[0]?.name !== title) {
+    fig.append(el('ul', { class: 'chart-legend' }, ...series.map((s, k) => el('li', { class: `c${k % 6}` }, `${s.name}: ${fmtNum(s.points.at(-1)?.[1] ?? NaN)}`))));
+  }
+  return fig;
+}
+
+export function renderRun(v: RunView): HTMLElement {
+  const pct = v.totalSteps > 0 ? Math.min(100, (100 * v.step) / v.totalSteps) : 0;
+  const bar = el('span', { class: 'progress-fill' });
+  bar.style.width = `${pct.toFixed(1)}%`;
+  const eta = v.status === 'running' && v.etaS !== undefined && Number.isFinite(v.etaS) ? ` · ETA ${Math.round(v.etaS)} s` : '';
+  return el('div', { class: 'run' },
+    el('div', { class: `run-status status-${v.status}` },
+      el('strong', {}, v.runId), ` · ${v.status} · step ${v.step}/${v.totalSteps} · epoch ${v.epoch}${eta}`,
+      v.backend ? ` · ${v.backend}${v.device ? ` (${v.device})` : ''}` : '',
+      v.warnings ? ` · ${v.warnings} warning${v.warnings > 1 ? 's' : ''}` : ''),
+    el('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': pct.toFixed(0) }, bar),
+    v.error ? el('p', { class: 'run-error', role: 'alert' }, v.error) : null,
+    el('div', { class: 'charts' },
+      chart('loss', [{ name: 'loss', points: v.loss }]),
+      Object.keys(v.metrics).length ? chart('metrics', Object.entries(v.metrics).map(([name, points]) => ({ name, points }))) : null));
+}
