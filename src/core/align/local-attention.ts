@@ -1,0 +1,66 @@
+// Word -> region attention (GLoRIA's attention_fn) for matched pairs and for every image-report
+// pair of a batch, shared by gloria, reclf and the explanations of the other methods.
+import * as tf from '@tensorflow/tfjs-core';
+import { bmm, l2norm, maskedSoftmax, matmul } from '../models/ops';
+
+export interface LocalAttention {
+  /** Word -> region attention, rows sum to 1 over regions: [B, N, M] (paired) or [Bi, Bt, N, M] (cross). */
+  attention: tf.Tensor;
+  /** Attended region context c_i = sum_j a_ij v_j: [B, N, D] (paired) or [Bi, Bt, N, D] (cross). */
+  context: tf.Tensor;
+}
+
+/**
+ * GLoRIA attention for matched pairs (image b with report b). s_ij = e_i . v_j on the raw
+ * projected features; softmax over the REAL words of each region first (GLoRIA normalises over
+ * words, then sharpens over regions), then softmax over regions of gamma1 * that.
+ */
+export function pairedAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number): LocalAttention {
+  const [b, n] = wordMask.shape;
+  const s = bmm(regions, words, false, true); // [B, M, N]
+  const overWords = maskedSoftmax(s, wordMask.reshape([b, 1, n])); // [B, M, N]
+  const a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 1]), gamma1)) as tf.Tensor3D; // [B, N, M]
+  return { attention: a, context: bmm(a, regions) };
+}
+
+/**
+ * The same attention for every (image i, report t) pair, as two large matmuls rather than a
+ * loop over pairs: scores [Bi*M, Bt*N] in one matmul, contexts as a batched matmul over images.
+ * Pair order is image-major: attention [Bi, Bt, N, M], context [Bi, Bt, N, D].
+ */
+export function crossAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number): LocalAttention {
+  const [bt, n, d] = words.shape;
+  const [bi, m] = regions.shape;
+  const s = matmul(regions.reshape([bi * m, d]) as tf.Tensor2D, words.reshape([bt * n, d]) as tf.Tensor2D, false, true);
+  const overWords = maskedSoftmax(s.reshape([bi, m, bt, n]), wordMask.reshape([1, 1, bt, n]));
+  const a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 3, 1]), gamma1)); // [Bi, Bt, N, M]
+  const context = bmm(a.reshape([bi, bt * n, m]) as tf.Tensor3D, regions).reshape([bi, bt, n, d]);
+  return { attention: a, context };
+}
+
+/**
+ * Parameter-free display attention for methods that learn no word-region attention (ConVIRT):
+ * softmax over regions of gamma1 * cos(e_i, v_j). It is not used by any loss.
+ */
+export function cosineAttention(words: tf.Tensor3D, regions: tf.Tensor3D, gamma1: number): LocalAttention {
+  const cos = bmm(l2norm(words) as tf.Tensor3D, l2norm(regions) as tf.Tensor3D, false, true);
+  const a = tf.softmax(tf.mul(cos, gamma1)) as tf.Tensor3D;
+  return { attention: a, context: bmm(a, regions) };
+}
+
+/** Cosine of matching rows along the last axis (broadcasting). */
+export function rowCosine(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(l2norm(a), l2norm(b)), -1);
+}
+
+/** Zeroes the rows of x [B, N, ...] that belong to padded/special words (mask [B, N]). */
+export function zeroMaskedRows<T extends tf.Tensor>(x: T, wordMask: tf.Tensor2D): T {
+  const shape = [...wordMask.shape, ...x.shape.slice(2).map(() => 1)];
+  return tf.mul(x, wordMask.reshape(shape)) as T;
+}
+
+/** Identity word -> word relation [B, N, N] for methods without relation reasoning (padded rows zero). */
+export function identityRelation(wordMask: tf.Tensor2D): tf.Tensor3D {
+  const [b, n] = wordMask.shape;
+  return tf.mul(tf.eye(n).reshape([1, n, n]), wordMask.reshape([b, n, 1])) as tf.Tensor3D;
+}

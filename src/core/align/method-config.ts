@@ -1,0 +1,149 @@
+// Per-method hyper-parameters: defaults from the papers' public code (METHODS.md sections 2-4)
+// and validation that names the offending field, so a bad run config fails before training.
+import { ConfigError } from '../errors';
+
+type FieldSpec =
+  | { kind: 'number'; default: number; min?: number; max?: number; positive?: boolean; doc: string }
+  | { kind: 'int'; default: number; min: number; max: number; doc: string }
+  | { kind: 'bool'; default: boolean; doc: string }
+  | { kind: 'enum'; default: string; values: readonly string[]; aliases?: Record<string, string>; doc: string };
+
+export type MethodConfigSpec = Record<string, FieldSpec>;
+
+const pos = (def: number, doc: string): FieldSpec => ({ kind: 'number', default: def, positive: true, doc });
+const weight = (doc: string): FieldSpec => ({ kind: 'number', default: 1, min: 0, doc });
+
+export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
+  convirt: {
+    tau: pos(0.1, 'global InfoNCE temperature'),
+    imageToTextWeight: { kind: 'number', default: 0.75, min: 0, max: 1, doc: 'weight of the image->text direction (text->image gets 1 - it)' },
+    gamma1: pos(4, 'sharpness of the display-only word->region attention'),
+  },
+  gloria: {
+    tau: pos(0.1, 'global InfoNCE temperature'),
+    gamma1: pos(4, 'attention sharpness over regions'),
+    gamma2: pos(5, 'LogSumExp pooling sharpness over words'),
+    gamma3: pos(10, 'scale of the local logits'),
+    globalWeight: weight('weight of the global loss'),
+    localWeight: weight('weight of the local loss'),
+  },
+  mgca: {
+    tau: pos(0.07, 'instance-level InfoNCE temperature'),
+    localTau: pos(0.1, 'token-level softmax temperature'),
+    prototypes: { kind: 'int', default: 500, min: 1, max: 100000, doc: 'number of prototypes' },
+    sinkhornEps: pos(0.05, 'Sinkhorn entropic regularisation'),
+    sinkhornIters: { kind: 'int', default: 3, min: 1, max: 1000, doc: 'Sinkhorn iterations' },
+    protoTemp: pos(0.2, 'prototype softmax temperature'),
+    clipLow: { kind: 'number', default: 0.1, min: 0, max: 1, doc: 'lower percentile of [CLS] word weights' },
+    clipHigh: { kind: 'number', default: 0.9, min: 0, max: 1, doc: 'upper percentile of [CLS] word weights' },
+    gamma1: pos(4, 'sharpness of the displayed word->region attention'),
+    globalWeight: weight('weight of the instance-level loss'),
+    localWeight: weight('weight of the token-level loss'),
+    protoWeight: weight('weight of the prototype loss'),
+  },
+  // mDim 64 / srmRounds 2: at B=32, N=48, M=64, D=128 the cross-reading loss forward+backward
+  // measured ~37 s on the tfjs cpu backend (GLoRIA's loss ~17 s, the cnn-small image encoder
+  // ~140 s at B=32, 128 px), so the relation reasoning stays well below one encoder's cost.
+  reclf: {
+    reading: { kind: 'enum', default: 'cross', values: ['cross', 'within'], doc: 'cross-sample local InfoNCE or within-sample token loss' },
+    matching: { kind: 'enum', default: 'diff', values: ['diff', 'concat'], doc: "local-matching vector: W_m (c-e)^2 or W_m [e; c; e*c]" },
+    mDim: { kind: 'int', default: 64, min: 1, max: 4096, doc: 'dimension of the local-matching vectors' },
+    srm: { kind: 'bool', default: true, doc: 'semantic-relation reasoning (false: identity relation)' },
+    srmRounds: { kind: 'int', default: 2, min: 1, max: 16, doc: 'graph-attention rounds K' },
+    irm: {
+      kind: 'enum',
+      default: 'softmax',
+      values: ['softmax', 'sigmoid', 'uniform', 'lse'],
+      aliases: { true: 'softmax', false: 'uniform' },
+      doc: 'importance: masked softmax, sigmoid + L1, uniform (irm off) or GLoRIA LogSumExp pooling',
+    },
+    score: {
+      kind: 'enum',
+      default: 'auto',
+      values: ['auto', 'linear', 'cosine'],
+      doc: "local score: w_s^T m_agg, or cos(sum beta e, sum beta c); auto = linear for 'cross', cosine for 'within'",
+    },
+    tau: pos(0.1, 'global InfoNCE temperature'),
+    localTau: pos(0.1, 'local InfoNCE / token-loss temperature (initial value when learned)'),
+    learnTemperature: { kind: 'bool', default: false, doc: 'learn the local temperature (align.reclf.log_inv_tau)' },
+    gamma1: pos(4, 'attention sharpness over regions'),
+    gamma2: pos(5, 'LogSumExp pooling sharpness (irm: lse)'),
+    globalWeight: weight('weight of the global loss'),
+    localWeight: weight('weight of the local loss'),
+  },
+};
+
+/**
+ * Fills defaults and validates `partial` against the method's spec. Throws ConfigError naming
+ * `${path}.${field}`. A `name` key equal to the method name is accepted and dropped.
+ */
+export function resolveMethodConfig(name: string, partial: Record<string, unknown> = {}, path = 'method'): Record<string, unknown> {
+  const spec = METHOD_CONFIG_SPECS[name];
+  if (!spec) {
+    throw new ConfigError(`${path}.name: unknown alignment method '${name}' (expected one of ${Object.keys(METHOD_CONFIG_SPECS).join(', ')})`, `${path}.name`);
+  }
+  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
+    throw new ConfigError(`${path}: expected an object of ${name} parameters`, path);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(partial)) {
+    if (key === 'name') {
+      if (value !== name) throw new ConfigError(`${path}.name: '${String(value)}' does not match method '${name}'`, `${path}.name`);
+      continue;
+    }
+    if (!(key in spec)) {
+      throw new ConfigError(`${path}.${key}: unknown parameter for method '${name}' (known: ${Object.keys(spec).join(', ')})`, `${path}.${key}`);
+    }
+  }
+  for (const [key, field] of Object.entries(spec)) {
+    const value = key in partial && partial[key] !== undefined ? partial[key] : field.default;
+    out[key] = checkField(field, value, `${path}.${key}`);
+  }
+  return crossCheck(name, out, path);
+}
+
+function checkField(field: FieldSpec, value: unknown, where: string): unknown {
+  switch (field.kind) {
+    case 'number':
+    case 'int': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`${where}: expected a number (${field.doc}), got ${JSON.stringify(value)}`, where);
+      if (field.kind === 'int' && !Number.isInteger(value)) throw new ConfigError(`${where}: expected an integer, got ${value}`, where);
+      if (field.kind === 'number' && field.positive && value <= 0) throw new ConfigError(`${where}: must be > 0, got ${value}`, where);
+      if (field.min !== undefined && value < field.min) throw new ConfigError(`${where}: must be >= ${field.min}, got ${value}`, where);
+      if (field.max !== undefined && value > field.max) throw new ConfigError(`${where}: must be <= ${field.max}, got ${value}`, where);
+      return value;
+    }
+    case 'bool':
+      if (typeof value !== 'boolean') throw new ConfigError(`${where}: expected true or false, got ${JSON.stringify(value)}`, where);
+      return value;
+    case 'enum': {
+      const key = typeof value === 'boolean' ? String(value) : value;
+      const aliased = typeof key === 'string' && field.aliases && key in field.aliases ? field.aliases[key] : key;
+      if (typeof aliased !== 'string' || !field.values.includes(aliased)) {
+        throw new ConfigError(`${where}: expected one of ${field.values.join(', ')}, got ${JSON.stringify(value)}`, where);
+      }
+      return aliased;
+    }
+  }
+}
+
+function crossCheck(name: string, cfg: Record<string, unknown>, path: string): Record<string, unknown> {
+  if (name === 'mgca' && (cfg.clipLow as number) > (cfg.clipHigh as number)) {
+    throw new ConfigError(`${path}.clipLow: ${cfg.clipLow} is above ${path}.clipHigh ${cfg.clipHigh}`, `${path}.clipLow`);
+  }
+  if (name === 'reclf') {
+    if (cfg.score === 'auto') cfg.score = cfg.reading === 'within' ? 'cosine' : 'linear';
+    // In the within-sample reading no loss term sees w_s, so a linear score would stay at its init.
+    if (cfg.reading === 'within' && cfg.score === 'linear') {
+      throw new ConfigError(`${path}.score: 'linear' needs reading 'cross' (w_s gets no training signal in the within-sample reading); use 'cosine'`, `${path}.score`);
+    }
+    if (cfg.reading === 'within' && cfg.learnTemperature === true) {
+      throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
+    }
+    // With a cosine score and no learned importance, nothing reads the local-matching vectors.
+    if (cfg.srm === true && cfg.score === 'cosine' && (cfg.irm === 'uniform' || cfg.irm === 'lse')) {
+      throw new ConfigError(`${path}.srm: SRM output is unused when irm is '${cfg.irm}' and score is 'cosine'; set srm: false`, `${path}.srm`);
+    }
+  }
+  return cfg;
+}

@@ -1,0 +1,195 @@
+// RECLF (METHODS.md section 4, [design] reference realisation): per-word local-matching vectors,
+// SRM relation reasoning between them, IRM importance pooling, a local score per image-report
+// pair; 'cross' reading = local InfoNCE over every pair of the batch, 'within' reading = MGCA's
+// token-level loss with IRM importances in place of MGCA's fixed word weights.
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamStore } from '../models/params';
+import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } from './types';
+import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
+import { crossAttention, identityRelation, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
+import { resolveMethodConfig } from './method-config';
+import { createSrmParams, srmReason, type SrmRound } from './srm';
+import { createIrmParams, irmImportance, type IrmParams } from './irm';
+import { mgcaTokenLoss } from './mgca';
+import { l2norm, linear } from '../models/ops';
+
+export interface ReclfConfig {
+  reading: 'cross' | 'within';
+  matching: 'diff' | 'concat';
+  mDim: number;
+  srm: boolean;
+  srmRounds: number;
+  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse';
+  score: 'linear' | 'cosine';
+  tau: number;
+  localTau: number;
+  learnTemperature: boolean;
+  gamma1: number;
+  gamma2: number;
+  globalWeight: number;
+  localWeight: number;
+}
+
+export interface ReclfParams {
+  wm?: tf.Tensor2D;
+  srm?: SrmRound[];
+  irm?: IrmParams;
+  ws?: tf.Tensor2D;
+  /** log of a multiplier of 1/localTau, learned when learnTemperature (starts at 0). */
+  logScale?: tf.Tensor;
+}
+
+export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
+  return resolved as unknown as ReclfConfig;
+}
+
+/** Whether anything reads the local-matching vectors m_i (a cosine score with fixed pooling does not). */
+export function needsMatchingVectors(cfg: ReclfConfig): boolean {
+  return cfg.score === 'linear' || cfg.irm === 'softmax' || cfg.irm === 'sigmoid';
+}
+
+export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfConfig, prefix = 'align.reclf.'): ReclfParams {
+  const p: ReclfParams = {};
+  const d = cfg.mDim;
+  if (needsMatchingVectors(cfg)) {
+    const inDim = cfg.matching === 'concat' ? 3 * dim : dim;
+    p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;
+    if (cfg.srm) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds);
+  }
+  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') p.irm = createIrmParams(params, prefix, d, cfg.irm);
+  if (cfg.score === 'linear') p.ws = params.param(`${prefix}w_s`, [d, 1], { kind: 'xavier', fanIn: d, fanOut: 1 }) as tf.Tensor2D;
+  if (cfg.learnTemperature) p.logScale = params.param(`${prefix}log_inv_tau`, [], { kind: 'zeros' });
+  return p;
+}
+
+/**
+ * Local-matching vectors m_i = l2norm(W_m (c_i - e_i)^2), or l2norm(W_m [e_i; c_i; e_i * c_i]).
+ * e broadcasts against c (e [1, Bt, N, D] for every image of c [Bi, Bt, N, D]).
+ */
+export function localMatching(e: tf.Tensor, c: tf.Tensor, wm: tf.Tensor2D, mode: 'diff' | 'concat'): tf.Tensor {
+  if (mode === 'diff') return l2norm(linear(tf.square(tf.sub(c, e)), wm));
+  const eb = tf.broadcastTo(e, c.shape);
+  return l2norm(linear(tf.concat([eb, c, tf.mul(eb, c)], -1), wm));
+}
+
+export interface ReclfScores {
+  /** Local score s of each (image, report) pair [Bi, Bt]. */
+  score: tf.Tensor2D;
+  /** Per-word importance [Bi, Bt, N]. */
+  importance: tf.Tensor3D;
+  /** Word -> word relation of the last SRM round [Bi, Bt, N, N] (identity without SRM). */
+  relation: tf.Tensor4D;
+}
+
+/**
+ * Scores words e [1 or Bi, Bt, N, D] (report t) against their attended contexts c [Bi, Bt, N, D]
+ * (report t's words over image i's regions). All Bi*Bt pairs go through SRM/IRM as one batch
+ * P = Bi*Bt of [N, d] matrices: a handful of large batched matmuls, never a loop over pairs.
+ */
+export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
+  const [bi, bt, n] = c.shape;
+  const pairs = bi * bt;
+  const mask = tf.tile(wordMask, [bi, 1]) as tf.Tensor2D; // [P, N], image-major like the pairs
+  let m: tf.Tensor3D | null = null;
+  let relation: tf.Tensor3D;
+  if (p.wm) {
+    m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
+    if (p.srm) {
+      const reasoned = srmReason(m, mask, p.srm);
+      m = reasoned.m;
+      relation = reasoned.relation;
+    } else {
+      relation = identityRelation(mask);
+    }
+  } else {
+    relation = identityRelation(mask);
+  }
+
+  let beta: tf.Tensor2D;
+  let score: tf.Tensor;
+  if (cfg.irm === 'lse') {
+    // GLoRIA pooling: Z = log sum_i exp(gamma2 * sigma_i) with per-word scores sigma_i.
+    const sigma = m && p.ws ? linear(m, p.ws).reshape([pairs, n]) : rowCosine(e, c).reshape([pairs, n]);
+    const z = tf.mul(sigma, cfg.gamma2);
+    beta = tf.softmax(tf.add(z, tf.mul(tf.sub(1, mask), -1e9))) as tf.Tensor2D;
+    score = maskedLogSumExp(z, mask);
+  } else {
+    beta = cfg.irm === 'uniform' ? uniformOverMask(mask) : irmImportance(m as tf.Tensor3D, mask, cfg.irm, p.irm as IrmParams);
+    if (cfg.score === 'linear') {
+      const agg = l2norm(tf.sum(tf.mul(m as tf.Tensor3D, beta.reshape([pairs, n, 1])), 1));
+      score = linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);
+    } else {
+      const b4 = beta.reshape([bi, bt, n, 1]);
+      score = rowCosine(tf.sum(tf.mul(e, b4), 2), tf.sum(tf.mul(c, b4), 2));
+    }
+  }
+  return {
+    score: score.reshape([bi, bt]) as tf.Tensor2D,
+    importance: beta.reshape([bi, bt, n]) as tf.Tensor3D,
+    relation: relation.reshape([bi, bt, n, n]) as tf.Tensor4D,
+  };
+}
+
+/** Scores of every image (rows) against every report (columns) of the batch. */
+export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
+  const [bt, n, d] = inputs.words.shape;
+  const { context } = crossAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1);
+  return reclfScores(inputs.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p);
+}
+
+/** Attention and scores for matched pairs only (image b with report b). */
+export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams) {
+  const [b, n, d] = inputs.words.shape;
+  const { attention, context } = pairedAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1);
+  const s = reclfScores(inputs.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p);
+  return {
+    attention: attention as tf.Tensor3D,
+    score: s.score.reshape([b]) as tf.Tensor1D,
+    importance: s.importance.reshape([b, n]) as tf.Tensor2D,
+    relation: s.relation.reshape([b, n, n]) as tf.Tensor3D,
+  };
+}
+
+export function createReclf(args: MethodFactoryArgs): AlignMethod {
+  const cfg = toReclfConfig(resolveMethodConfig('reclf', args.config));
+  const p = createReclfParams(args.params, args.dim, cfg);
+  const localScale = (): tf.Tensor => {
+    const base = tf.scalar(1 / cfg.localTau);
+    // Clamped at 100 as CLIP clamps its logit scale, so a learned temperature cannot blow up.
+    return p.logScale ? tf.minimum(tf.mul(base, tf.exp(p.logScale)), 100) : base;
+  };
+  return {
+    name: 'reclf',
+    loss(inputs: AlignInputs) {
+      const global = tf.mul(globalInfoNCE(inputs.imageGlobal, inputs.textGlobal, cfg.tau), cfg.globalWeight) as tf.Scalar;
+      let local: tf.Scalar;
+      if (cfg.reading === 'cross') {
+        const { score } = reclfCross(inputs, cfg, p);
+        local = symmetricInfoNCE(tf.mul(score, localScale()) as tf.Tensor2D);
+      } else {
+        const { importance } = reclfPaired(inputs, cfg, p);
+        const { word, patch } = mgcaTokenLoss(inputs, importance, cfg.localTau);
+        local = tf.add(word, patch) as tf.Scalar;
+      }
+      local = tf.mul(local, cfg.localWeight) as tf.Scalar;
+      return { loss: tf.add(global, local) as tf.Scalar, terms: { global, local } };
+    },
+    explain(inputs: AlignInputs): AlignExplanation {
+      return tf.tidy(() => {
+        const r = reclfPaired(inputs, cfg, p);
+        return {
+          attention: zeroMaskedRows(r.attention, inputs.wordMask),
+          relation: zeroMaskedRows(r.relation, inputs.wordMask),
+          importance: r.importance,
+          localScore: r.score,
+        };
+      });
+    },
+    similarity(inputs: AlignInputs) {
+      return tf.tidy(() => ({
+        global: cosineMatrix(inputs.imageGlobal, inputs.textGlobal),
+        local: reclfCross(inputs, cfg, p).score,
+      }));
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { createReclf } from '../../../src/core/align/reclf';
+import { createGloria } from '../../../src/core/align/gloria';
+import { ParamStore } from '../../../src/core/models/params';
+import { Rng } from '../../../src/core/rng';
+import { MASK, REGIONS, WORDS, close, closeArr, tinyInputs, useCpu } from './fixture';
+import { diagCE, dot, gloriaPair, l2n, softmax, transpose, vecMat, type Mat, type Vec } from './ref';
+
+const relu = (x: number) => Math.max(0, x);
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+let previous: ParamStore | undefined;
+
+/** tfjs variable names are global, so the previous store is disposed before names are reused. */
+function build(config: Record<string, unknown>) {
+  previous?.dispose();
+  const params = new ParamStore(new Rng(11));
+  previous = params;
+  const method = createReclf({ params, dim: 3, config: { mDim: 4, ...config } });
+  const w = (name: string) => params.get(`align.reclf.${name}`).arraySync() as Mat;
+  return { params, method, w };
+}
+
+/** The RECLF chain for one (report t, image i) pair, written out with loops. */
+function refPair(t: number, i: number, w: (n: string) => Mat, opts: { srm: boolean; irm: 'softmax' | 'sigmoid' | 'uniform'; concat?: boolean; bias?: number }) {
+  const mask = MASK[t];
+  const { ctx } = gloriaPair(WORDS[t], REGIONS[i], mask, 4, 5);
+  let m: Mat = WORDS[t].map((e, k) => {
+    const c = ctx[k];
+    const x = opts.concat ? [...e, ...c, ...e.map((v, d) => v * c[d])] : e.map((v, d) => (c[d] - v) ** 2);
+    return l2n(vecMat(x, w('w_m')));
+  });
+  let relation: Mat = m.map((_, a) => m.map((__, b) => (a === b ? 1 : 0)));
+  if (opts.srm) {
+    const q = m.map((r) => vecMat(r, w('srm.0.w_q')));
+    const k = m.map((r) => vecMat(r, w('srm.0.w_k')));
+    relation = q.map((qa) => softmax(k.map((kb) => dot(qa, kb) / Math.sqrt(4)), mask));
+    const em = relation.map((row) => m[0].map((_, d) => row.reduce((s, e, b) => s + e * m[b][d], 0)));
+    m = m.map((r, a) => {
+      const g = vecMat(em[a], w('srm.0.w_g'));
+      return r.map((v, d) => v + relu(g[d]));
+    });
+  }
+  let beta: Vec;
+  if (opts.irm === 'uniform') beta = mask.map((v) => v / mask.reduce((s, x) => s + x, 0));
+  else if (opts.irm === 'softmax') beta = softmax(m.map((r) => vecMat(r, w('irm.w_a'))[0]), mask);
+  else {
+    const g = m.map((r, k) => sigmoid(vecMat(r, w('irm.w_a'))[0] + (opts.bias ?? 0)) * mask[k]);
+    beta = g.map((v) => v / g.reduce((s, x) => s + x, 0));
+  }
+  const agg = l2n(m[0].map((_, d) => m.reduce((s, r, k) => s + beta[k] * r[d], 0)));
+  return { relation, beta, s: vecMat(agg, w('w_s'))[0] };
+}
+
+function checkAgainstRef(config: Record<string, unknown>, opts: Parameters<typeof refPair>[3]) {
+  const { method, w } = build(config);
+  const x = tinyInputs();
+  const e = method.explain(x);
+  const rel = e.relation.arraySync() as Mat[];
+  const imp = e.importance.arraySync() as Mat;
+  for (let b = 0; b < 2; b++) {
+    const ref = refPair(b, b, w, opts);
+    for (let a = 0; a < 3; a++) if (MASK[b][a]) closeArr(rel[b][a], ref.relation[a], 1e-4, `relation[${b}][${a}]`);
+    closeArr(imp[b], ref.beta, 1e-4, `importance[${b}]`);
+    close(e.localScore.dataSync()[b], ref.s, 1e-4, `s[${b}]`);
+  }
+  const local = method.similarity(x).local!.arraySync() as Mat;
+  const refS = [0, 1].map((i) => [0, 1].map((t) => refPair(t, i, w, opts).s));
+  for (let i = 0; i < 2; i++) closeArr(local[i], refS[i], 1e-4, `cross s[${i}]`);
+  const out = method.loss(x, { training: true, step: 0 });
+  const logits = refS.map((row) => row.map((v) => v / 0.1));
+  close(out.terms.local.dataSync()[0], diagCE(logits) + diagCE(transpose(logits)), 1e-4, 'local InfoNCE');
+}
+
+test('RECLF: m_i, one SRM round, IRM softmax beta and s = w_s^T m_agg match a hand loop (cross reading)', async () => {
+  await useCpu();
+  checkAgainstRef({ srmRounds: 1 }, { srm: true, irm: 'softmax' });
+});
+
+test('RECLF switches: no SRM (identity relation), uniform IRM, sigmoid IRM, concat matching', async () => {
+  await useCpu();
+  checkAgainstRef({ srm: false }, { srm: false, irm: 'softmax' });
+  checkAgainstRef({ srmRounds: 1, irm: false }, { srm: true, irm: 'uniform' });
+  checkAgainstRef({ srmRounds: 1, irm: 'sigmoid' }, { srm: true, irm: 'sigmoid', bias: 0 });
+  checkAgainstRef({ srmRounds: 1, matching: 'concat' }, { srm: true, irm: 'softmax', concat: true });
+  const { method } = build({ srm: false, irm: 'uniform' });
+  const e = method.explain(tinyInputs());
+  closeArr(e.relation.dataSync(), [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], 0, 'identity');
+});
+
+test('RECLF with SRM and IRM off and LogSumExp pooling of cosines is exactly GLoRIA', async () => {
+  await useCpu();
+  const { method, params } = build({ srm: false, irm: 'lse', score: 'cosine' });
+  assert.equal(params.names().length, 0);
+  const gloria = createGloria({ params: new ParamStore(new Rng(1)), dim: 3, config: {} });
+  const x = tinyInputs();
+  closeArr(method.similarity(x).local!.dataSync(), Array.from(gloria.similarity(x).local!.dataSync()), 1e-5, 'scores');
+  close(method.loss(x, { training: true, step: 0 }).terms.local.dataSync()[0], gloria.loss(x, { training: true, step: 0 }).terms.local.dataSync()[0], 1e-4, 'loss');
+  const imp = method.explain(x).importance.arraySync() as Mat;
+  const ref = gloriaPair(WORDS[0], REGIONS[0], MASK[0], 4, 5);
+  closeArr(imp[0], softmax(ref.r.map((r) => 5 * r), MASK[0]), 1e-5, 'LSE weights as importance');
+});
+
+test('RECLF masking: a padded word changes nothing; one real word works', async () => {
+  await useCpu();
+  for (const reading of ['cross', 'within']) {
+    const { method } = build({ reading });
+    const changed = WORDS.map((w) => w.map((row) => [...row]));
+    changed[0][2] = [4, -7, 0.5];
+    const a = tinyInputs();
+    const b = tinyInputs({ words: changed });
+    close(method.loss(b, { training: true, step: 0 }).loss.dataSync()[0], method.loss(a, { training: true, step: 0 }).loss.dataSync()[0], 1e-5, `${reading} loss`);
+    const ea = method.explain(a);
+    const eb = method.explain(b);
+    for (const k of ['attention', 'relation', 'importance', 'localScore'] as const) closeArr(eb[k].dataSync(), Array.from(ea[k].dataSync()), 1e-5, `${reading} ${k}`);
+    const single = tinyInputs({ mask: [[0, 1, 0], [1, 1, 1]] });
+    const es = method.explain(single);
+    closeArr((es.importance.arraySync() as Mat)[0], [0, 1, 0], 1e-6, `${reading} single importance`);
+    closeArr((es.relation.arraySync() as Mat[])[0].flat(), [0, 0, 0, 0, 1, 0, 0, 0, 0], 1e-6, `${reading} single relation`);
+    assert.ok(Number.isFinite(method.loss(single, { training: true, step: 0 }).loss.dataSync()[0]));
+  }
+});
+
+test('RECLF within reading: IRM importances weight the token loss and train W_m, SRM and w_a', async () => {
+  await useCpu();
+  const { method, params } = build({ reading: 'within' });
+  assert.ok(!params.has('align.reclf.w_s'), 'a cosine score has no w_s');
+  const x = tinyInputs();
+  const { value, grads } = tf.variableGrads(() => method.loss(x, { training: true, step: 0 }).loss, params.trainable());
+  assert.ok(Number.isFinite(value.dataSync()[0]));
+  for (const name of params.trainableNames()) {
+    const g = Array.from(grads[name].dataSync());
+    assert.ok(g.every(Number.isFinite) && g.some((v) => Math.abs(v) > 1e-9), `gradient of ${name}`);
+  }
+});
+
+test('RECLF learned temperature is a parameter and receives a gradient', async () => {
+  await useCpu();
+  const { method, params } = build({ learnTemperature: true });
+  const { grads } = tf.variableGrads(() => method.loss(tinyInputs(), { training: true, step: 0 }).loss, params.trainable());
+  assert.ok(Math.abs(grads['align.reclf.log_inv_tau'].dataSync()[0]) > 0);
+});
