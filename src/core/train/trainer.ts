@@ -306,7 +306,7 @@ function latestCheckpointExists(runDir: string): boolean {
   return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'));
 }
 
-function trainStep(
+export function trainStep(
   built: BuiltModel, optimizer: AdamW, hb: HostBatch,
   o: { lr: number; clipNorm: number; step: number; imageSize: number; maxLength: number },
 ): number {
