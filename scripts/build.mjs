@@ -10,3 +10,6 @@ console.error('built dist/engine');
 const { buildWebview } = await import('./build-webview.mjs');
 await buildWebview(root);
 console.error('built dist/webview');
+const { buildExtension } = await import('./build-extension.mjs');
+await buildExtension(root);
+console.error('built dist/extension.js');

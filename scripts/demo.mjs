@@ -40,4 +40,14 @@ if (v) {
   console.log(`    image->text acc@1 ${(100 * v.i2t_acc1).toFixed(1)}% (${(100 * v.i2t_acc1 / chance).toFixed(1)}x chance)  acc@5 ${(100 * v.i2t_acc5).toFixed(1)}%`);
   console.log(`    text->image acc@1 ${(100 * v.t2i_acc1).toFixed(1)}% (${(100 * v.t2i_acc1 / chance).toFixed(1)}x chance)  acc@5 ${(100 * v.t2i_acc5).toFixed(1)}%`);
 }
+// Evaluation of the demo run on the synthetic test split; prints the RECLF row.
+const evalEvents = reclf(['eval', '--run', run, '--data', data, '--tasks', 'zeroshot,retrieval,grounding,relations,importance', '--max-prompts', '8'], { capture: true })
+  .split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.type === 'eval_result');
+const metric = (task, name) => evalEvents.find((e) => e.task === task)?.metrics?.[name];
+const fmt = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const row = [['zero-shot acc', metric('zeroshot', 'accuracy')], ['zero-shot AUROC', metric('zeroshot', 'auroc')],
+  ['i2t R@1', metric('retrieval', 'i2t_R@1')], ['t2i R@1', metric('retrieval', 't2i_R@1')], ['pointing game', metric('grounding', 'pointing_game')],
+  ['SRM top-1', metric('relations', 'top1_accuracy')], ['IRM AUROC', metric('importance', 'pooled_auroc')]];
+console.log(`  eval (test split)  | ${row.map(([k]) => k).join(' | ')} |`);
+console.log(`  RECLF              | ${row.map(([k, v]) => fmt(v).padStart(k.length)).join(' | ')} |`);
 console.log(`  total time ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -1,6 +1,7 @@
 // Per-method hyper-parameters: defaults from the papers' public code (METHODS.md sections 2-4)
 // and validation that names the offending field, so a bad run config fails before training.
 import { ConfigError } from '../errors';
+import { crossCheckMlip, mlipSpecs } from './mlip/config';
 
 type FieldSpec =
   | { kind: 'number'; default: number; min?: number; max?: number; positive?: boolean; doc: string }
@@ -71,6 +72,8 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     globalWeight: weight('weight of the global loss'),
     localWeight: weight('weight of the local loss'),
   },
+  // mlip and its ablations (mlip-no-div, mlip-no-knowledge, mlip-no-category): src/core/align/mlip/config.ts
+  ...mlipSpecs(),
 };
 
 /**
@@ -128,6 +131,7 @@ function checkField(field: FieldSpec, value: unknown, where: string): unknown {
 }
 
 function crossCheck(name: string, cfg: Record<string, unknown>, path: string): Record<string, unknown> {
+  if (name.startsWith('mlip')) crossCheckMlip(name, cfg, path);
   if (name === 'mgca' && (cfg.clipLow as number) > (cfg.clipHigh as number)) {
     throw new ConfigError(`${path}.clipLow: ${cfg.clipLow} is above ${path}.clipHigh ${cfg.clipHigh}`, `${path}.clipLow`);
   }

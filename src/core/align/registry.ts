@@ -5,12 +5,16 @@ import { createConvirt } from './convirt';
 import { createGloria } from './gloria';
 import { createMgca } from './mgca';
 import { createReclf } from './reclf';
+import { createMlip } from './mlip/mlip';
+import { MLIP_VARIANTS } from './mlip/config';
 
 const FACTORIES: Record<string, MethodFactory> = {
   convirt: createConvirt,
   gloria: createGloria,
   mgca: createMgca,
   reclf: createReclf,
+  // mlip and its ablations (one switch fixed each; same parameters under align.mlip.)
+  ...Object.fromEntries(MLIP_VARIANTS.map((v): [string, MethodFactory] => [v, (a) => createMlip(a, v)])),
 };
 
 export const METHOD_NAMES: readonly string[] = Object.freeze(Object.keys(FACTORIES));

@@ -21,6 +21,13 @@ export interface AlignInputs {
   textGlobal: tf.Tensor2D;
   /** Last-layer [CLS] attention summed per word [B, N] (MGCA's fixed word weights); optional. */
   clsAttention?: tf.Tensor2D;
+  /**
+   * Knowledge-base entity row (KnowledgeBase.indexOf) of each word slot [B*N], -1 for none.
+   * Filled by the batch builder only for methods with `needsEntities` (MLIP); host data, no gradient.
+   */
+  entityIds?: Int32Array;
+  /** 1 where the word's entity mention is negated ("no pneumothorax") [B*N]; with entityIds. */
+  entityNegated?: Uint8Array;
 }
 
 /** Per-pair explanation tensors; every method fills all four (identity/uniform when it has none). */
@@ -52,6 +59,13 @@ export interface AlignMethod {
    * global cosine, and the method's local score when it has one.
    */
   similarity(inputs: AlignInputs): { global: tf.Tensor2D; local?: tf.Tensor2D };
+  /** True when the method reads AlignInputs.entityIds: the trainer then links report words to the knowledge base. */
+  readonly needsEntities?: boolean;
+  /**
+   * Called by the trainer after each optimizer step (outside any gradient scope), for state that
+   * is not trained by gradients: MLIP's momentum (EMA) divergence projection.
+   */
+  afterStep?(): void;
 }
 
 export interface MethodFactoryArgs {

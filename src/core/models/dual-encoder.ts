@@ -19,6 +19,9 @@ export interface ModelBatch {
   attentionMask: tf.Tensor2D;
   /** [B*T] word slot of each piece, -1 for [CLS]/[SEP]/padding. */
   wordIndex: Int32Array;
+  /** Knowledge-base entity per word slot [B*maxWords], passed through to AlignInputs (MLIP). */
+  entityIds?: Int32Array;
+  entityNegated?: Uint8Array;
 }
 
 export interface ImageFeatures {
@@ -65,7 +68,8 @@ export class DualEncoder {
   forward(batch: ModelBatch, training: boolean): AlignInputs {
     const img = this.encodeImage(batch.pixels, training);
     const txt = this.encodeText(batch, training);
-    return { ...img, ...txt };
+    const entities = batch.entityIds ? { entityIds: batch.entityIds, entityNegated: batch.entityNegated } : {};
+    return { ...img, ...txt, ...entities };
   }
 
   encodeImage(pixels: tf.Tensor4D, training: boolean): ImageFeatures {

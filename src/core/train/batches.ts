@@ -7,10 +7,14 @@ import type { LoadedStudy } from '../data/manifest-types';
 import type { ImageLoader } from '../data/image-loader';
 import type { Encoding, WordPieceTokenizer } from '../text';
 import type { ModelBatch } from '../models/dual-encoder';
+import type { KnowledgeBase } from '../knowledge/kb';
+import { linkEntities } from '../knowledge/linker';
 
 export interface PreparedStudy {
   study: LoadedStudy;
   enc: Encoding;
+  /** Knowledge-base entity of each word of enc.words (-1: none), set by linkStudyWords for methods that need it. */
+  entities?: { ids: Int32Array; negated: Uint8Array };
 }
 
 export interface HostBatch {
@@ -20,12 +24,37 @@ export interface HostBatch {
   inputIds: Int32Array;
   attentionMask: Float32Array;
   wordIndex: Int32Array;
+  /** Entity row of each word slot [n * maxWords] (-1: none); only when the studies were linked. */
+  entityIds?: Int32Array;
+  entityNegated?: Uint8Array;
   /** Studies whose image failed to decode, with the reason. */
   failed: { study: LoadedStudy; reason: string }[];
 }
 
 export function prepareStudies(studies: LoadedStudy[], tokenizer: WordPieceTokenizer, maxLength: number): PreparedStudy[] {
   return studies.map((study) => ({ study, enc: tokenizer.encode(study.report, { maxLength, padToMaxLength: true }) }));
+}
+
+/**
+ * Links each report to the knowledge base once (MLIP's token-knowledge-patch, category and
+ * text-swap terms): a word takes the entity of the mention its characters fall in.
+ */
+export function linkStudyWords(prepared: PreparedStudy[], kb: KnowledgeBase): void {
+  for (const p of prepared) {
+    const words = p.enc.words;
+    const ids = new Int32Array(words.length).fill(-1);
+    const negated = new Uint8Array(words.length);
+    for (const m of linkEntities(p.study.report, kb)) {
+      const row = kb.indexOf(m.entityId);
+      words.forEach((w, i) => {
+        if (w.start < m.end && w.end > m.start) {
+          ids[i] = row;
+          negated[i] = m.negated ? 1 : 0;
+        }
+      });
+    }
+    p.entities = { ids, negated };
+  }
 }
 
 /** Seeded permutation of [0, n) for an epoch. */
@@ -73,7 +102,18 @@ export async function loadHostBatch(
       wordIndex[b * T + t] = w >= 0 && w < opts.maxWords ? w : -1;
     }
   });
-  return { indices: keep.map((j) => indices[j]), pixels, inputIds, attentionMask, wordIndex, failed };
+  const linked = keep.some((j) => prepared[indices[j]].entities);
+  const entityIds = linked ? new Int32Array(n * opts.maxWords).fill(-1) : undefined;
+  const entityNegated = linked ? new Uint8Array(n * opts.maxWords) : undefined;
+  keep.forEach((j, b) => {
+    const e = prepared[indices[j]].entities;
+    if (!e || !entityIds || !entityNegated) return;
+    for (let w = 0; w < Math.min(opts.maxWords, e.ids.length); w++) {
+      entityIds[b * opts.maxWords + w] = e.ids[w];
+      entityNegated[b * opts.maxWords + w] = e.negated[w];
+    }
+  });
+  return { indices: keep.map((j) => indices[j]), pixels, inputIds, attentionMask, wordIndex, entityIds, entityNegated, failed };
 }
 
 /** Uploads a host batch as tensors (caller disposes them). */
@@ -84,6 +124,7 @@ export function toModelBatch(hb: HostBatch, imageSize: number, maxLength: number
     inputIds: tf.tensor2d(hb.inputIds, [n, maxLength], 'int32'),
     attentionMask: tf.tensor2d(hb.attentionMask, [n, maxLength], 'float32'),
     wordIndex: hb.wordIndex,
+    ...(hb.entityIds ? { entityIds: hb.entityIds, entityNegated: hb.entityNegated } : {}),
   };
 }
 

@@ -15,15 +15,17 @@ import { WordPieceTokenizer, buildVocab } from '../text';
 import { ParamStore } from '../models/params';
 import { DualEncoder } from '../models/dual-encoder';
 import { createMethod } from '../align/registry';
+import { defaultKnowledgeBase } from '../knowledge/kb';
 import type { AlignMethod } from '../align/types';
 import { AdamW, clipByGlobalNorm } from './adamw';
+import { describePretrained, loadPretrainedImage, loadPretrainedText } from '../io/pretrained';
 import { learningRate } from './schedule';
 import { latestCheckpoint, saveCheckpoint, type TrainState } from './checkpoint';
 import { configHash, type RunConfig } from './run-config';
 import { Throughput, progressLine } from './progress';
 import { inBatchTopK, inBatchTopKColumns } from './retrieval';
 import {
-  disposeModelBatch, epochOrder, loadHostBatch, prepareStudies, stepsPerEpoch, toModelBatch,
+  disposeModelBatch, epochOrder, linkStudyWords, loadHostBatch, prepareStudies, stepsPerEpoch, toModelBatch,
   type HostBatch, type PreparedStudy,
 } from './batches';
 
@@ -45,6 +47,12 @@ export interface TrainRunOptions {
   /** Name of the backend actually in use (for the run header and results). */
   backend: string;
   device: string;
+  /**
+   * Pretrained weights (safetensors) loaded after the model is built and before warm-up, on a
+   * fresh run only (a resume restores its checkpoint): `image` = torchvision ResNet names,
+   * `text` = Hugging Face BERT names. See src/core/io/pretrained.ts.
+   */
+  init?: { image?: string; text?: string };
 }
 
 export interface ValidationMetrics {
@@ -160,6 +168,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   // Model, method, optimizer.
   const built = buildModel(config, tokenizer);
   const { params, model, method } = built;
+  if (method.needsEntities) linkStudyWords([...preparedTrain, ...preparedValid], defaultKnowledgeBase());
   const spe = stepsPerEpoch(preparedTrain.length, B);
   const byEpochs = spe * config.train.epochs;
   const totalSteps = config.train.maxSteps > 0 ? Math.min(config.train.maxSteps, byEpochs) : byEpochs;
@@ -169,6 +178,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
     beta1: config.train.beta1, beta2: config.train.beta2, eps: config.train.eps, weightDecay: config.train.weightDecay,
   });
 
+  if (!resumeFrom && opts.init?.image) listener.log(describePretrained('image', loadPretrainedImage(params, opts.init.image)));
+  if (!resumeFrom && opts.init?.text) listener.log(describePretrained('text', loadPretrainedText(params, opts.init.text)));
   // Materialise every parameter (some methods create theirs on first use) before restoring.
   await warmUp(built, preparedTrain, loader, config);
   let state: TrainState = {
@@ -319,6 +330,8 @@ export function trainStep(
     value.dispose();
     const clipped = clipByGlobalNorm(grads, o.clipNorm);
     optimizer.apply(vars, clipped.grads, o.lr);
+    // Non-gradient state (MLIP's EMA divergence projection) follows the freshly updated weights.
+    method.afterStep?.();
     for (const g of Object.values(clipped.grads)) g.dispose();
     model.applyBatchNormUpdates();
     return loss;

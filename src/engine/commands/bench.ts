@@ -1,11 +1,20 @@
 // `reclf bench ops`: GFLOP/s of the kernels training depends on and one transformer training
 // step, per available TF.js backend, next to the same workloads in PyTorch measured in this run.
-import { bool, num, str } from '../args';
+// `reclf bench train`: the trainer's real step on the default (or a given) run config per
+// backend, next to the same model, losses and batch in PyTorch.
+import { bool, list, num, str } from '../args';
 import type { Command } from '../command';
 import { BACKEND_ORDER, initBackend, probeBackends } from '../../core/runtime/backend';
 import {
   benchActiveBackend, benchTorch, DEFAULT_SIZES, DEFAULT_TIMING, formatBenchTable, type BenchRow,
 } from '../../core/runtime/bench-ops';
+import {
+  benchTrainActive, benchTrainTorch, DEFAULT_TRAIN_BENCH, formatTrainTable, type TrainBenchRow,
+} from '../../core/runtime/bench-train';
+import { ConfigError } from '../../core/errors';
+import { METHOD_NAMES } from '../../core/align/registry';
+import { resolveRunConfig, type RunConfig } from '../../core/train/run-config';
+import { readConfigFile } from '../run-config-file';
 
 export const benchOps: Command = {
   spec: {
@@ -50,6 +59,77 @@ export const benchOps: Command = {
     }
     if (bool(f, 'json')) process.stdout.write(JSON.stringify({ sizes: DEFAULT_SIZES, rows }, null, 2) + '\n');
     else process.stdout.write(formatBenchTable(rows) + '\n');
+    return 0;
+  },
+};
+
+const FLOP_NOTE = 'GFLOP/s counts 3 x the forward FLOP of the image and text encoders and projection heads (estimateFlops); '
+  + 'the alignment head (local attention, SRM/IRM, token and prototype losses) is excluded.';
+const CPU_NOTE = "cpu backend not run: plain JS is ~50x slower than wasm (add it with --backends cpu)";
+
+/** Run configs to benchmark: each method's defaults, or a user config (optionally re-targeted per --methods). */
+function benchRunConfigs(methods: string[] | undefined, configFile: string | undefined): RunConfig[] {
+  for (const m of methods ?? []) {
+    if (!METHOD_NAMES.includes(m)) throw new ConfigError(`--methods: unknown method '${m}' (choose ${METHOD_NAMES.join(', ')})`, 'methods');
+  }
+  if (!configFile) return (methods ?? ['reclf']).map((m) => resolveRunConfig({}, m));
+  const raw = readConfigFile(configFile);
+  return methods ? methods.map((m) => resolveRunConfig(raw, m)) : [resolveRunConfig(raw)];
+}
+
+export const benchTrain: Command = {
+  spec: {
+    name: 'bench train',
+    summary: 'Time training steps of the default configs per backend vs the same model in PyTorch',
+    usage: 'reclf bench train [--methods a,b] [--config FILE] [--backends a,b] [--steps N] [--warmup N] [--no-torch] [--json]',
+    flags: {
+      methods: { type: 'list', value: 'A,B', description: `Methods whose default config is timed (${METHOD_NAMES.join(', ')}); default: reclf, or the --config's method` },
+      config: { type: 'string', value: 'FILE', description: 'Bench this run config (*.reclf.json) instead of the defaults' },
+      backends: { type: 'list', value: 'A,B', description: `TF.js backends (${BACKEND_ORDER.join(', ')}); default: every available one except cpu (~50x slower)` },
+      steps: { type: 'number', value: 'N', description: 'Timed training steps (median reported)', default: DEFAULT_TRAIN_BENCH.steps },
+      warmup: { type: 'number', value: 'N', description: 'Untimed training steps first', default: DEFAULT_TRAIN_BENCH.warmup },
+      seed: { type: 'number', value: 'S', description: 'Seed of the synthetic batch', default: DEFAULT_TRAIN_BENCH.seed },
+      torch: { type: 'boolean', description: 'Also run the PyTorch peer (/usr/bin/python3, scripts/bench/torch_train.py)', default: true },
+      'torch-threads': { type: 'number', value: 'N', description: 'PyTorch intra-op threads', default: 2 },
+      json: { type: 'boolean', description: 'Print {rows, notes} as JSON on stdout instead of a table' },
+    },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const opts = {
+      steps: Math.max(1, Math.floor(num(f, 'steps') ?? DEFAULT_TRAIN_BENCH.steps)),
+      warmup: Math.max(0, Math.floor(num(f, 'warmup') ?? DEFAULT_TRAIN_BENCH.warmup)),
+      seed: Math.max(0, Math.floor(num(f, 'seed') ?? DEFAULT_TRAIN_BENCH.seed)),
+    };
+    const configs = benchRunConfigs(list(f, 'methods'), str(f, 'config'));
+    const notes = [FLOP_NOTE];
+    let backends = list(f, 'backends');
+    if (backends) {
+      for (const b of backends) await initBackend(b);
+    } else {
+      const probes = await probeBackends();
+      for (const p of probes) if (!p.available) ctx.events.log(`skipping ${p.name}: ${p.reason}`);
+      backends = probes.filter((p) => p.available && p.name !== 'cpu').map((p) => p.name);
+      if (probes.some((p) => p.name === 'cpu' && p.available)) notes.push(CPU_NOTE);
+      if (backends.length === 0) backends = ['cpu'];
+    }
+    const rows: TrainBenchRow[] = [];
+    for (const cfg of configs) {
+      const m = cfg.method.name;
+      for (const name of backends) {
+        const sel = await initBackend(name);
+        ctx.events.log(`${m}: ${opts.warmup} + ${opts.steps} training steps of ${cfg.train.batchSize} on ${name} (${sel.device}) ...`);
+        rows.push(benchTrainActive(cfg, name, opts));
+      }
+      if (f.torch !== false) {
+        ctx.events.log(`${m}: the same steps in PyTorch ...`);
+        const torch = benchTrainTorch(cfg, opts, num(f, 'torchThreads') ?? 2);
+        if (torch.row) rows.push(torch.row);
+        else if (torch.error && !notes.includes(torch.error)) notes.push(torch.error);
+      }
+    }
+    if (bool(f, 'json')) process.stdout.write(JSON.stringify({ rows, notes }, null, 2) + '\n');
+    else process.stdout.write([formatTrainTable(rows), '', ...notes].join('\n') + '\n');
     return 0;
   },
 };

@@ -3,15 +3,25 @@ import type { Command } from '../command';
 import { synthCommand } from './synth';
 import { infoCommand } from './info';
 import { trainCommand } from './train';
+import { evalCommand } from './eval';
+import { ablateCommand } from './ablate';
 import { importCommands } from './import';
 import { vocabBuildCommand } from './vocab';
+import { exportCommand } from './export';
+import { explainCommand } from './explain';
 import { benchOps } from './bench';
+import { benchTrain } from './bench';
 
 export const commands: Command[] = [
   synthCommand,
   infoCommand,
   trainCommand,
+  evalCommand,
+  ablateCommand,
   ...importCommands,
   vocabBuildCommand,
+  exportCommand,
+  explainCommand,
   benchOps,
+  benchTrain,
 ];

@@ -27,6 +27,8 @@ export const trainCommand: Command = {
       lr: { type: 'number', description: 'Override train.lr', value: 'LR' },
       backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
       seed: { type: 'number', description: 'Override train.seed', value: 'S' },
+      'init-image': { type: 'string', description: 'Initialise the image backbone from torchvision ResNet weights (.safetensors)', value: 'FILE' },
+      'init-text': { type: 'string', description: 'Initialise the text encoder from Hugging Face BERT weights (.safetensors)', value: 'FILE' },
       'print-config': { type: 'boolean', description: 'Print the resolved config (every default filled) and exit' },
     },
   },
@@ -59,6 +61,7 @@ export const trainCommand: Command = {
       ctx.events.log(`backend: ${backend.name} (${backend.device})\n${describeBackends(backend.probes)}`);
       const result = await runTraining({
         runDir: out, dataDir: data, config, resume, cancel, backend: backend.name, device: backend.device,
+        init: { image: initPath(str(f, 'initImage')), text: initPath(str(f, 'initText')) },
         listener: {
           emit: (e) => ctx.events.emit(e),
           log: (m) => { if (statusShown) { process.stderr.write('\n'); statusShown = false; } ctx.events.log(m); },
@@ -87,6 +90,13 @@ export const trainCommand: Command = {
     }
   },
 };
+
+function initPath(p: string | undefined): string | undefined {
+  if (!p) return undefined;
+  const abs = path.resolve(p);
+  if (!fs.existsSync(abs)) throw new UsageError(`--init-image/--init-text: file not found: ${abs}`);
+  return abs;
+}
 
 function loadConfig(f: Record<string, unknown>, out: string, resume: boolean): RunConfig {
   const runConfig = path.join(out, CONFIG_FILE);

@@ -17,8 +17,8 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
   ['reclf', { irm: 'sigmoid', matching: 'concat', srmRounds: 3 }],
 ];
 
-test('registry lists the four methods and rejects unknown names with a ConfigError', () => {
-  assert.deepEqual([...METHOD_NAMES].sort(), ['convirt', 'gloria', 'mgca', 'reclf']);
+test('registry lists the methods (mlip with its ablations) and rejects unknown names with a ConfigError', () => {
+  assert.deepEqual([...METHOD_NAMES].sort(), ['convirt', 'gloria', 'mgca', 'mlip', 'mlip-no-category', 'mlip-no-div', 'mlip-no-knowledge', 'reclf']);
   assert.throws(() => createMethod('clip', { params: new ParamStore(new Rng(1)), dim: 4, config: {} }), (e: unknown) => e instanceof ConfigError && /method\.name/.test(e.message));
 });
 

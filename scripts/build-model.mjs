@@ -1,0 +1,83 @@
+// `npm run build:model`: the bundled default model. synth -> train RECLF (default CPU config)
+// -> `reclf eval` when available -> export to models/reclf-default.onnx (+ vocab) and write
+// models/MODEL_CARD.md. Fails when the model exceeds 20 MB. Work goes to ./build-model/ (git-ignored
+// like ./demo/); RECLF_MODEL_N sets the synthetic dataset size (default 2000).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const work = path.join(root, 'build-model');
+const data = path.join(work, 'synth');
+const run = path.join(work, 'runs', 'reclf-default');
+const models = path.join(root, 'models');
+const modelFile = path.join(models, 'reclf-default.onnx');
+const n = Number(process.env.RECLF_MODEL_N ?? 2000);
+const MAX_BYTES = 20 * 1024 * 1024;
+const started = Date.now();
+
+function reclf(args, { capture = false, optional = false } = {}) {
+  console.error(`\n$ reclf ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'reclf.js'), ...args], {
+    cwd: root, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) {
+    if (optional) return null;
+    console.error(`reclf ${args[0]} failed with exit code ${r.status}`);
+    process.exit(r.status ?? 1);
+  }
+  return r.stdout ?? '';
+}
+
+fs.rmSync(work, { recursive: true, force: true });
+reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
+reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0']);
+const summary = JSON.parse(fs.readFileSync(path.join(run, 'train-summary.json'), 'utf8'));
+const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
+
+let evalResult = null;
+const evalOut = path.join(work, 'eval.json');
+if (reclf(['eval', '--help'], { optional: true, capture: true }) !== null) {
+  if (reclf(['eval', '--run', run, '--data', data, '--split', 'test', '--json', evalOut], { optional: true, capture: true }) !== null && fs.existsSync(evalOut)) {
+    evalResult = JSON.parse(fs.readFileSync(evalOut, 'utf8'));
+  }
+}
+
+const exported = JSON.parse(reclf(['export', '--run', run, '--out', modelFile, '--json'], { capture: true }));
+if (exported.bytes > MAX_BYTES) {
+  console.error(`${modelFile} is ${(exported.bytes / 1e6).toFixed(1)} MB, above the 20 MB budget of the bundled model`);
+  process.exit(1);
+}
+
+const v = summary.validation;
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+const card = `# RECLF default model
+
+\`reclf-default.onnx\` (${(exported.bytes / 1e6).toFixed(2)} MB, ${exported.nodes} ONNX nodes, opset 17) with its
+vocabulary inline in the metadata and in \`reclf-default.vocab.txt\`. Built by \`npm run build:model\`
+on ${new Date().toISOString().slice(0, 10)} in ${((Date.now() - started) / 60000).toFixed(1)} min.
+
+## Data
+The embedded synthetic chest-radiograph benchmark: \`reclf synth --n ${n} --seed 7\` (${config.model.image.imageSize} px
+images, reports with findings, locations and negations; train/valid/test splits). No patient data.
+It demonstrates the pipeline and the explanations; it is **not** a clinical model.
+
+## Model and training
+- Method: RECLF (${config.method.reading ?? 'cross'} reading, SRM ${config.method.srm === false ? 'off' : 'on'}, IRM ${config.method.irm ?? 'softmax'}).
+- Image encoder: ${config.model.image.name} at ${config.model.image.imageSize} px, region grid ${exported.metadata.grid.join('x')}.
+- Text encoder: BERT ${config.model.text.layers} layers, hidden ${config.model.text.hidden}, vocabulary ${config.model.text.vocabSize} WordPiece tokens, max ${config.model.text.maxLength} pieces / ${config.model.maxWords} words.
+- Projection dimension ${config.model.projDim}; seed ${config.train.seed}; ${summary.step} optimizer steps of batch ${config.train.batchSize}; checkpoint: best validation loss (step ${summary.bestStep}).
+- Preprocessing: resize-and-pad to ${config.model.image.imageSize} px, normalise (x - 0.5) / 0.5.
+
+## Results
+${v ? `Validation (in-batch of ${v.batch.toFixed(0)}, chance acc@1 ${pct(1 / v.batch)}): image->text acc@1 ${pct(v.i2t_acc1)}, acc@5 ${pct(v.i2t_acc5)};
+text->image acc@1 ${pct(v.t2i_acc1)}, acc@5 ${pct(v.t2i_acc5)}; loss ${v.loss.toFixed(4)}.` : 'No validation figures were recorded.'}
+${evalResult ? `\n\`reclf eval\` on the synthetic test split:\n\n\`\`\`json\n${JSON.stringify(evalResult, null, 2).slice(0, 4000)}\n\`\`\`\n` : ''}
+## Contract
+Inputs \`pixel_values [B,1,${config.model.image.imageSize},${config.model.image.imageSize}]\`, \`input_ids\`, \`attention_mask\`, \`word_ids [B,T]\` (int64);
+outputs \`image_embedding\`, \`text_embedding\` (L2-normalised), \`region_features\`, \`word_features\`, \`attention [B,N,M]\`,
+\`relation [B,N,N]\`, \`importance [B,N]\`, \`local_score [B]\`. Use: \`reclf explain --model models/reclf-default.onnx --image IMG --report-text "..."\`.
+`;
+fs.writeFileSync(path.join(models, 'MODEL_CARD.md'), card);
+console.error(`\nwrote ${modelFile} and ${path.join(models, 'MODEL_CARD.md')}`);

@@ -1,0 +1,139 @@
+// The ablation runner: trains every method variant with the same data, step budget and seeds,
+// evaluates each run on the same tasks, and tabulates mean +/- std per metric. Resumable: a
+// variant/seed whose run folder already holds its evaluation summary is not redone, and a run
+// whose training was interrupted resumes from its last checkpoint.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors';
+import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
+import { resolveRunConfig } from '../train/run-config';
+import { runTraining, type TrainListener } from '../train/trainer';
+import { mean } from './metrics';
+import { evaluateRun, type EvaluateOptions } from './tasks';
+import type { EvalResult } from './results';
+
+/** Variant name -> method config (the reclf-no-* names switch one relation module off). */
+export const VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
+  convirt: { name: 'convirt' },
+  gloria: { name: 'gloria' },
+  mgca: { name: 'mgca' },
+  mlip: { name: 'mlip' },
+  reclf: { name: 'reclf' },
+  'reclf-no-srm': { name: 'reclf', srm: false },
+  'reclf-no-irm': { name: 'reclf', irm: 'uniform' },
+  'reclf-no-srm-no-irm': { name: 'reclf', srm: false, irm: 'uniform' },
+};
+
+export interface AblationOptions {
+  dataDir: string;
+  out: string;
+  methods: string[];
+  seeds: number;
+  budget: number;
+  /** Raw config (data/text/model/train groups) shared by every variant; method is replaced. */
+  baseConfig?: Record<string, unknown>;
+  evaluate: Omit<EvaluateOptions, 'runDir' | 'dataDir' | 'onResult' | 'onSkip'>;
+  backend: string;
+  device: string;
+  listener: TrainListener;
+  cancel?: { requested: boolean };
+}
+
+export interface AblationRow {
+  variant: string;
+  seeds: number[];
+  /** "task/metric" -> values over seeds (null = undefined metric). */
+  values: Record<string, (number | null)[]>;
+}
+
+export interface AblationSummary {
+  data: string;
+  budget: number;
+  seeds: number;
+  rows: AblationRow[];
+  runs: { variant: string; seed: number; run: string; skipped: boolean }[];
+}
+
+const SUMMARY = 'summary.json';
+
+export function variantConfig(variant: string, seed: number, budget: number, base: Record<string, unknown> = {}): Record<string, unknown> {
+  const method = VARIANTS[variant];
+  if (!method) throw new ConfigError(`--methods: unknown variant '${variant}' (known: ${Object.keys(VARIANTS).join(', ')})`, 'methods');
+  const train = { ...((base.train as Record<string, unknown>) ?? {}), seed, maxSteps: budget };
+  return { ...base, method: { ...((base.method as Record<string, unknown>) ?? {}), ...method }, train };
+}
+
+export async function runAblation(o: AblationOptions): Promise<AblationSummary> {
+  if (!Number.isInteger(o.budget) || o.budget < 1) throw new ConfigError(`--budget must be a positive number of steps, got ${o.budget}`, 'budget');
+  if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new ConfigError(`--seeds must be a positive integer, got ${o.seeds}`, 'seeds');
+  for (const m of o.methods) variantConfig(m, 0, o.budget, o.baseConfig);
+  fs.mkdirSync(o.out, { recursive: true });
+  const rows: AblationRow[] = [];
+  const runs: AblationSummary['runs'] = [];
+  for (const variant of o.methods) {
+    const row: AblationRow = { variant, seeds: [], values: {} };
+    for (let seed = 0; seed < o.seeds; seed++) {
+      const runDir = path.join(o.out, `${variant}-seed${seed}`);
+      const summaryFile = path.join(runDir, 'eval', SUMMARY);
+      let results: EvalResult[];
+      let skipped = false;
+      if (fs.existsSync(summaryFile)) {
+        results = (JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { results: EvalResult[] }).results;
+        skipped = true;
+        o.listener.log(`${variant} seed ${seed}: already evaluated, skipped`);
+      } else {
+        if (!fs.existsSync(path.join(runDir, 'train-summary.json'))) {
+          const config = resolveRunConfig(variantConfig(variant, seed, o.budget, o.baseConfig));
+          const resume = fs.existsSync(path.join(runDir, 'checkpoints'));
+          o.listener.log(`${variant} seed ${seed}: training ${o.budget} steps${resume ? ' (resuming)' : ''}`);
+          const r = await runTraining({
+            runDir, dataDir: o.dataDir, config, resume, listener: o.listener, cancel: o.cancel ?? { requested: false },
+            backend: o.backend, device: o.device,
+          });
+          if (r.status !== 'ok') throw new ConfigError(`${variant} seed ${seed}: training ${r.status}`, 'methods');
+        }
+        const ev = await evaluateRun({ ...o.evaluate, runDir, dataDir: o.dataDir });
+        results = ev.results;
+        writeJsonAtomic(summaryFile, { results, skipped: ev.skipped });
+      }
+      runs.push({ variant, seed, run: runDir, skipped });
+      row.seeds.push(seed);
+      for (const r of results) {
+        for (const [k, v] of Object.entries(r.metrics)) (row.values[`${r.task}/${k}`] ??= []).push(v);
+      }
+    }
+    rows.push(row);
+  }
+  const summary: AblationSummary = { data: o.dataDir, budget: o.budget, seeds: o.seeds, rows, runs };
+  writeJsonAtomic(path.join(o.out, 'ablation.json'), summary);
+  writeFileAtomic(path.join(o.out, 'ablation.md'), ablationMarkdown(summary));
+  return summary;
+}
+
+/** "mean ± std" over the defined values (population std); "n/a" when none is defined. */
+export function meanStd(values: readonly (number | null)[]): string {
+  const v = values.filter((x): x is number => x !== null && Number.isFinite(x));
+  if (v.length === 0) return 'n/a';
+  const m = mean(v);
+  const sd = Math.sqrt(mean(v.map((x) => (x - m) ** 2)));
+  return `${m.toFixed(3)} ± ${sd.toFixed(3)}`;
+}
+
+/** Headline metrics per task, the columns of the markdown table (others stay in ablation.json). */
+export const HEADLINE: readonly string[] = [
+  'zeroshot/accuracy', 'zeroshot/auroc', 'linear/auroc@100%', 'linear/accuracy@100%', 'retrieval/i2t_R@1', 'retrieval/t2i_R@1',
+  'grounding/pointing_game', 'grounding/attention_mass_inside', 'relations/top1_accuracy', 'relations/pair_auroc',
+  'importance/pooled_auroc', 'segmentation/dice@100%',
+];
+
+export function ablationMarkdown(s: AblationSummary): string {
+  const cols = HEADLINE.filter((c) => s.rows.some((r) => r.values[c]));
+  const lines = [
+    `Ablation on ${s.data}: ${s.budget} steps, ${s.seeds} seed(s), mean ± std over seeds.`,
+    '',
+    `| variant | ${cols.join(' | ')} |`,
+    `|---|${cols.map(() => '---').join('|')}|`,
+    ...s.rows.map((r) => `| ${r.variant} | ${cols.map((c) => meanStd(r.values[c] ?? [])).join(' | ')} |`),
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,88 @@
+// Phrase grounding: the attention of a finding word over image regions against that finding's
+// boxes (or the study's mask): pointing game and attention mass inside. Finding words come from
+// the manifest's word ground truth; without it, report words that spell a boxed label's name
+// ("pneumothorax" for a Pneumothorax box) are grounded instead.
+import { attentionMassInside, gridGeometry, pointingGameHit, type GroundingTarget, type MaskImage } from './metrics';
+import { decodeImageFile } from '../data/image-io';
+import type { LoadedStudy } from '../data/manifest-types';
+import { FINDING_LABEL } from '../data/synth/vocabulary';
+import { explainPairs, type EncodedSplit } from './features';
+import { slotTruths } from './relations';
+import type { LoadedRun } from '../train/run-loader';
+
+/** Rows whose study has boxes or a mask (the only ones grounding can score). */
+export function rowsWithRegions(f: EncodedSplit): number[] {
+  return f.studies.flatMap((s, i) => ((s.boxes?.length ?? 0) > 0 || s.maskPath ? [i] : []));
+}
+
+function labelOfFinding(finding: string): string {
+  return (FINDING_LABEL as Record<string, string>)[finding] ?? finding;
+}
+
+function boxesMask(study: LoadedStudy, label: string, width: number, height: number): MaskImage | undefined {
+  const boxes = (study.boxes ?? []).filter((b) => b[4].toLowerCase() === label.toLowerCase());
+  if (boxes.length === 0) return undefined;
+  const data = new Uint8Array(width * height);
+  for (const [x, y, w, h] of boxes) {
+    for (let yy = Math.max(0, Math.floor(y)); yy < Math.min(height, Math.ceil(y + h)); yy++) {
+      for (let xx = Math.max(0, Math.floor(x)); xx < Math.min(width, Math.ceil(x + w)); xx++) data[yy * width + xx] = 1;
+    }
+  }
+  return { width, height, data };
+}
+
+/** (slot, label) pairs to ground in one study. */
+function groundedSlots(study: LoadedStudy, spans: readonly [number, number][]): { slot: number; label: string }[] {
+  if (study.words?.length) {
+    return slotTruths(study.words, spans).flatMap((w, slot) =>
+      (w && w.role === 'finding' && !w.negated && w.finding ? [{ slot, label: labelOfFinding(w.finding) }] : []));
+  }
+  const labels = new Set<string>((study.boxes ?? []).map((b) => b[4]));
+  for (const [k, v] of Object.entries(study.labels ?? {})) if (v === 1 && study.maskPath) labels.add(k);
+  const out: { slot: number; label: string }[] = [];
+  spans.forEach(([s, e], slot) => {
+    const word = study.report.slice(s, e).toLowerCase();
+    for (const l of labels) if (l.toLowerCase().split(/\W+/).includes(word)) out.push({ slot, label: l });
+  });
+  return out;
+}
+
+export async function runGrounding(run: LoadedRun, f: EncodedSplit, opts: { maxStudies?: number } = {}): Promise<Record<string, number>> {
+  const rows = rowsWithRegions(f).slice(0, opts.maxStudies ?? Infinity);
+  const ex = explainPairs(run, f, rows);
+  const [gr, gc] = f.grid;
+  let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const study = f.studies[rows[k]];
+    const slots = groundedSlots(study, f.wordSpans[rows[k]]);
+    if (slots.length === 0) continue;
+    // The stored mask has the image's size; read it once, and the image only when there is no mask.
+    const mask = study.maskPath ? await decodeImageFile(study.maskPath) : undefined;
+    const dims = mask ?? await decodeImageFile(study.imagePath);
+    const g = gridGeometry(dims.width, dims.height, f.imageSize, gr, gc);
+    for (const { slot, label } of slots) {
+      let target: GroundingTarget | undefined;
+      const bm = boxesMask(study, label, dims.width, dims.height);
+      if (bm) target = { mask: bm };
+      else if (mask) target = { mask: { width: mask.width, height: mask.height, data: mask.data } };
+      if (!target) continue;
+      const att = ex[k].attention.subarray(slot * f.M, (slot + 1) * f.M);
+      words++;
+      if (pointingGameHit(att, g, target)) hits++;
+      const m = attentionMassInside(att, g, target);
+      if (!Number.isNaN(m)) {
+        mass += m;
+        chanceMass += attentionMassInside(new Float32Array(f.M).fill(1), g, target);
+        massN++;
+      }
+    }
+  }
+  return {
+    pointing_game: words ? hits / words : NaN,
+    attention_mass_inside: massN ? mass / massN : NaN,
+    // What uniform attention would score: the baseline a model must beat.
+    uniform_mass_inside: massN ? chanceMass / massN : NaN,
+    words_scored: words,
+    studies: rows.length,
+  };
+}

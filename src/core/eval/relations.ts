@@ -1,0 +1,44 @@
+// SRM check on the synthetic benchmark: does a finding word's relation row peak on its own
+// location word? Ground-truth words (char offsets in the report) are aligned with the model's
+// word slots (the tokenizer's word spans) by overlap.
+import { relationMetrics, type RelationStudy } from './metrics';
+import type { WordTruth } from '../data/manifest-types';
+import { explainPairs, type EncodedSplit, type PairExplanation } from './features';
+import type { LoadedRun } from '../train/run-loader';
+
+/**
+ * Ground truth per model word slot: the truth word whose [start, end) overlaps the slot's span;
+ * undefined for slots with no truth word (punctuation, section headers the generator skips).
+ */
+export function slotTruths(truth: readonly WordTruth[], spans: readonly [number, number][]): (WordTruth | undefined)[] {
+  return spans.map(([s, e]) => truth.find((w) => w.start !== undefined && w.end !== undefined && w.start < e && s < w.end));
+}
+
+/** Rows of the split whose study has word ground truth with offsets. */
+export function rowsWithWordTruth(f: EncodedSplit): number[] {
+  return f.studies.flatMap((s, i) => (s.words?.length && s.words.every((w) => w.start !== undefined) ? [i] : []));
+}
+
+export function relationStudies(f: EncodedSplit, rows: readonly number[], ex: readonly PairExplanation[]): RelationStudy[] {
+  return rows.map((r, k) => {
+    const slots = slotTruths(f.studies[r].words ?? [], f.wordSpans[r]);
+    return {
+      relation: ex[k].relation,
+      stride: f.N,
+      // Unmatched slots take the 'modifier' role: counted as negatives, never as findings or locations.
+      words: slots.map((w) => (w ? { role: w.role, finding: w.finding, location: w.location } : { role: 'modifier' as const })),
+    };
+  });
+}
+
+export function runRelations(run: LoadedRun, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
+  const rows = ex?.rows ?? rowsWithWordTruth(f);
+  const pairs = ex?.pairs ?? explainPairs(run, f, rows);
+  const studies = relationStudies(f, rows, pairs);
+  const all = relationMetrics(studies, 'all-pairs');
+  const fr = relationMetrics(studies, 'finding-rows');
+  return {
+    top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, finding_row_auroc: fr.pairAuroc,
+    scored_finding_words: all.scoredFindingWords, positive_pairs: all.positivePairs, negative_pairs: all.negativePairs,
+  };
+}

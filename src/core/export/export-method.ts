@@ -1,0 +1,189 @@
+// The alignment methods' `explain` (matched pairs: image b with report b) as ONNX, mirroring
+// src/core/align/{convirt,gloria,mgca,reclf,srm,irm,local-attention}.ts term by term.
+import { attr } from './graph-builder';
+import type { OnnxOps } from './onnx-ops';
+import { resolveMethodConfig } from '../align/method-config';
+import { needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
+
+export interface OnnxAlignInputs {
+  regions: string; // [B, M, D]
+  words: string; // [B, N, D]
+  wordMask: string; // [B, N]
+  clsAttention: string; // [B, N]
+}
+
+export interface OnnxExplanation {
+  attention: string; // [B, N, M]
+  relation: string; // [B, N, N]
+  importance: string; // [B, N]
+  localScore: string; // [B]
+  /** Attended region context of each word [B, N, D] (for per-word scores). */
+  context: string;
+}
+
+interface Dims {
+  maxWords: number;
+}
+
+function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number): { attention: string; context: string } {
+  const s = o.matmul(x.regions, o.transpose(x.words, [0, 2, 1])); // [B, M, N]
+  const overWords = o.maskedSoftmax(s, o.unsqueeze(x.wordMask, [1]));
+  const a = o.softmax(o.mulS(o.transpose(overWords, [0, 2, 1]), gamma1));
+  return { attention: a, context: o.matmul(a, x.regions) };
+}
+
+function zeroMaskedRows(o: OnnxOps, t: string, mask: string): string {
+  return o.mul(t, o.unsqueeze(mask, [2]));
+}
+
+function identityRelation(o: OnnxOps, mask: string, n: number): string {
+  const eye = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
+  return o.mul(o.g.constF(eye, [1, n, n]), o.unsqueeze(mask, [2]));
+}
+
+function convirt(o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: Dims): OnnxExplanation {
+  const gamma1 = cfg.gamma1 as number;
+  const cos = o.matmul(o.l2norm(x.words), o.transpose(o.l2norm(x.regions), [0, 2, 1]));
+  const a = o.softmax(o.mulS(cos, gamma1));
+  const context = o.matmul(a, x.regions);
+  return {
+    attention: zeroMaskedRows(o, a, x.wordMask),
+    relation: identityRelation(o, x.wordMask, d.maxWords),
+    importance: o.uniformOverMask(x.wordMask),
+    localScore: o.maskedMean(o.rowCosine(x.words, context), x.wordMask),
+    context,
+  };
+}
+
+function gloria(o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: Dims): OnnxExplanation {
+  const { attention, context } = pairedAttention(o, x, cfg.gamma1 as number);
+  const r = o.rowCosine(x.words, context);
+  return {
+    attention: zeroMaskedRows(o, attention, x.wordMask),
+    relation: identityRelation(o, x.wordMask, d.maxWords),
+    importance: o.uniformOverMask(x.wordMask),
+    localScore: o.maskedLogSumExp(o.mulS(r, cfg.gamma2 as number), x.wordMask),
+    context,
+  };
+}
+
+/**
+ * mgca.clipWordWeights: per report, the real words' [CLS] attention clipped to its [low, high]
+ * linear-interpolation quantiles, renormalised over real words (uniform when it sums to 0).
+ * Quantiles come from an ascending TopK with padded words pushed to the end.
+ */
+function clipWordWeights(o: OnnxOps, cls: string, mask: string, n: number, low: number, high: number): string {
+  const g = o.g;
+  const real = g.op('Greater', [mask, g.constF(0)]);
+  const sorted = g.opN('TopK', [g.op('Where', [real, cls, g.constF(3e38)]), g.constI([n])], 2, {
+    axis: attr.i(-1), largest: attr.i(0), sorted: attr.i(1),
+  })[0];
+  const count = o.sumAxis(mask, -1, true); // [B, 1]
+  const quantile = (q: number): string => {
+    const pos = o.mulS(o.addS(count, -1), q);
+    const lo = g.op('Floor', [pos]);
+    const hi = g.op('Ceil', [pos]);
+    const at = (idx: string): string => g.op('GatherElements', [sorted, o.castI(idx)], { axis: attr.i(1) });
+    const vLo = at(lo);
+    return o.add(vLo, o.mul(o.sub(at(hi), vLo), o.sub(pos, lo)));
+  };
+  const lo = quantile(low);
+  const hi = quantile(high);
+  const clipped = o.mul(g.op('Min', [hi, g.op('Max', [lo, cls])]), mask);
+  const sum = o.sumAxis(clipped, -1, true);
+  const normalised = o.div(clipped, g.op('Max', [sum, g.constF(1e-30)]));
+  const uniform = o.div(mask, o.maxS(count, 1));
+  return g.op('Where', [g.op('Greater', [sum, g.constF(0)]), normalised, uniform]);
+}
+
+function mgca(o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: Dims): OnnxExplanation {
+  const importance = clipWordWeights(o, x.clsAttention, x.wordMask, d.maxWords, cfg.clipLow as number, cfg.clipHigh as number);
+  const { attention, context } = pairedAttention(o, x, cfg.gamma1 as number);
+  const e = o.l2norm(x.words);
+  const v = o.l2norm(x.regions);
+  const att = o.softmax(o.mulS(o.matmul(e, o.transpose(v, [0, 2, 1])), 1 / (cfg.localTau as number)));
+  const ctx = o.l2norm(o.matmul(att, v));
+  const localScore = o.sumAxis(o.mul(o.sumAxis(o.mul(e, ctx), -1, false), importance), -1, false);
+  return {
+    attention: zeroMaskedRows(o, attention, x.wordMask),
+    relation: identityRelation(o, x.wordMask, d.maxWords),
+    importance,
+    localScore,
+    context,
+  };
+}
+
+function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: Dims): OnnxExplanation {
+  const cfg: ReclfConfig = toReclfConfig(raw);
+  const pre = 'align.reclf.';
+  const { attention, context } = pairedAttention(o, x, cfg.gamma1);
+  const e = x.words;
+  const c = context;
+  const mask = x.wordMask;
+  let m = '';
+  let relation = '';
+  if (needsMatchingVectors(cfg)) {
+    const wm = o.p(`${pre}w_m`);
+    m = cfg.matching === 'diff'
+      ? o.l2norm(o.matmul(o.mul(o.sub(c, e), o.sub(c, e)), wm))
+      : o.l2norm(o.matmul(o.g.op('Concat', [e, c, o.mul(e, c)], { axis: attr.i(-1) }), wm));
+    if (cfg.srm) {
+      const keyMask = o.unsqueeze(mask, [1]);
+      for (let r = 0; r < cfg.srmRounds; r++) {
+        const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
+        const qk = o.matmul(m, w);
+        relation = o.maskedSoftmax(o.mulS(o.matmul(qk, o.transpose(m, [0, 2, 1])), 1 / Math.sqrt(cfg.mDim)), keyMask);
+        m = o.add(m, o.relu(o.matmul(o.matmul(relation, m), o.p(`${pre}srm.${r}.w_g`))));
+      }
+    }
+  }
+  if (!relation) relation = identityRelation(o, mask, d.maxWords);
+
+  let beta: string;
+  let score: string;
+  if (cfg.irm === 'lse') {
+    const sigma = m && cfg.score === 'linear' ? o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]) : o.rowCosine(e, c);
+    const z = o.mulS(sigma, cfg.gamma2);
+    beta = o.softmax(o.add(z, o.negMask(mask)));
+    score = o.maskedLogSumExp(z, mask);
+  } else {
+    if (cfg.irm === 'uniform') {
+      beta = o.uniformOverMask(mask);
+    } else {
+      const logits = o.squeeze(o.linear(m, o.p(`${pre}irm.w_a`), cfg.irm === 'sigmoid' ? o.p(`${pre}irm.b_a`) : undefined), [2]);
+      if (cfg.irm === 'softmax') {
+        beta = o.maskedSoftmax(logits, mask);
+      } else {
+        const gate = o.mul(o.g.op('Sigmoid', [logits]), mask);
+        beta = o.div(gate, o.maxS(o.sumAxis(gate, -1, true), 1e-8));
+      }
+    }
+    const b3 = o.unsqueeze(beta, [2]);
+    if (cfg.score === 'linear') {
+      const agg = o.l2norm(o.sumAxis(o.mul(m, b3), 1, false));
+      score = o.squeeze(o.matmul(agg, o.p(`${pre}w_s`)), [1]);
+    } else {
+      score = o.rowCosine(o.sumAxis(o.mul(e, b3), 1, false), o.sumAxis(o.mul(c, b3), 1, false));
+    }
+  }
+  return {
+    attention: zeroMaskedRows(o, attention, mask),
+    relation: zeroMaskedRows(o, relation, mask),
+    importance: beta,
+    localScore: score,
+    context,
+  };
+}
+
+const EXPORTERS: Record<string, (o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: Dims) => OnnxExplanation> = {
+  convirt, gloria, mgca, reclf,
+};
+
+export const EXPORTABLE_METHODS: readonly string[] = Object.keys(EXPORTERS);
+
+/** The explanation graph of method `name` with its (partial) run config. */
+export function exportMethodExplain(o: OnnxOps, name: string, methodCfg: Record<string, unknown>, x: OnnxAlignInputs, maxWords: number): OnnxExplanation {
+  const f = EXPORTERS[name];
+  if (!f) throw new Error(`export: method '${name}' has no ONNX exporter (exportable: ${EXPORTABLE_METHODS.join(', ')})`);
+  return f(o, x, resolveMethodConfig(name, methodCfg), { maxWords });
+}

@@ -1,0 +1,88 @@
+// `reclf eval`: evaluate a run on a dataset folder (zero-shot, linear probe, retrieval,
+// segmentation, grounding, SRM relations, IRM importance). Results go to RUN/eval/<task>.json,
+// one `eval_result` event per task on stdout, a table and timings on stderr.
+import path from 'node:path';
+import type { Command } from '../command';
+import { list, num, str, bool, UsageError } from '../args';
+import { initBackend } from '../../core/runtime/backend';
+import { writeJsonAtomic } from '../../core/fs-atomic';
+import { evaluateRun, parseTasks } from '../../core/eval/tasks';
+import { loadPromptFile } from '../../core/eval/prompts';
+import type { EvalResult } from '../../core/eval/results';
+import type { ScoreKind } from '../../core/eval/features';
+import type { Split } from '../../core/data/manifest-types';
+
+export function formatResults(results: readonly EvalResult[]): string {
+  return results.map((r) => {
+    const m = Object.entries(r.metrics).filter(([k]) => !k.includes('/') && !k.endsWith('_std'))
+      .map(([k, v]) => `${k} ${v === null ? 'n/a' : Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ');
+    return `${r.task.padEnd(12)} ${(r.seconds ?? 0).toFixed(1).padStart(6)} s  ${m}`;
+  }).join('\n');
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, dflt: T): T {
+  if (value === undefined) return dflt;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+export const evalCommand: Command = {
+  spec: {
+    name: 'eval',
+    summary: 'Evaluate a run: zero-shot, linear probe, retrieval, segmentation, grounding, SRM relations, IRM importance',
+    usage: 'reclf eval --run RUN --data DIR [--tasks zeroshot,linear,retrieval,segmentation,grounding,relations,importance] [--split test] [--json OUT] [--prompts FILE] [--score global|local|both] [--pooling max|mean]',
+    flags: {
+      run: { type: 'string', description: 'Run folder (config.json, checkpoints/)', required: true, value: 'RUN' },
+      data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
+      tasks: { type: 'list', description: 'Tasks to run (default: every task the dataset supports)', value: 'LIST' },
+      split: { type: 'string', description: 'Split to evaluate on: train, valid or test', default: 'test', value: 'NAME' },
+      checkpoint: { type: 'string', description: "Checkpoint: 'best', 'last' or a file in RUN/checkpoints", default: 'best', value: 'NAME' },
+      json: { type: 'string', description: 'Also write all results as one JSON file', value: 'OUT' },
+      prompts: { type: 'string', description: 'Zero-shot prompt file: {"class": ["prompt", ...]}', value: 'FILE' },
+      score: { type: 'string', description: 'Zero-shot score: global, local or both ((global+local)/2)', default: 'both', value: 'KIND' },
+      'retrieval-score': { type: 'string', description: 'Retrieval score: global, local or both (local costs O(n^2) pair scorings)', default: 'global', value: 'KIND' },
+      pooling: { type: 'string', description: 'Pooling over a class\'s prompts: max or mean', default: 'max', value: 'KIND' },
+      'max-prompts': { type: 'number', description: 'Most prompts per class (seeded sample)', default: 32, value: 'N' },
+      seeds: { type: 'number', description: 'Seeds (0..n-1) for linear probe and segmentation fractions', default: 3, value: 'N' },
+      'linear-epochs': { type: 'number', description: 'Linear probe epochs (early stop patience 10)', default: 50, value: 'N' },
+      'seg-epochs': { type: 'number', description: 'Segmentation decoder epochs', default: 3, value: 'N' },
+      'seg-finetune': { type: 'boolean', description: 'Fine-tune the image encoder during segmentation (default: frozen)' },
+      backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
+    },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const runDir = path.resolve(str(f, 'run')!);
+    const dataDir = path.resolve(str(f, 'data')!);
+    const split = oneOf<Split>(str(f, 'split'), ['train', 'valid', 'test'], 'split', 'test');
+    const score = oneOf<ScoreKind>(str(f, 'score'), ['global', 'local', 'both'], 'score', 'both');
+    const retrievalScore = oneOf<ScoreKind>(str(f, 'retrievalScore'), ['global', 'local', 'both'], 'retrieval-score', 'global');
+    const pooling = oneOf(str(f, 'pooling'), ['max', 'mean'] as const, 'pooling', 'max');
+    const nSeeds = num(f, 'seeds') ?? 3;
+    if (!Number.isInteger(nSeeds) || nSeeds < 1) throw new UsageError(`--seeds must be a positive integer, got ${nSeeds}`);
+    const promptsFile = str(f, 'prompts');
+    const prompts = promptsFile ? loadPromptFile(path.resolve(promptsFile)) : undefined;
+    const tasks = parseTasks(list(f, 'tasks'));
+    const backend = await initBackend(str(f, 'backend'));
+    ctx.events.log(`backend: ${backend.name} (${backend.device})`);
+    const t0 = performance.now();
+    const summary = await evaluateRun({
+      runDir, dataDir, tasks, split, score, retrievalScore, pooling, prompts, checkpoint: str(f, 'checkpoint'),
+      maxPrompts: num(f, 'maxPrompts') ?? 32,
+      seeds: Array.from({ length: nSeeds }, (_, i) => i),
+      linear: { epochs: num(f, 'linearEpochs') ?? 50 },
+      segmentation: { epochs: num(f, 'segEpochs') ?? 3, fineTune: bool(f, 'segFinetune') },
+      backend: backend.name,
+      createdBy: ['reclf', 'eval', ...process.argv.slice(3)].join(' '),
+      log: (m) => ctx.events.log(m),
+      onSkip: (task, reason) => ctx.events.emit({ type: 'warning', message: `task ${task} skipped: ${reason}` }),
+      onResult: (r) => ctx.events.emit({ type: 'eval_result', task: r.task, metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, v ?? NaN])) }),
+    });
+    const total = (performance.now() - t0) / 1000;
+    ctx.events.log(formatResults(summary.results));
+    ctx.events.log(`features ${summary.encodeSeconds.toFixed(1)} s, total ${total.toFixed(1)} s; results in ${path.join(runDir, 'eval')}`);
+    const out = str(f, 'json');
+    if (out) writeJsonAtomic(path.resolve(out), { run: runDir, data: dataDir, split, results: summary.results, skipped: summary.skipped, seconds: total });
+    return 0;
+  },
+};

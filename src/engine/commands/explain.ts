@@ -1,0 +1,96 @@
+// `reclf explain`: one image + report through an ONNX model (or a run, exported on first use):
+// per-word attention over image regions, SRM relations, IRM importance and match scores.
+import fs from 'node:fs';
+import path from 'node:path';
+import { bool, str, UsageError } from '../args';
+import type { Command } from '../command';
+import { DataError } from '../../core/errors';
+import { explain, loadExplainModel } from '../../core/explain/explain';
+import { exportRun } from '../../core/export/export-run';
+import { initBackend } from '../../core/runtime/backend';
+import { encodeExplanation, validateExplanation, type ExplanationPayload } from '../../protocol/explain';
+
+/** The run's model.onnx, exported (from the best checkpoint) when missing or older than it. */
+async function modelForRun(run: string, log: (m: string) => void): Promise<string> {
+  const file = path.join(run, 'model.onnx');
+  const ckptDir = path.join(run, 'checkpoints');
+  const newest = fs.existsSync(ckptDir)
+    ? Math.max(0, ...fs.readdirSync(ckptDir).map((f) => fs.statSync(path.join(ckptDir, f)).mtimeMs))
+    : 0;
+  if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < newest) {
+    await initBackend('cpu');
+    const r = exportRun(run, file, 'best');
+    log(`exported ${path.basename(r.checkpoint)} to ${file}`);
+  }
+  return file;
+}
+
+function formatText(p: ExplanationPayload): string {
+  const m = p.grid[0] * p.grid[1];
+  const lines = [`${p.model.name} (${p.model.method}): global ${p.scores.global.toFixed(4)}, local ${p.scores.local.toFixed(4)}`,
+    'word            importance  match   peak region (row,col)  top related word'];
+  p.words.forEach((w, i) => {
+    let best = 0;
+    for (let j = 1; j < m; j++) if (p.attention[i * m + j] > p.attention[i * m + best]) best = j;
+    let rel = -1;
+    for (let k = 0; k < p.words.length; k++) if (k !== i && (rel < 0 || p.relation[i * p.words.length + k] > p.relation[i * p.words.length + rel])) rel = k;
+    const row = Math.floor(best / p.grid[1]);
+    const col = best % p.grid[1];
+    lines.push(`${w.text.padEnd(16)}${p.importance[i].toFixed(3).padStart(10)}  ${p.wordScore[i].toFixed(3).padStart(6)}   ` +
+      `${`(${row},${col}) ${(100 * p.attention[i * m + best]).toFixed(0)}%`.padEnd(22)} ${rel >= 0 ? p.words[rel].text : '-'}`);
+  });
+  return lines.join('\n');
+}
+
+export const explainCommand: Command = {
+  spec: {
+    name: 'explain',
+    summary: 'Explain an image + report: word attention over regions, SRM relations, IRM importance',
+    usage: 'reclf explain (--model M.onnx | --run RUN) --image IMG (--report TXT | --report-text STRING) [--json] [--device auto|cpu|cuda]',
+    flags: {
+      model: { type: 'string', value: 'FILE', description: 'ONNX model following the contract (e.g. models/reclf-default.onnx)' },
+      run: { type: 'string', value: 'RUN', description: 'Run folder (its model.onnx, exported from the best checkpoint when missing)' },
+      image: { type: 'string', value: 'IMG', required: true, description: 'PNG, JPEG or DICOM image' },
+      report: { type: 'string', value: 'TXT', description: 'Report text file' },
+      'report-text': { type: 'string', value: 'STRING', description: 'Report text given inline' },
+      device: { type: 'string', value: 'NAME', default: 'auto', description: 'ONNX Runtime execution provider: auto (CUDA when present), cpu, cuda' },
+      json: { type: 'boolean', description: 'Print the explanation payload as JSON (typed arrays base64) on stdout' },
+    },
+  },
+  async run(ctx) {
+    const { flags } = ctx.args;
+    const modelFlag = str(flags, 'model');
+    const runFlag = str(flags, 'run');
+    if (Boolean(modelFlag) === Boolean(runFlag)) throw new UsageError('give exactly one of --model and --run');
+    const reportFile = str(flags, 'report');
+    const reportText = str(flags, 'reportText');
+    if (Boolean(reportFile) === (reportText !== undefined)) throw new UsageError('give exactly one of --report and --report-text');
+    const device = str(flags, 'device') ?? 'auto';
+    if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be auto, cpu or cuda, got ${device}`);
+    let report = reportText ?? '';
+    let reportPath: string | undefined;
+    if (reportFile) {
+      reportPath = path.resolve(reportFile);
+      try {
+        report = fs.readFileSync(reportPath, 'utf8');
+      } catch (e) {
+        throw new DataError(`${reportPath}: cannot read the report (${(e as Error).message})`, reportPath);
+      }
+    }
+    const file = modelFlag ? path.resolve(modelFlag) : await modelForRun(path.resolve(runFlag as string), (m) => ctx.events.log(m));
+    const model = await loadExplainModel(file, runFlag
+      ? { name: path.basename(path.resolve(runFlag)), source: 'run', path: file }
+      : { name: path.basename(file), source: 'onnx', path: file }, device);
+    try {
+      const t0 = performance.now();
+      const payload = await explain(model, { imagePath: path.resolve(str(flags, 'image') as string), report, reportPath });
+      const problems = validateExplanation(payload);
+      if (problems.length) throw new Error(`explanation payload is inconsistent: ${problems.join('; ')}`);
+      ctx.events.log(`explained ${payload.words.length} words x ${payload.grid.join('x')} regions in ${(performance.now() - t0).toFixed(0)} ms (${model.session.executionProvider})`);
+      process.stdout.write(bool(flags, 'json') ? JSON.stringify(encodeExplanation(payload)) + '\n' : formatText(payload) + '\n');
+      return 0;
+    } finally {
+      await model.session.close();
+    }
+  },
+};

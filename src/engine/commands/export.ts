@@ -1,0 +1,40 @@
+// `reclf export`: a run's checkpoint -> an ONNX model following the contract (+ vocab next to it).
+import path from 'node:path';
+import { bool, str, UsageError } from '../args';
+import type { Command } from '../command';
+import { exportRun } from '../../core/export/export-run';
+import { initBackend } from '../../core/runtime/backend';
+
+export const exportCommand: Command = {
+  spec: {
+    name: 'export',
+    summary: 'Export a run to ONNX (the model contract: embeddings, attention, relation, importance)',
+    usage: 'reclf export --run RUN [--out RUN/model.onnx] [--checkpoint best|last|FILE] [--json]',
+    flags: {
+      run: { type: 'string', value: 'RUN', required: true, description: 'Run folder (config.json, vocab.txt, checkpoints/)' },
+      out: { type: 'string', value: 'FILE', description: 'ONNX file to write (default: RUN/model.onnx); the vocabulary goes to FILE.vocab.txt' },
+      checkpoint: { type: 'string', value: 'WHICH', default: 'best', description: "Checkpoint: 'best', 'last' or a file name in RUN/checkpoints" },
+      json: { type: 'boolean', description: 'Print the export summary as JSON on stdout' },
+    },
+  },
+  async run(ctx) {
+    const { flags } = ctx.args;
+    const run = path.resolve(str(flags, 'run') as string);
+    const out = path.resolve(str(flags, 'out') ?? path.join(run, 'model.onnx'));
+    if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out must end in .onnx, got ${out}`);
+    await initBackend('cpu');
+    const t0 = performance.now();
+    const r = exportRun(run, out, str(flags, 'checkpoint') ?? 'best');
+    const summary = { ...r, seconds: (performance.now() - t0) / 1000 };
+    if (bool(flags, 'json')) {
+      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    } else {
+      process.stdout.write(
+        `Wrote ${r.model} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.nodes} nodes, method ${r.metadata.method}, ` +
+        `${r.metadata.image_encoder} at ${r.metadata.image_size} px, grid ${r.metadata.grid.join('x')}) ` +
+        `from ${path.basename(r.checkpoint)} (step ${r.step}); vocabulary ${r.vocab}\n`,
+      );
+    }
+    return 0;
+  },
+};

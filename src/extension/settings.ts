@@ -1,0 +1,55 @@
+// Typed access to the `reclf.*` settings declared in package.json `contributes.configuration`.
+// Read on every use (never cached) so a settings change applies to the next engine run.
+import * as vscode from 'vscode';
+import path from 'node:path';
+
+export type BackendSetting = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
+export type MethodSetting = 'reclf' | 'convirt' | 'gloria' | 'mgca';
+
+const BACKENDS: readonly BackendSetting[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
+const METHODS: readonly MethodSetting[] = ['reclf', 'convirt', 'gloria', 'mgca'];
+
+export interface ReclfSettings {
+  /** Node executable for the engine; empty = VS Code's own Node (ELECTRON_RUN_AS_NODE). */
+  nodePath: string;
+  /** Extra Node.js arguments placed before the engine script (e.g. --max-old-space-size=8192). */
+  engineArgs: string[];
+  defaultBackend: BackendSetting;
+  /** Absolute folder that holds run folders. */
+  runsFolder: string | undefined;
+  defaultMethod: MethodSetting;
+  /** Absolute path of the default *.reclf.json, if any. */
+  defaultConfig: string | undefined;
+}
+
+function workspaceRoot(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
+/** Relative setting paths are relative to the first workspace folder. */
+export function resolveWorkspacePath(p: string): string | undefined {
+  if (!p) return undefined;
+  if (path.isAbsolute(p)) return p;
+  const root = workspaceRoot();
+  return root ? path.join(root, p) : undefined;
+}
+
+function pick<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? value as T : fallback;
+}
+
+export function readSettings(): ReclfSettings {
+  const c = vscode.workspace.getConfiguration('reclf');
+  const args = c.get<unknown>('engineArgs');
+  return {
+    nodePath: String(c.get<string>('nodePath') ?? '').trim(),
+    engineArgs: Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [],
+    defaultBackend: pick(c.get('defaultBackend'), BACKENDS, 'auto'),
+    runsFolder: resolveWorkspacePath(String(c.get<string>('runsFolder') ?? 'runs')),
+    defaultMethod: pick(c.get('defaultMethod'), METHODS, 'reclf'),
+    defaultConfig: resolveWorkspacePath(String(c.get<string>('defaultConfig') ?? '')),
+  };
+}
+
+export const METHOD_CHOICES = METHODS;
+export const BACKEND_CHOICES = BACKENDS;

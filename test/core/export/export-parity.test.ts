@@ -1,0 +1,63 @@
+// Parity of the exported ONNX graphs (run by onnxruntime-node) with the TF.js eval-mode forward
+// and explain, for every exportable method and every image encoder family, on tiny models.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend } from '../../../src/core/runtime/backend';
+import { exportModel, CONTRACT_OUTPUTS } from '../../../src/core/export/export-model';
+import { ContractSession } from '../../../src/core/runtime/onnx-session';
+import { maxRelDiff, tfReference, tinyBatch, tinyConfig, tinyModel, tinyTokenizer, TINY_MODEL } from './fixture';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-export-'));
+
+before(async () => {
+  await initBackend('cpu');
+});
+
+async function checkParity(label: string, method: string, methodCfg: Record<string, unknown>, model: Record<string, unknown> = TINY_MODEL): Promise<void> {
+  const config = tinyConfig(method, methodCfg, model);
+  const built = tinyModel(config);
+  const tok = tinyTokenizer();
+  const b = tinyBatch(config, tok);
+  const ref = tfReference(built, b);
+  const { bytes } = exportModel({ model: config.model, method: config.method, params: built.params.toRecord(), tokenizer: tok });
+  const file = path.join(tmp, `${label}.onnx`);
+  fs.writeFileSync(file, bytes);
+  const session = await ContractSession.open(file, { device: 'cpu' });
+  try {
+    const out = await session.run({
+      batch: b.batch, pixels: b.pixels, imageSize: b.imageSize, seqLen: b.seqLen,
+      inputIds: b.inputIds, attentionMask: b.attentionMask, wordIds: b.rawWordIds,
+    });
+    for (const name of CONTRACT_OUTPUTS) {
+      const d = maxRelDiff(out[name].data, ref[name]);
+      assert.ok(d <= 1e-4, `${label}: output ${name} differs from TF.js by ${d} (onnx ${Array.from(out[name].data.slice(0, 4))} vs tf ${Array.from(ref[name].slice(0, 4))})`);
+    }
+    assert.deepEqual(out.attention.dims, [2, config.model.maxWords, 4]);
+    // Attention rows of real words are distributions over the regions.
+    const m = out.attention.dims[2];
+    for (let r = 0; r < 2; r++) {
+      const s = out.attention.data.slice(r * m, (r + 1) * m).reduce((a, v) => a + v, 0);
+      assert.ok(Math.abs(s - 1) < 1e-4, `${label}: attention row ${r} sums to ${s}`);
+    }
+  } finally {
+    await session.close();
+    built.params.dispose();
+  }
+}
+
+test('convirt on cnn-small matches TF.js', () => checkParity('convirt', 'convirt', {}));
+test('gloria on cnn-small matches TF.js', () => checkParity('gloria', 'gloria', {}));
+test('mgca on cnn-small matches TF.js (clipped [CLS] word weights)', () => checkParity('mgca', 'mgca', { prototypes: 4 }));
+test('reclf (cross, diff, SRM, softmax IRM, linear score) matches TF.js', () => checkParity('reclf', 'reclf', { mDim: 8 }));
+test('reclf variants (within/concat/sigmoid, lse, uniform) match TF.js', async () => {
+  await checkParity('reclf-within', 'reclf', { mDim: 8, reading: 'within', matching: 'concat', irm: 'sigmoid', srmRounds: 1 });
+  await checkParity('reclf-lse', 'reclf', { mDim: 8, irm: 'lse', srm: false });
+  await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
+});
+test('reclf on resnet18 (32 px) matches TF.js', () =>
+  checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
+test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>
+  checkParity('reclf-vit', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'vit-tiny', imageSize: 32, patchSize: 16, depth: 1 } }));

@@ -1,0 +1,124 @@
+// Engine end-to-end for export + explain: a tiny trained run is exported through `reclf export`,
+// then `reclf explain --json` gives a payload that validates; a real IU X-ray pair when present.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, UsageError } from '../../src/engine/args';
+import type { Command } from '../../src/engine/command';
+import { exportCommand } from '../../src/engine/commands/export';
+import { explainCommand } from '../../src/engine/commands/explain';
+import { createEventSink } from '../../src/engine/events';
+import { resolveRunConfig } from '../../src/core/train/run-config';
+import { runTraining } from '../../src/core/train/trainer';
+import { initBackend } from '../../src/core/runtime/backend';
+import { decodeExplanation, validateExplanation, type ExplanationPayloadJson } from '../../src/protocol/explain';
+import { repoRoot, tinyConfig, tinySynth } from '../helpers/tiny';
+
+async function run(cmd: Command, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const write = process.stdout.write.bind(process.stdout);
+  // The test runner reports to its parent over this same stdout as binary frames: pass those on.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (typeof chunk !== 'string') return write(chunk, ...rest);
+    stdout += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  const errStream = { write: (chunk: string) => { stderr += chunk; return true; } } as unknown as NodeJS.WritableStream;
+  try {
+    const code = await cmd.run({ args: parseArgs(cmd.spec, argv), events: createEventSink({ stderr: errStream }), tty: false });
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+let data: string;
+let runDir: string;
+before(async () => {
+  data = await tinySynth(16, 4, 64);
+  runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-explain-run-'));
+  const backend = await initBackend('cpu');
+  const config = resolveRunConfig(tinyConfig({ train: { maxSteps: 2, epochs: 1, batchSize: 8 } }), 'reclf');
+  const r = await runTraining({
+    runDir, dataDir: data, config, resume: false, cancel: { requested: false }, backend: backend.name, device: backend.device,
+    listener: { emit: () => {}, log: () => {} },
+  });
+  assert.equal(r.status, 'ok');
+});
+
+function firstStudy(): { image: string; report: string } {
+  const line = JSON.parse(fs.readFileSync(path.join(data, 'manifest.jsonl'), 'utf8').split('\n')[0]);
+  const report = line.report ?? fs.readFileSync(path.join(data, line.report_file), 'utf8');
+  return { image: path.join(data, line.image), report };
+}
+
+function checkPayload(stdout: string, report: string): ReturnType<typeof decodeExplanation> {
+  const p = decodeExplanation(JSON.parse(stdout) as ExplanationPayloadJson);
+  assert.deepEqual(validateExplanation(p), []);
+  assert.equal(p.report, report);
+  assert.ok(p.words.length > 3);
+  for (const w of p.words) assert.equal(p.report.slice(w.start, w.end).toLowerCase(), w.text.toLowerCase());
+  const m = p.grid[0] * p.grid[1];
+  for (let i = 0; i < p.words.length; i++) {
+    const s = p.attention.slice(i * m, (i + 1) * m).reduce((a, v) => a + v, 0);
+    assert.ok(Math.abs(s - 1) < 1e-3, `attention row ${i} sums to ${s}`);
+    assert.ok(p.wordScore[i] >= -1 - 1e-5 && p.wordScore[i] <= 1 + 1e-5);
+  }
+  const imp = p.importance.reduce((a, v) => a + v, 0);
+  assert.ok(Math.abs(imp - 1) < 1e-3, `importance sums to ${imp}`);
+  assert.deepEqual(Array.from(p.image.png.slice(1, 4)), [0x50, 0x4e, 0x47]); // "PNG"
+  assert.ok(Number.isFinite(p.scores.global) && Number.isFinite(p.scores.local));
+  return p;
+}
+
+test('export writes a contract model + vocab and reports it as JSON', async () => {
+  const out = path.join(runDir, 'model.onnx');
+  const r = await run(exportCommand, ['--run', runDir, '--out', out, '--json']);
+  assert.equal(r.code, 0);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.model, out);
+  assert.equal(summary.metadata.method, 'reclf');
+  assert.deepEqual(summary.metadata.grid, [2, 2]);
+  assert.ok(fs.statSync(out).size === summary.bytes);
+  assert.ok(fs.readFileSync(path.join(runDir, 'model.vocab.txt'), 'utf8').startsWith('[PAD]'));
+});
+
+test('explain --model with a report file prints a payload that validates', async () => {
+  const s = firstStudy();
+  const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-rep-')), 'report.txt');
+  fs.writeFileSync(reportFile, s.report);
+  await run(exportCommand, ['--run', runDir]);
+  const r = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', s.image, '--report', reportFile, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const p = checkPayload(r.stdout, s.report);
+  assert.equal(p.model.source, 'onnx');
+  assert.equal(p.reportPath, reportFile);
+  assert.equal(p.image.width, 32);
+});
+
+test('explain --run with inline text works and the text view lists every word', async () => {
+  const s = firstStudy();
+  const r = await run(explainCommand, ['--run', runDir, '--image', s.image, '--report-text', 'Small left pleural effusion. No pneumothorax.']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const w of ['small', 'left', 'pleural', 'effusion', 'pneumothorax']) assert.match(r.stdout, new RegExp(`^${w}\\s`, 'mi'));
+});
+
+test('explain refuses ambiguous sources and a missing image names the file', async () => {
+  await assert.rejects(run(explainCommand, ['--model', 'a.onnx', '--run', runDir, '--image', 'x.png', '--report-text', 'a']), UsageError);
+  await assert.rejects(run(explainCommand, ['--run', runDir, '--image', '/nonexistent/x.png', '--report-text', 'no effusion']), /nonexistent\/x\.png/);
+});
+
+const iu = path.resolve(repoRoot, '..', 'shared', 'data', 'real-cxr', 'iu-xray');
+test('explain a real IU X-ray image with its report', { skip: !fs.existsSync(path.join(iu, 'pairs.csv')) && 'real-cxr data absent' }, async () => {
+  const line = fs.readFileSync(path.join(iu, 'pairs.csv'), 'utf8').split('\n').slice(1).find((l) => l.includes(',frontal,'));
+  assert.ok(line, 'pairs.csv has a frontal image');
+  const [, image, , ...rest] = line.split(',');
+  const report = rest.join(',').replace(/^"|"$/g, '');
+  const r = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', path.join(iu, image), '--report-text', report, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const p = checkPayload(r.stdout, report);
+  assert.equal(p.image.sourcePath, path.join(iu, image));
+});
