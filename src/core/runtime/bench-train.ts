@@ -150,6 +150,9 @@ export function torchTrainJob(config: RunConfig, opts: TrainBenchOptions = DEFAU
   };
 }
 
+/** Methods scripts/bench/torch_train.py re-implements (MLIP has no PyTorch mirror yet). */
+export const TORCH_MIRRORED_METHODS: readonly string[] = ['convirt', 'gloria', 'mgca', 'reclf'];
+
 /** Locates scripts/bench/torch_train.py from src/ (tsx) or dist/engine (bundle). */
 export function torchTrainScriptPath(): string | undefined {
   for (const rel of [['..', '..', '..'], ['..', '..']]) {
@@ -196,6 +199,9 @@ export function torchParamCounts(configs: RunConfig[]): { counts?: Array<{ param
 
 /** The same training step in PyTorch; a row, or why the peer could not run. */
 export function benchTrainTorch(config: RunConfig, opts: TrainBenchOptions = DEFAULT_TRAIN_BENCH, threads = 2): { row?: TrainBenchRow; error?: string } {
+  if (!TORCH_MIRRORED_METHODS.includes(config.method.name)) {
+    return { error: `PyTorch peer: no mirror of '${config.method.name}' in scripts/bench/torch_train.py (mirrored: ${TORCH_MIRRORED_METHODS.join(', ')})` };
+  }
   const job = torchTrainJob(config, opts);
   const r = runTorchScript(job, ['--threads', String(threads)], 3_600_000);
   if (r.error) return { error: r.error };
