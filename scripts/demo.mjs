@@ -50,4 +50,11 @@ const row = [['zero-shot acc', metric('zeroshot', 'accuracy')], ['zero-shot AURO
   ['SRM top-1', metric('relations', 'top1_accuracy')], ['IRM AUROC', metric('importance', 'pooled_auroc')]];
 console.log(`  eval (test split)  | ${row.map(([k]) => k).join(' | ')} |`);
 console.log(`  RECLF              | ${row.map(([k, v]) => fmt(v).padStart(k.length)).join(' | ')} |`);
-console.log(`  total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+// Explain one abnormal test study: what the model looks at for its finding word.
+const studies = fs.readFileSync(path.join(data, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const study = studies.find((s) => s.split === 'test' && (s.boxes ?? []).length > 0) ?? studies[0];
+const explanation = reclf(['explain', '--run', run, '--image', path.join(data, study.image), '--report-text', study.report], { capture: true });
+console.log(`\n  explanation of ${study.id} (${path.relative(root, path.join(data, study.image))}):`);
+console.log(explanation.split('\n').map((l) => `    ${l}`).join('\n'));
+console.log(`\n  total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log('  open the run in VS Code (RECLF: Select Model) to hover words and see the heatmaps.');

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } from './types';
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
-import { crossAttention, identityRelation, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
+import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
 
 /**
@@ -40,7 +40,7 @@ export function createGloria(args: MethodFactoryArgs): AlignMethod {
     name: 'gloria',
     loss(inputs: AlignInputs) {
       const global = tf.mul(globalInfoNCE(inputs.imageGlobal, inputs.textGlobal, tau), gw) as tf.Scalar;
-      const z = gloriaCrossScores(inputs, gamma1, gamma2);
+      const z = gloriaCrossScores(localSubBatch(inputs, cfg.localBatch as number), gamma1, gamma2);
       const local = tf.mul(symmetricInfoNCE(tf.mul(z, gamma3) as tf.Tensor2D), lw) as tf.Scalar;
       return { loss: tf.add(global, local) as tf.Scalar, terms: { global, local } };
     },

@@ -64,3 +64,19 @@ export function identityRelation(wordMask: tf.Tensor2D): tf.Tensor3D {
   const [b, n] = wordMask.shape;
   return tf.mul(tf.eye(n).reshape([1, n, n]), wordMask.reshape([b, n, 1])) as tf.Tensor3D;
 }
+
+/**
+ * The first `k` pairs of a batch for the all-pairs local loss (k <= 0 or >= B: the whole batch).
+ * The cross-sample local loss costs O(B^2 N M); a sub-batch keeps it affordable on CPU while
+ * the global loss still contrasts the whole batch.
+ */
+export function localSubBatch<T extends { words: tf.Tensor3D; regions: tf.Tensor3D; wordMask: tf.Tensor2D }>(inputs: T, k: number): T {
+  const b = inputs.words.shape[0];
+  if (!(k > 0) || k >= b) return inputs;
+  return {
+    ...inputs,
+    words: tf.slice(inputs.words, [0, 0, 0], [k, -1, -1]),
+    regions: tf.slice(inputs.regions, [0, 0, 0], [k, -1, -1]),
+    wordMask: tf.slice(inputs.wordMask, [0, 0], [k, -1]),
+  };
+}

@@ -25,6 +25,7 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     gamma1: pos(4, 'attention sharpness over regions'),
     gamma2: pos(5, 'LogSumExp pooling sharpness over words'),
     gamma3: pos(10, 'scale of the local logits'),
+    localBatch: { kind: 'int', default: 16, min: 0, max: 1000000, doc: 'local loss over the first localBatch pairs of each batch (0 = all); the global loss always uses the whole batch' },
     globalWeight: weight('weight of the global loss'),
     localWeight: weight('weight of the local loss'),
   },
@@ -42,13 +43,15 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     localWeight: weight('weight of the token-level loss'),
     protoWeight: weight('weight of the prototype loss'),
   },
-  // mDim 64 / srmRounds 2: at B=32, N=48, M=64, D=128 the cross-reading loss forward+backward
-  // measured ~37 s on the tfjs cpu backend (GLoRIA's loss ~17 s, the cnn-small image encoder
-  // ~140 s at B=32, 128 px), so the relation reasoning stays well below one encoder's cost.
+  // CPU defaults, measured on the wasm backend at B=32, N=48, M=64, D=128 (`reclf bench train`):
+  // the cross reading's cost is dominated by elementwise work on the [pairs, N, D] tensors, so
+  // the local loss is taken over a sub-batch of 16 pairs (256 image-report pairs instead of 1024)
+  // and the matching vectors are 32-d; the global loss still sees the whole batch.
   reclf: {
     reading: { kind: 'enum', default: 'cross', values: ['cross', 'within'], doc: 'cross-sample local InfoNCE or within-sample token loss' },
     matching: { kind: 'enum', default: 'diff', values: ['diff', 'concat'], doc: "local-matching vector: W_m (c-e)^2 or W_m [e; c; e*c]" },
-    mDim: { kind: 'int', default: 64, min: 1, max: 4096, doc: 'dimension of the local-matching vectors' },
+    mDim: { kind: 'int', default: 32, min: 1, max: 4096, doc: 'dimension of the local-matching vectors' },
+    localBatch: { kind: 'int', default: 16, min: 0, max: 1000000, doc: "cross reading: local InfoNCE over the first localBatch pairs of each batch (0 = all); the global loss always uses the whole batch" },
     srm: { kind: 'bool', default: true, doc: 'semantic-relation reasoning (false: identity relation)' },
     srmRounds: { kind: 'int', default: 2, min: 1, max: 16, doc: 'graph-attention rounds K' },
     irm: {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../models/params';
 import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } from './types';
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
-import { crossAttention, identityRelation, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
+import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
 import { createSrmParams, srmReason, type SrmRound } from './srm';
 import { createIrmParams, irmImportance, type IrmParams } from './irm';
@@ -17,6 +17,8 @@ export interface ReclfConfig {
   reading: 'cross' | 'within';
   matching: 'diff' | 'concat';
   mDim: number;
+  /** Cross reading: local loss over the first localBatch pairs (0 = all). */
+  localBatch: number;
   srm: boolean;
   srmRounds: number;
   irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse';
@@ -164,7 +166,7 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
       const global = tf.mul(globalInfoNCE(inputs.imageGlobal, inputs.textGlobal, cfg.tau), cfg.globalWeight) as tf.Scalar;
       let local: tf.Scalar;
       if (cfg.reading === 'cross') {
-        const { score } = reclfCross(inputs, cfg, p);
+        const { score } = reclfCross(localSubBatch(inputs, cfg.localBatch), cfg, p);
         local = symmetricInfoNCE(tf.mul(score, localScale()) as tf.Tensor2D);
       } else {
         const { importance } = reclfPaired(inputs, cfg, p);

@@ -363,8 +363,10 @@ export async function validate(built: BuiltModel, prepared: PreparedStudy[], loa
   let pairs = 0;
   let batches = 0;
   let batchSizes = 0;
-  for (let start = 0; start < prepared.length; start += B) {
-    const idx = Array.from({ length: Math.min(B, prepared.length - start) }, (_, k) => start + k);
+  // Full batches only (when there is at least one), so chance acc@1 is exactly 1/B.
+  const usable = prepared.length >= B ? prepared.length - (prepared.length % B) : prepared.length;
+  for (let start = 0; start < usable; start += B) {
+    const idx = Array.from({ length: Math.min(B, usable - start) }, (_, k) => start + k);
     if (idx.length < 2) break;
     const hb = await loadHostBatch(loader, prepared, idx, { seed: config.train.seed, epoch: 0, augment: false, maxLength: T, maxWords: config.model.maxWords, imageSize: size });
     const n = hb.indices.length;
