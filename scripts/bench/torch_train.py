@@ -359,6 +359,14 @@ def paired_attention(words, regions, word_mask, gamma1):
     return a, a @ regions
 
 
+def local_sub_batch(x, k):
+    """Mirror of localSubBatch: the all-pairs local loss over the first k pairs (k <= 0: all)."""
+    b = x["words"].shape[0]
+    if not k or k <= 0 or k >= b:
+        return x
+    return {**x, "words": x["words"][:k], "regions": x["regions"][:k], "wordMask": x["wordMask"][:k]}
+
+
 def gloria_cross_scores(x, g1, g2):
     bt, n, d = x["words"].shape
     _, ctx = cross_attention(x["words"], x["regions"], x["wordMask"], g1)
@@ -448,7 +456,7 @@ class Gloria(nn.Module):
     def forward(self, x):
         c = self.c
         g = global_infonce(x["imageGlobal"], x["textGlobal"], c["tau"]) * c["globalWeight"]
-        z = gloria_cross_scores(x, c["gamma1"], c["gamma2"])
+        z = gloria_cross_scores(local_sub_batch(x, c.get("localBatch", 0)), c["gamma1"], c["gamma2"])
         return g + sym_infonce(z * c["gamma3"]) * c["localWeight"]
 
 
@@ -533,8 +541,10 @@ class Reclf(nn.Module):
         b, n, d = x["words"].shape
         e = x["words"].reshape(1, b, n, d)
         if c["reading"] == "cross":
-            _, ctx = cross_attention(x["words"], x["regions"], x["wordMask"], c["gamma1"])
-            score, _ = self.scores(e, ctx, x["wordMask"])
+            xs = local_sub_batch(x, c.get("localBatch", 0))
+            bs = xs["words"].shape[0]
+            _, ctx = cross_attention(xs["words"], xs["regions"], xs["wordMask"], c["gamma1"])
+            score, _ = self.scores(xs["words"].reshape(1, bs, n, d), ctx, xs["wordMask"])
             scale = torch.tensor(1 / c["localTau"])
             if self.log_scale is not None:
                 scale = torch.clamp(scale * torch.exp(self.log_scale), max=100)
