@@ -10,7 +10,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'demo');
 const data = path.join(work, 'synth');
 const run = path.join(work, 'runs', 'reclf');
-const n = Number(process.env.RECLF_DEMO_N ?? 1200);
+const n = Number(process.env.RECLF_DEMO_N ?? 1000);
+// Budget for the 10-minute demo on a 2-core CPU: 12 epochs of the 800 training studies.
+const epochs = process.env.RECLF_DEMO_EPOCHS ?? '12';
 const started = Date.now();
 
 function reclf(args, { capture = false } = {}) {
@@ -27,7 +29,7 @@ function reclf(args, { capture = false } = {}) {
 
 fs.rmSync(work, { recursive: true, force: true });
 reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
-const events = reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0'], { capture: true })
+const events = reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0', '--epochs', epochs], { capture: true })
   .split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const finished = events.find((e) => e.type === 'run_finished');
 const v = finished?.summary?.validation;

@@ -65,7 +65,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   beta1: 0.9,
   beta2: 0.999,
   eps: 1e-8,
-  warmupSteps: 30,
+  warmupSteps: 10,
   minLrRatio: 0.02,
   clipNorm: 5,
   checkpointEvery: 50,
