@@ -322,6 +322,41 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
 }
 
 let registered = false;
+let originalSum: tf.KernelFunc | undefined;
+let originalMean: tf.KernelFunc | undefined;
+
+/** Below this many rows the stock reduction is as fast as a matmul call. */
+const MATMUL_REDUCE_MIN_ROWS = 64;
+
+/**
+ * Reductions over the LEADING axes (bias and BatchNorm gradients: sum over rows of [R, C]) make
+ * tfjs-wasm transpose first. They are ones[1, R] @ X[R, C], which stays on XNNPACK's fast path.
+ * Any other reduction goes to the stock kernel.
+ */
+function leadingReduce(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }, mean: boolean): Info {
+  const stock = (mean ? originalMean : originalSum)!;
+  const x = args.inputs.x as Info;
+  const rank = x.shape.length;
+  const rawAxis = args.attrs?.axis as number | number[] | undefined;
+  const axes = [...new Set((rawAxis === undefined ? [...Array(rank).keys()] : Array.isArray(rawAxis) ? rawAxis : [rawAxis])
+    .map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  const rows = size(x.shape.slice(0, axes.length));
+  if (x.dtype !== "float32" || !leading || rows < MATMUL_REDUCE_MIN_ROWS) return stock(args as Parameters<tf.KernelFunc>[0]) as Info;
+  const backend = args.backend as WasmBackend;
+  const ctx: Ctx = { backend, temps: [] };
+  const rest = x.shape.slice(axes.length);
+  const cols = size(rest);
+  const ones = backend.makeOutput([1, 1, rows], 'float32');
+  ctx.temps.push(ones);
+  backend.typedArrayFromHeap(ones).fill(mean ? 1 / rows : 1);
+  const prod = plainMatMul(ctx, ones, reshape(ctx, x, [1, rows, cols]));
+  const outShape = args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest;
+  const final = run(ctx, tf.Reshape, { x: prod }, { shape: outShape }, true);
+  freeTemps(ctx, final);
+  return final;
+}
+
 /** Stock kernel configs replaced by ours (undefined where wasm had none). */
 const originals = new Map<string, tf.KernelConfig | undefined>();
 
@@ -341,6 +376,10 @@ export function registerWasmKernels(): void {
   replaceKernel(tf.BatchMatMul, batchMatMul as unknown as tf.KernelFunc);
   replaceKernel(tf.Conv2DBackpropFilter, conv2DBackpropFilter as unknown as tf.KernelFunc);
   replaceKernel(tf.Conv2DBackpropInput, conv2DBackpropInput as unknown as tf.KernelFunc);
+  originalSum = tf.getKernel(tf.Sum, BACKEND)?.kernelFunc;
+  originalMean = tf.getKernel(tf.Mean, BACKEND)?.kernelFunc;
+  if (originalSum) replaceKernel(tf.Sum, ((a: Parameters<tf.KernelFunc>[0]) => leadingReduce(a as never, false)) as unknown as tf.KernelFunc);
+  if (originalMean) replaceKernel(tf.Mean, ((a: Parameters<tf.KernelFunc>[0]) => leadingReduce(a as never, true)) as unknown as tf.KernelFunc);
   registered = true;
 }
 
