@@ -376,10 +376,16 @@ export function registerWasmKernels(): void {
   replaceKernel(tf.BatchMatMul, batchMatMul as unknown as tf.KernelFunc);
   replaceKernel(tf.Conv2DBackpropFilter, conv2DBackpropFilter as unknown as tf.KernelFunc);
   replaceKernel(tf.Conv2DBackpropInput, conv2DBackpropInput as unknown as tf.KernelFunc);
-  originalSum = tf.getKernel(tf.Sum, BACKEND)?.kernelFunc;
-  originalMean = tf.getKernel(tf.Mean, BACKEND)?.kernelFunc;
-  if (originalSum) replaceKernel(tf.Sum, ((a: Parameters<tf.KernelFunc>[0]) => leadingReduce(a as never, false)) as unknown as tf.KernelFunc);
-  if (originalMean) replaceKernel(tf.Mean, ((a: Parameters<tf.KernelFunc>[0]) => leadingReduce(a as never, true)) as unknown as tf.KernelFunc);
+  const sum = tf.getKernel(tf.Sum, BACKEND);
+  const mean = tf.getKernel(tf.Mean, BACKEND);
+  if (sum) {
+    originalSum = sum.kernelFunc;
+    replaceKernel(tf.Sum, ((a: Parameters<tf.KernelFunc>[0]) => leadingReduce(a as never, false)) as unknown as tf.KernelFunc);
+  }
+  if (mean) {
+    originalMean = mean.kernelFunc;
+    replaceKernel(tf.Mean, ((a: Parameters<tf.KernelFunc>[0]) => leadingReduce(a as never, true)) as unknown as tf.KernelFunc);
+  }
   registered = true;
 }
 
