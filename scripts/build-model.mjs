@@ -1,7 +1,7 @@
 // `npm run build:model`: the bundled default model. synth -> train RECLF (default CPU config)
 // -> `reclf eval` when available -> export to models/reclf-default.onnx (+ vocab) and write
 // models/MODEL_CARD.md. Fails when the model exceeds 20 MB. Work goes to ./build-model/ (git-ignored
-// like ./demo/); RECLF_MODEL_N sets the synthetic dataset size (default 2000).
+// like ./demo/); RECLF_MODEL_N sets the synthetic dataset size (default 1000), RECLF_MODEL_EPOCHS the epochs (20).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,9 @@ const data = path.join(work, 'synth');
 const run = path.join(work, 'runs', 'reclf-default');
 const models = path.join(root, 'models');
 const modelFile = path.join(models, 'reclf-default.onnx');
-const n = Number(process.env.RECLF_MODEL_N ?? 2000);
+const n = Number(process.env.RECLF_MODEL_N ?? 1000);
+// ~10 minutes on a 2-core CPU: 20 epochs of the 800 training studies.
+const epochs = process.env.RECLF_MODEL_EPOCHS ?? '20';
 const MAX_BYTES = 20 * 1024 * 1024;
 const started = Date.now();
 
@@ -32,7 +34,7 @@ function reclf(args, { capture = false, optional = false } = {}) {
 
 fs.rmSync(work, { recursive: true, force: true });
 reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
-reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0']);
+reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0', '--epochs', epochs]);
 const summary = JSON.parse(fs.readFileSync(path.join(run, 'train-summary.json'), 'utf8'));
 const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
 

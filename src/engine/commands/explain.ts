@@ -42,13 +42,29 @@ function formatText(p: ExplanationPayload): string {
   return lines.join('\n');
 }
 
+export const BUNDLED_MODEL = 'models/reclf-default.onnx';
+
+/** The model shipped with the package (found from the engine's own location), if present. */
+export function bundledModelFile(): string | undefined {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && /"name":\s*"reclf-studio"/.test(fs.readFileSync(pkg, 'utf8'))) {
+      const f = path.join(dir, BUNDLED_MODEL);
+      return fs.existsSync(f) ? f : undefined;
+    }
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
 export const explainCommand: Command = {
   spec: {
     name: 'explain',
     summary: 'Explain an image + report: word attention over regions, SRM relations, IRM importance',
-    usage: 'reclf explain (--model M.onnx | --run RUN) --image IMG (--report TXT | --report-text STRING) [--json] [--device auto|cpu|cuda]',
+    usage: 'reclf explain [--model M.onnx | --run RUN] --image IMG (--report TXT | --report-text STRING) [--json] [--device auto|cpu|cuda]',
     flags: {
-      model: { type: 'string', value: 'FILE', description: 'ONNX model following the contract (e.g. models/reclf-default.onnx)' },
+      model: { type: 'string', value: 'FILE', description: 'ONNX model following the contract (default: the bundled models/reclf-default.onnx)' },
       run: { type: 'string', value: 'RUN', description: 'Run folder (its model.onnx, exported from the best checkpoint when missing)' },
       image: { type: 'string', value: 'IMG', required: true, description: 'PNG, JPEG or DICOM image' },
       report: { type: 'string', value: 'TXT', description: 'Report text file' },
@@ -61,7 +77,11 @@ export const explainCommand: Command = {
     const { flags } = ctx.args;
     const modelFlag = str(flags, 'model');
     const runFlag = str(flags, 'run');
-    if (Boolean(modelFlag) === Boolean(runFlag)) throw new UsageError('give exactly one of --model and --run');
+    if (modelFlag && runFlag) throw new UsageError('give at most one of --model and --run');
+    const bundled = !modelFlag && !runFlag ? bundledModelFile() : undefined;
+    if (!modelFlag && !runFlag && !bundled) {
+      throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`);
+    }
     const reportFile = str(flags, 'report');
     const reportText = str(flags, 'reportText');
     if (Boolean(reportFile) === (reportText !== undefined)) throw new UsageError('give exactly one of --report and --report-text');
@@ -77,10 +97,10 @@ export const explainCommand: Command = {
         throw new DataError(`${reportPath}: cannot read the report (${(e as Error).message})`, reportPath);
       }
     }
-    const file = modelFlag ? path.resolve(modelFlag) : await modelForRun(path.resolve(runFlag as string), (m) => ctx.events.log(m));
+    const file = bundled ?? (modelFlag ? path.resolve(modelFlag) : await modelForRun(path.resolve(runFlag as string), (m) => ctx.events.log(m)));
     const model = await loadExplainModel(file, runFlag
       ? { name: path.basename(path.resolve(runFlag)), source: 'run', path: file }
-      : { name: path.basename(file), source: 'onnx', path: file }, device);
+      : bundled ? { name: 'bundled', source: 'bundled', path: file } : { name: path.basename(file), source: 'onnx', path: file }, device);
     try {
       const t0 = performance.now();
       const payload = await explain(model, { imagePath: path.resolve(str(flags, 'image') as string), report, reportPath });
