@@ -32,21 +32,25 @@ function reclf(args, { capture = false, optional = false } = {}) {
   return r.stdout ?? '';
 }
 
-fs.rmSync(work, { recursive: true, force: true });
-reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
-reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0', '--epochs', epochs]);
+// RECLF_MODEL_REUSE=1 re-exports an existing ./build-model run (e.g. after changing the card).
+const reuse = process.env.RECLF_MODEL_REUSE === '1' && fs.existsSync(path.join(run, 'train-summary.json'));
+if (!reuse) {
+  fs.rmSync(work, { recursive: true, force: true });
+  reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
+  reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0', '--epochs', epochs]);
+}
 const summary = JSON.parse(fs.readFileSync(path.join(run, 'train-summary.json'), 'utf8'));
 const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
 
 let evalResult = null;
 const evalOut = path.join(work, 'eval.json');
 if (reclf(['eval', '--help'], { optional: true, capture: true }) !== null) {
-  if (reclf(['eval', '--run', run, '--data', data, '--split', 'test', '--json', evalOut], { optional: true, capture: true }) !== null && fs.existsSync(evalOut)) {
+  if (reclf(['eval', '--run', run, '--checkpoint', 'last', '--data', data, '--split', 'test', '--json', evalOut], { optional: true, capture: true }) !== null && fs.existsSync(evalOut)) {
     evalResult = JSON.parse(fs.readFileSync(evalOut, 'utf8'));
   }
 }
 
-const exported = JSON.parse(reclf(['export', '--run', run, '--out', modelFile, '--json'], { capture: true }));
+const exported = JSON.parse(reclf(['export', '--run', run, '--checkpoint', 'last', '--out', modelFile, '--json'], { capture: true }));
 if (exported.bytes > MAX_BYTES) {
   console.error(`${modelFile} is ${(exported.bytes / 1e6).toFixed(1)} MB, above the 20 MB budget of the bundled model`);
   process.exit(1);
@@ -69,13 +73,13 @@ It demonstrates the pipeline and the explanations; it is **not** a clinical mode
 - Method: RECLF (${config.method.reading ?? 'cross'} reading, SRM ${config.method.srm === false ? 'off' : 'on'}, IRM ${config.method.irm ?? 'softmax'}).
 - Image encoder: ${config.model.image.name} at ${config.model.image.imageSize} px, region grid ${exported.metadata.grid.join('x')}.
 - Text encoder: BERT ${config.model.text.layers} layers, hidden ${config.model.text.hidden}, vocabulary ${config.model.text.vocabSize} WordPiece tokens, max ${config.model.text.maxLength} pieces / ${config.model.maxWords} words.
-- Projection dimension ${config.model.projDim}; seed ${config.train.seed}; ${summary.step} optimizer steps of batch ${config.train.batchSize}; checkpoint: best validation loss (step ${summary.bestStep}).
+- Projection dimension ${config.model.projDim}; seed ${config.train.seed}; ${summary.step} optimizer steps of batch ${config.train.batchSize}; checkpoint: the last one (step ${summary.step}), whose validation figures are below (the run's best-validation checkpoint by \`train.selectBy\` was step ${summary.bestStep}).
 - Preprocessing: resize-and-pad to ${config.model.image.imageSize} px, normalise (x - 0.5) / 0.5.
 
 ## Results
 ${v ? `Validation (in-batch of ${v.batch.toFixed(0)}, chance acc@1 ${pct(1 / v.batch)}): image->text acc@1 ${pct(v.i2t_acc1)}, acc@5 ${pct(v.i2t_acc5)};
 text->image acc@1 ${pct(v.t2i_acc1)}, acc@5 ${pct(v.t2i_acc5)}; loss ${v.loss.toFixed(4)}.` : 'No validation figures were recorded.'}
-${evalResult ? `\n\`reclf eval\` on the synthetic test split:\n\n\`\`\`json\n${JSON.stringify(evalResult, null, 2).slice(0, 4000)}\n\`\`\`\n` : ''}
+${evalResult ? `\n\`reclf eval\` on the synthetic test split:\n\n\`\`\`json\n${JSON.stringify(evalResult, null, 2).split(root + path.sep).join('').slice(0, 4000)}\n\`\`\`\n` : ''}
 ## Contract
 Inputs \`pixel_values [B,1,${config.model.image.imageSize},${config.model.image.imageSize}]\`, \`input_ids\`, \`attention_mask\`, \`word_ids [B,T]\` (int64);
 outputs \`image_embedding\`, \`text_embedding\` (L2-normalised), \`region_features\`, \`word_features\`, \`attention [B,N,M]\`,

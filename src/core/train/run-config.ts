@@ -40,8 +40,10 @@ export interface TrainConfig {
   clipNorm: number;
   checkpointEvery: number;
   keepLast: number;
-  /** Epochs without validation-loss improvement before stopping (0 = never stop early). */
+  /** Epochs without improvement of the selection metric before stopping (0 = never stop early). */
   earlyStopPatience: number;
+  /** What chooses best.safetensors and drives early stopping: mean validation retrieval acc@1, or validation loss. */
+  selectBy: 'retrieval' | 'loss';
   /** Emit a progress event every this many steps. */
   logEvery: number;
   seed: number;
@@ -71,6 +73,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   checkpointEvery: 50,
   keepLast: 3,
   earlyStopPatience: 0,
+  selectBy: 'retrieval',
   logEvery: 5,
   seed: 0,
 };
@@ -118,6 +121,15 @@ function stringField(obj: Obj, key: string, def: string, path: string): string {
   return v;
 }
 
+function enumField<T extends string>(obj: Obj, key: string, def: T, values: readonly T[], path: string): T {
+  const v = obj[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+    throw new ConfigError(`${path}.${key}: expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`, `${path}.${key}`);
+  }
+  return v as T;
+}
+
 function boolField(obj: Obj, key: string, def: boolean, path: string): boolean {
   const v = obj[key];
   if (v === undefined) return def;
@@ -146,6 +158,7 @@ export function resolveTrainConfig(raw: Obj, path = 'train'): TrainConfig {
     checkpointEvery: numberField(raw, 'checkpointEvery', d.checkpointEvery, path, posInt),
     keepLast: numberField(raw, 'keepLast', d.keepLast, path, posInt),
     earlyStopPatience: numberField(raw, 'earlyStopPatience', d.earlyStopPatience, path, nonNegInt),
+    selectBy: enumField(raw, 'selectBy', d.selectBy, ['retrieval', 'loss'] as const, path),
     logEvery: numberField(raw, 'logEvery', d.logEvery, path, posInt),
     seed: numberField(raw, 'seed', d.seed, path, { min: 0, int: true }),
   };
