@@ -207,6 +207,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
       { keepLast: config.train.keepLast, isBest });
     listener.emit({ type: 'checkpoint', path: path.relative(runDir, file), step: state.step });
   };
+  const badImages = new Set<string>();
   const reportFailures = (hb: HostBatch): void => {
     for (const f of hb.failed) {
       if (badImages.has(f.study.id)) continue;
@@ -214,7 +215,6 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
       listener.emit({ type: 'warning', message: `skipped ${f.study.id}: ${f.reason}`, record: f.study.id });
     }
   };
-  const badImages = new Set<string>();
   let lastValidation: ValidationMetrics | undefined;
   let status: RunStatus = 'ok';
   let lastLoss = NaN;
