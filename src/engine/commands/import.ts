@@ -4,7 +4,7 @@ import type { CommandSpec, FlagSpec, ParsedFlags } from '../args';
 import { bool, list, num, str, UsageError } from '../args';
 import type { Command, CommandContext } from '../command';
 import type { Split } from '../../core/data/manifest-types';
-import type { ImportResult } from '../../core/data/importers/common';
+import { mergeImports, type ImportResult } from '../../core/data/importers/common';
 import { writeImport, type PlaceMode } from '../../core/data/importers/write';
 import { importMimicCxr } from '../../core/data/importers/mimic-cxr';
 import { importChexpert } from '../../core/data/importers/chexpert';
@@ -77,9 +77,9 @@ export const importMimicCxrCommand: Command = {
 
 export const importChexpertCommand: Command = {
   spec: spec('import chexpert', 'Import CheXpert (labels only; optional seeded 5x200 zero-shot set)',
-    'reclf import chexpert --root DIR --csv train.csv|valid.csv --out DIR [--five-by-two-hundred --seed S]', {
+    'reclf import chexpert --root DIR --csv train.csv[,valid.csv] --out DIR [--five-by-two-hundred --seed S]', {
       root: { type: 'string', value: 'DIR', required: true, description: 'CheXpert folder (CSV paths resolved under it or its parent)' },
-      csv: { type: 'string', value: 'FILE', required: true, description: 'train.csv or valid.csv (relative to --root or absolute)' },
+      csv: { type: 'list', value: 'FILES', required: true, description: 'train.csv and/or valid.csv, comma-separated (relative to --root or absolute); with split auto, train.csv gives train/valid and valid.csv the test split' },
       split: { type: 'string', value: 'NAME', default: 'auto', description: 'train|valid|test, or auto: valid.csv -> test, else 90/10 train/valid by patient' },
       'frontal-only': { type: 'boolean', description: 'Drop lateral views' },
       'five-by-two-hundred': { type: 'boolean', description: 'Write only the 5x200 set (frontal; that label 1, other 12 observations 0) + five_by_two_hundred.json' },
@@ -91,10 +91,13 @@ export const importChexpertCommand: Command = {
     const f = ctx.args.flags;
     const split = str(f, 'split') ?? 'auto';
     if (!['auto', 'train', 'valid', 'test'].includes(split)) throw new UsageError(`--split must be auto, train, valid or test (got '${split}')`);
-    return finish(ctx, 'chexpert', importChexpert({
-      root: need(f, 'root', 'root'), csv: need(f, 'csv', 'csv'), split: split as Split | 'auto', seed: num(f, 'seed'),
+    const csvs = list(f, 'csv') ?? [];
+    if (csvs.length === 0) throw new UsageError('missing required option --csv');
+    if (csvs.length > 1 && bool(f, 'fiveByTwoHundred')) throw new UsageError('--five-by-two-hundred draws from one CSV: give a single --csv');
+    return finish(ctx, 'chexpert', mergeImports(csvs.map((csv) => importChexpert({
+      root: need(f, 'root', 'root'), csv, split: split as Split | 'auto', seed: num(f, 'seed'),
       frontalOnly: bool(f, 'frontalOnly'), fiveByTwoHundred: bool(f, 'fiveByTwoHundred'), perClass: num(f, 'perClass'),
-    }));
+    }))));
   },
 };
 

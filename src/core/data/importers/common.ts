@@ -3,6 +3,7 @@
 // (write.ts) so the importers stay testable and the CLI decides how files are placed.
 import fs from 'node:fs';
 import path from 'node:path';
+import { DataError } from '../../errors';
 import { mixSeed } from '../../rng';
 import type { CsvRecord, CsvTable } from '../csv';
 import type { LabelValue, Split, StudyRecord } from '../manifest-types';
@@ -44,6 +45,29 @@ export interface ImportResult {
 
 export function emptyResult(): ImportResult {
   return { studies: [], files: [], masks: [], json: {}, warnings: [], skipped: 0, filtered: {} };
+}
+
+/**
+ * Several imports written as one dataset (CheXpert's train.csv -> train/valid and valid.csv ->
+ * test). A study id seen twice is a user mistake that would silently drop a study, so it fails.
+ */
+export function mergeImports(parts: readonly ImportResult[]): ImportResult {
+  const out = emptyResult();
+  const seen = new Set<string>();
+  for (const p of parts) {
+    for (const s of p.studies) {
+      if (seen.has(s.id)) throw new DataError(`study id '${s.id}' appears in more than one of the imported files`);
+      seen.add(s.id);
+    }
+    out.studies.push(...p.studies);
+    out.files.push(...p.files);
+    out.masks.push(...p.masks);
+    Object.assign(out.json, p.json);
+    out.warnings.push(...p.warnings);
+    out.skipped += p.skipped;
+    for (const [k, v] of Object.entries(p.filtered)) out.filtered[k] = (out.filtered[k] ?? 0) + v;
+  }
+  return out;
 }
 
 export function warn(res: ImportResult, message: string, record?: string): void {
