@@ -11,6 +11,7 @@ import { exportCommand } from './export';
 import { explainCommand } from './explain';
 import { benchOps } from './bench';
 import { benchTrain } from './bench';
+import { benchEvalCommand } from './bench-eval';
 
 export const commands: Command[] = [
   synthCommand,
@@ -24,4 +25,5 @@ export const commands: Command[] = [
   explainCommand,
   benchOps,
   benchTrain,
+  benchEvalCommand,
 ];
