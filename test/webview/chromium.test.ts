@@ -15,6 +15,8 @@ import type { ExplanationPayload } from '../../src/protocol/explain';
 import type { EngineEvent } from '../../src/protocol/events';
 import type { HostMessage } from '../../src/protocol/webview-messages';
 import { syntheticPayload, realImagePayload } from './payload';
+import { mlipPayload } from './mlip-payload';
+import { validateExplanation } from '../../src/protocol/explain';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -324,6 +326,41 @@ test('real radiograph from ../shared/data/real-cxr', { skip: skip || (fs.existsS
   await post({ type: 'selectWord', index: Math.max(0, target) });
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
   await page.screenshot({ path: path.join(artifacts, 'webview-real-cxr-dark.png'), fullPage: true });
+});
+
+test('MLIP explanation from an exported model: words, heatmap of a knowledge-linked word', { skip }, async () => {
+  const p = await mlipPayload();
+  assert.equal(p.model.method, 'mlip');
+  assert.deepEqual(validateExplanation(p), []);
+  await postExplanation(p);
+  assert.equal(await page.locator('.report-text .word:not([hidden])').count(), p.words.length);
+  const effusion = p.words.findIndex((w) => w.text === 'effusion');
+  assert.ok(effusion >= 0);
+  await post({ type: 'selectWord', index: effusion });
+  await page.waitForFunction((i) => document.querySelector('.word.selected')?.getAttribute('data-word') === String(i), effusion);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+  const pix = await page.evaluate(() => {
+    const c = document.querySelector('canvas.heatmap-canvas') as HTMLCanvasElement;
+    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+    let coloured = 0, sum = 0, sum2 = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (Math.abs(d[i] - d[i + 1]) > 12 || Math.abs(d[i + 1] - d[i + 2]) > 12) coloured++;
+      sum += d[i + 1]; sum2 += d[i + 1] * d[i + 1];
+    }
+    const n = d.length / 4;
+    return { coloured: coloured / n, std: Math.sqrt(sum2 / n - (sum / n) ** 2) };
+  });
+  assert.ok(pix.std > 10, `canvas looks blank (std ${pix.std})`);
+  assert.ok(pix.coloured > 0.2, `heatmap overlay missing (${pix.coloured} coloured)`);
+  // A different word (MLIP: entity attention vs GLoRIA's for unlinked words) redraws differently.
+  const h = await canvasHash();
+  await post({ type: 'selectWord', index: 0 });
+  await page.waitForFunction(() => document.querySelector('.word.selected')?.getAttribute('data-word') === '0');
+  assert.notEqual(await canvasHash(), h);
+  await post({ type: 'selectWord', index: effusion });
+  await page.waitForFunction((i) => document.querySelector('.word.selected')?.getAttribute('data-word') === String(i), effusion);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+  await page.screenshot({ path: path.join(artifacts, 'mlip-explain-dark.png'), fullPage: true });
 });
 
 test('no CSP violation, console error or webview error', { skip }, async () => {

@@ -2,6 +2,8 @@
 // arrays (and on method.explain/similarity over tensors rebuilt from them) instead of running
 // the encoders again. Cached in RUN/eval/cache/<dataHash>-<split>.safetensors, keyed by the
 // checkpoint, so a second `reclf eval` on the same data skips the encoders entirely.
+// Methods that read knowledge-base entities (MLIP) get every report's words linked, so that
+// their explanations (grounding, relations, importance) are the ones they train with.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,8 @@ import { MANIFEST_FILE } from '../data/manifest';
 import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from '../io/safetensors';
 import type { AlignInputs } from '../align/types';
 import type { LoadedRun } from '../train/run-loader';
-import { disposeModelBatch, loadHostBatch, prepareStudies, toModelBatch } from '../train/batches';
+import { disposeModelBatch, linkStudyWords, loadHostBatch, prepareStudies, toModelBatch, type PreparedStudy } from '../train/batches';
+import { defaultKnowledgeBase } from '../knowledge/kb';
 
 export interface EncodedSplit {
   split: Split;
@@ -38,6 +41,12 @@ export interface EncodedSplit {
   clsAttention: Float32Array;
   /** Char span [start, end) of each model word slot in the study's report (for ground-truth alignment). */
   wordSpans: [number, number][][];
+  /**
+   * Knowledge-base entity row of each word slot [n * N] (-1: none) and its negation flag, for
+   * methods with needsEntities. Recomputed from the reports on every call (never cached).
+   */
+  entityIds?: Int32Array;
+  entityNegated?: Uint8Array;
   failed: { id: string; reason: string }[];
   /** True when read from the cache. */
   cached: boolean;
@@ -85,8 +94,12 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
   const M = grid[0] * grid[1];
   const G = run.model.image.globalDim;
   const cacheFile = path.join(run.runDir, 'eval', 'cache', `${dataHash(opts.dataDir)}-${opts.split}.safetensors`);
-  const ckptKey = `${path.basename(run.checkpointFile)}@${run.step}`;
   const prepared = prepareStudies(studies, run.tokenizer, T);
+  const kb = run.method.needsEntities ? defaultKnowledgeBase() : undefined;
+  if (kb) linkStudyWords(prepared, kb);
+  // The key names the knowledge base the split was linked with, so features of a linked and an
+  // unlinked evaluation (or of two knowledge-base versions) are never mixed up.
+  const ckptKey = `${path.basename(run.checkpointFile)}@${run.step}${kb ? `+kb@${kb.version}` : ''}`;
   const spansOf = (i: number): [number, number][] => {
     const spans: [number, number][] = [];
     for (const w of prepared[i].enc.words.slice(0, N)) spans.push([w.start, w.end]);
@@ -99,7 +112,7 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
       const idx = hit.ids.map((id) => studies.findIndex((s) => s.id === id));
       return {
         split: opts.split, studies: idx.map((i) => studies[i]), n: idx.length, M, N, D, G, grid, imageSize: size,
-        ...hit.arrays, wordSpans: idx.map(spansOf), failed: hit.failed, cached: true, cacheFile,
+        ...hit.arrays, wordSpans: idx.map(spansOf), ...slotEntities(prepared, idx, N), failed: hit.failed, cached: true, cacheFile,
       };
     }
   }
@@ -146,8 +159,23 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
   }));
   return {
     split: opts.split, studies: kept.map((i) => studies[i]), n: kept.length, M, N, D, G, grid, imageSize: size,
-    ...arrays, wordSpans: kept.map(spansOf), failed, cached: false, cacheFile,
+    ...arrays, wordSpans: kept.map(spansOf), ...slotEntities(prepared, kept, N), failed, cached: false, cacheFile,
   };
+}
+
+/** The linked studies' entities per word slot [rows * N] (nothing when the studies were not linked). */
+function slotEntities(prepared: readonly PreparedStudy[], rows: readonly number[], N: number): Pick<EncodedSplit, 'entityIds' | 'entityNegated'> {
+  if (!rows.some((i) => prepared[i].entities)) return {};
+  const ids = new Int32Array(rows.length * N).fill(-1);
+  const negated = new Uint8Array(rows.length * N);
+  rows.forEach((i, r) => {
+    const e = prepared[i].entities;
+    if (!e) return;
+    const n = Math.min(N, e.ids.length);
+    ids.set(e.ids.subarray(0, n), r * N);
+    negated.set(e.negated.subarray(0, n), r * N);
+  });
+  return { entityIds: ids, entityNegated: negated };
 }
 
 function readCache(file: string, ckptKey: string, studies: readonly LoadedStudy[]):
@@ -236,6 +264,20 @@ function textSide(t: TextFeatures, rows: readonly number[]): Pick<AlignInputs, '
   };
 }
 
+/** The entity side of AlignInputs for the given rows (empty when the split was not linked). */
+function entitySide(f: EncodedSplit, rows: readonly number[]): Pick<AlignInputs, 'entityIds' | 'entityNegated'> {
+  const { entityIds, entityNegated } = f;
+  if (!entityIds || !entityNegated) return {};
+  const N = f.N;
+  const ids = new Int32Array(rows.length * N);
+  const neg = new Uint8Array(rows.length * N);
+  rows.forEach((r, k) => {
+    ids.set(entityIds.subarray(r * N, (r + 1) * N), k * N);
+    neg.set(entityNegated.subarray(r * N, (r + 1) * N), k * N);
+  });
+  return { entityIds: ids, entityNegated: neg };
+}
+
 export function splitTexts(f: EncodedSplit): TextFeatures {
   return { n: f.n, N: f.N, D: f.D, words: f.words, wordMask: f.wordMask, textGlobal: f.textGlobal, clsAttention: f.clsAttention };
 }
@@ -300,7 +342,7 @@ export function explainPairs(run: LoadedRun, f: EncodedSplit, rows: readonly num
   for (let s = 0; s < rows.length; s += block) {
     const r = rows.slice(s, s + block);
     const [a, rel, imp, ls] = tf.tidy(() => {
-      const e = run.method.explain({ ...imageSide(f, r), ...textSide(texts, r) } as AlignInputs);
+      const e = run.method.explain({ ...imageSide(f, r), ...textSide(texts, r), ...entitySide(f, r) } as AlignInputs);
       return [e.attention.dataSync(), e.relation.dataSync(), e.importance.dataSync(), e.localScore.dataSync()] as Float32Array[];
     });
     r.forEach((_, k) => out.push({

@@ -9,6 +9,8 @@ import { WordPieceTokenizer, parseVocabText } from '../text';
 import { ContractSession } from '../runtime/onnx-session';
 import { VOCAB_METADATA_KEY, vocabPathFor } from '../export/export-model';
 import type { ExplainModelInfo, ExplanationPayload } from '../../protocol/explain';
+import { defaultKnowledgeBase, type KnowledgeBase } from '../knowledge/kb';
+import { linkReportWords } from '../train/batches';
 
 export interface ExplainModelMeta {
   imageSize: number;
@@ -104,6 +106,33 @@ export interface ExplainRequest {
   imagePath: string;
   report: string;
   reportPath?: string;
+  /**
+   * For models with an `entity_ids` input (MLIP): link the report's words to the knowledge base
+   * (default true). False feeds no links, i.e. the method's explanation for unlinked words.
+   */
+  linkEntities?: boolean;
+}
+
+/**
+ * The knowledge base whose entity rows the model's entity_ids index: the bundled one, when its
+ * major version matches the model's metadata 'knowledge_base' (rows are stable within a major).
+ */
+export function knowledgeBaseFor(metadata: Record<string, string>, file: string): KnowledgeBase {
+  const kb = defaultKnowledgeBase();
+  const want = metadata.knowledge_base;
+  const major = (v: string): string => v.split('.')[0];
+  if (want !== undefined && major(want) !== major(kb.version)) {
+    throw new DataError(`${file}: the model was exported with knowledge base ${want}, this engine ships ${kb.version} (entity rows differ across major versions)`, file, 'knowledge_base');
+  }
+  return kb;
+}
+
+/** entity_ids of one report [maxWords] (-1: not linked) for the tokenizer's words. */
+export function reportEntityIds(report: string, words: readonly { start: number; end: number }[], maxWords: number, kb: KnowledgeBase): Int32Array {
+  const linked = linkReportWords(report, words.slice(0, maxWords), kb).ids;
+  const ids = new Int32Array(maxWords).fill(-1);
+  ids.set(linked);
+  return ids;
 }
 
 function cosine(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {
@@ -127,9 +156,13 @@ export async function explainImage(model: ExplainModel, image: GreyImage, req: O
   const pixels = normalize(seen, { mean: meta.mean, std: meta.std }).data;
   const T = meta.maxLength;
   const enc = tokenizer.encode(req.report, { maxLength: T, padToMaxLength: true });
+  const slots = model.session.entityWords;
+  const entityIds = slots !== undefined && req.linkEntities !== false
+    ? reportEntityIds(req.report, enc.words, slots, knowledgeBaseFor(model.session.metadata, model.info.path ?? model.info.name))
+    : undefined;
   const out = await model.session.run({
     batch: 1, pixels, imageSize: size, seqLen: T,
-    inputIds: enc.inputIds, attentionMask: enc.attentionMask, wordIds: enc.wordIds,
+    inputIds: enc.inputIds, attentionMask: enc.attentionMask, wordIds: enc.wordIds, ...(entityIds ? { entityIds } : {}),
   });
   const [, nOut, m] = out.attention.dims;
   const n = Math.min(enc.words.length, meta.maxWords, nOut);
@@ -174,5 +207,5 @@ export async function explainImage(model: ExplainModel, image: GreyImage, req: O
 /** Decodes the image file and explains it against the report. */
 export async function explain(model: ExplainModel, req: ExplainRequest): Promise<ExplanationPayload> {
   const image = await decodeImageFile(req.imagePath);
-  return explainImage(model, image, { report: req.report, reportPath: req.reportPath, sourcePath: req.imagePath });
+  return explainImage(model, image, { report: req.report, reportPath: req.reportPath, sourcePath: req.imagePath, linkEntities: req.linkEntities });
 }

@@ -1,9 +1,11 @@
 // The alignment methods' `explain` (matched pairs: image b with report b) as ONNX, mirroring
-// src/core/align/{convirt,gloria,mgca,reclf,srm,irm,local-attention}.ts term by term.
-import { attr } from './graph-builder';
+// src/core/align/{convirt,gloria,mgca,reclf,srm,irm,local-attention,mlip/mlip}.ts term by term.
+import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
 import { needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
+import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
+import { MLIP_PREFIX } from '../align/mlip/mlip';
 
 export interface OnnxAlignInputs {
   regions: string; // [B, M, D]
@@ -19,7 +21,12 @@ export interface OnnxExplanation {
   localScore: string; // [B]
   /** Attended region context of each word [B, N, D] (for per-word scores). */
   context: string;
+  /** Graph inputs the method declared beyond the contract's (e.g. MLIP's entity_ids). */
+  extraInputs?: string[];
 }
+
+/** MLIP's extra input: knowledge-base entity row of each word slot [B, N] int64, -1 = not linked. */
+export const ENTITY_IDS_INPUT = 'entity_ids';
 
 interface Dims {
   maxWords: number;
@@ -175,8 +182,56 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
   };
 }
 
+/**
+ * mlip.explain: a word linked to a knowledge-base entity (entity_ids >= 0) shows its entity's
+ * attention over the patches and over the report's words; other words GLoRIA's attention and the
+ * identity relation. entity_ids is a graph input only when the model has an entity table
+ * (knowledge on); all -1 gives exactly the unlinked explanation.
+ */
+function mlip(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: Dims): OnnxExplanation {
+  const cfg = asMlipConfig(raw);
+  const n = d.maxWords;
+  const mask = x.wordMask;
+  const plain = pairedAttention(o, x, cfg.gamma1).attention;
+  let attention = plain;
+  let relation = identityRelation(o, mask, n);
+  const tableName = `${MLIP_PREFIX}.entity_embed`;
+  const extraInputs: string[] = [];
+  if (cfg.knowledge && o.has(tableName)) {
+    const g = o.g;
+    const ids = g.input(ENTITY_IDS_INPUT, DataType.INT64, ['batch', n]);
+    extraInputs.push(ids);
+    // slotEntityEmbeddings: row max(0, k); unlinked slots are masked out below.
+    const entity = g.op('Gather', [o.p(tableName), g.op('Max', [ids, g.constI(0)])], { axis: attr.i(0) });
+    const linked = o.unsqueeze(o.mul(o.castF(g.op('Greater', [ids, g.constI(-1)])), mask), [2]);
+    // knowledgeAttention
+    const q = o.l2norm(entity);
+    const e = o.l2norm(x.words);
+    const v = o.l2norm(x.regions);
+    const tau = g.constF(cfg.localTau);
+    const patch = o.softmax(o.div(o.matmul(q, o.transpose(v, [0, 2, 1])), tau));
+    const word = o.maskedSoftmax(o.div(o.matmul(q, o.transpose(e, [0, 2, 1])), tau), o.unsqueeze(mask, [1]));
+    const unlinked = o.sub(g.constF(1), linked);
+    attention = o.add(o.mul(patch, linked), o.mul(plain, unlinked));
+    relation = o.add(o.mul(word, linked), o.mul(relation, unlinked));
+  }
+  attention = zeroMaskedRows(o, attention, mask);
+  relation = zeroMaskedRows(o, relation, mask);
+  const received = o.mul(o.sumAxis(relation, 1, false), mask);
+  const importance = o.div(received, o.maxS(o.sumAxis(received, -1, true), 1e-9));
+  const context = o.matmul(attention, x.regions);
+  return {
+    attention, relation, importance,
+    localScore: o.maskedMean(o.rowCosine(x.words, context), mask),
+    context,
+    ...(extraInputs.length ? { extraInputs } : {}),
+  };
+}
+
 const EXPORTERS: Record<string, (o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: Dims) => OnnxExplanation> = {
   convirt, gloria, mgca, reclf,
+  // mlip and its ablations share one explain (an ablation only fixes a switch)
+  ...Object.fromEntries(MLIP_VARIANTS.map((v) => [v, mlip])),
 };
 
 export const EXPORTABLE_METHODS: readonly string[] = Object.keys(EXPORTERS);

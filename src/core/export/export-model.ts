@@ -8,7 +8,8 @@ import { DataType, GraphBuilder } from './graph-builder';
 import { OnnxOps, type ParamRecord } from './onnx-ops';
 import { exportImageEncoder } from './export-image';
 import { exportBert, exportWordAssignment } from './export-text';
-import { exportMethodExplain } from './export-method';
+import { ENTITY_IDS_INPUT, exportMethodExplain } from './export-method';
+import { defaultKnowledgeBase } from '../knowledge/kb';
 import { IMAGE_PREFIX, TEXT_PREFIX } from '../models/dual-encoder';
 import type { ModelConfig } from '../models/model-config';
 import type { WordPieceTokenizer } from '../text';
@@ -31,6 +32,10 @@ export interface ModelMetadata {
   max_length: number;
   proj_dim: number;
   image_encoder: string;
+  /** Optional inputs beyond the contract's that this graph declares (MLIP: entity_ids). */
+  extra_inputs?: string[];
+  /** Version of the knowledge base whose entity rows entity_ids index (with entity_ids only). */
+  knowledge_base?: string;
 }
 
 export interface ExportInput {
@@ -103,6 +108,8 @@ export function exportModel(input: ExportInput): ExportedModel {
     max_length: cfg.text.maxLength,
     proj_dim: d,
     image_encoder: cfg.image.name,
+    ...(ex.extraInputs ? { extra_inputs: ex.extraInputs } : {}),
+    ...(ex.extraInputs?.includes(ENTITY_IDS_INPUT) ? { knowledge_base: defaultKnowledgeBase().version } : {}),
   };
   const props: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) props[k] = typeof v === 'string' ? v : JSON.stringify(v);

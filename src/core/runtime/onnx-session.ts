@@ -20,6 +20,8 @@ export const CONTRACT_INPUT_SPEC: Record<string, Expect> = {
   input_ids: { rank: 2, type: 'int64' },
   attention_mask: { rank: 2, type: 'int64' },
   word_ids: { rank: 2, type: 'int64', optional: true },
+  // MLIP: knowledge-base entity row per word slot [B, N], -1 = not linked (fed all -1 when the caller links nothing).
+  entity_ids: { rank: 2, type: 'int64', optional: true },
 };
 
 export const CONTRACT_OUTPUT_SPEC: Record<string, Expect> = {
@@ -79,6 +81,11 @@ export interface ContractFeeds {
   attentionMask: ArrayLike<number>;
   /** Word slot per piece, -1 = not a word. */
   wordIds: ArrayLike<number>;
+  /**
+   * Knowledge-base entity row per word slot [B * entityWords] (-1 = not linked), for models that
+   * declare `entity_ids`; ignored by models that do not, all -1 when omitted.
+   */
+  entityIds?: ArrayLike<number>;
 }
 
 export interface OutputTensor {
@@ -98,6 +105,33 @@ function infoOf(m: ort.InferenceSession.ValueMetadata): ValueInfo {
   return m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'non-tensor' };
 }
 
+/**
+ * Names the model's metadata declares in `extra_inputs` (JSON list) that its graph lacks: the
+ * metadata is how callers learn which optional inputs to feed, so it must not promise more.
+ */
+export function declaredInputViolations(metadata: Record<string, string>, inputNames: readonly string[]): string[] {
+  const raw = metadata.extra_inputs;
+  if (raw === undefined) return [];
+  let names: unknown;
+  try {
+    names = JSON.parse(raw);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return [`metadata 'extra_inputs' must be a JSON list of input names, got ${raw}`];
+  return (names as string[]).filter((n) => !inputNames.includes(n)).map((n) => `metadata 'extra_inputs' lists '${n}' but the graph has no such input`);
+}
+
+/** Word slots N of a declared entity_ids input: its static dim 1, else metadata max_words. */
+function entityWordsOf(session: ort.InferenceSession, metadata: Record<string, string>): number | undefined {
+  const info = session.inputMetadata.find((m) => m.name === 'entity_ids');
+  if (!info) return undefined;
+  const dim = info.isTensor ? info.shape[1] : undefined;
+  if (typeof dim === 'number' && dim > 0) return dim;
+  const n = Number(metadata.max_words);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /** Whether this onnxruntime-node build can use the CUDA execution provider. */
 export function cudaAvailable(): boolean {
   try {
@@ -114,7 +148,13 @@ export class ContractSession {
     readonly metadata: Record<string, string>,
     readonly executionProvider: 'cuda' | 'cpu',
     readonly hasWordIds: boolean,
+    /** Word slots N of the model's `entity_ids` input; undefined when it has none. */
+    readonly entityWords?: number,
   ) {}
+
+  get hasEntityIds(): boolean {
+    return this.entityWords !== undefined;
+  }
 
   /** Opens and checks `file`; CUDA EP when available and `device` is not 'cpu', else CPU. */
   static async open(file: string, opts: { device?: 'auto' | 'cpu' | 'cuda' } = {}): Promise<ContractSession> {
@@ -149,12 +189,19 @@ export class ContractSession {
         throw new DataError(`${file}: onnxruntime cannot load the model (${(e as Error).message})`, file);
       }
     }
-    const violations = contractViolations(session.inputMetadata.map(infoOf), session.outputMetadata.map(infoOf));
+    const violations = [
+      ...contractViolations(session.inputMetadata.map(infoOf), session.outputMetadata.map(infoOf)),
+      ...declaredInputViolations(metadata, session.inputNames),
+    ];
+    const entityWords = entityWordsOf(session, metadata);
+    if (session.inputNames.includes('entity_ids') && entityWords === undefined) {
+      violations.push("input 'entity_ids' has no static word dimension and metadata has no 'max_words'");
+    }
     if (violations.length) {
       await session.release();
       throw new DataError(`${file}: does not follow the RECLF ONNX model contract:\n  - ${violations.join('\n  - ')}`, file);
     }
-    return new ContractSession(file, session, metadata, ep, session.inputNames.includes('word_ids'));
+    return new ContractSession(file, session, metadata, ep, session.inputNames.includes('word_ids'), entityWords);
   }
 
   async run(f: ContractFeeds): Promise<ContractOutputs> {
@@ -165,6 +212,13 @@ export class ContractSession {
       attention_mask: int64(f.attentionMask, bt),
     };
     if (this.hasWordIds) feeds.word_ids = int64(f.wordIds, bt);
+    if (this.entityWords !== undefined) {
+      const size = f.batch * this.entityWords;
+      if (f.entityIds && f.entityIds.length !== size) {
+        throw new DataError(`${this.file}: entity_ids has ${f.entityIds.length} values, expected batch ${f.batch} x ${this.entityWords} word slots`, this.file, 'entity_ids');
+      }
+      feeds.entity_ids = int64(f.entityIds ?? new Array<number>(size).fill(-1), [f.batch, this.entityWords]);
+    }
     const out = await this.session.run(feeds);
     const result = {} as ContractOutputs;
     for (const name of Object.keys(CONTRACT_OUTPUT_SPEC) as (keyof ContractOutputs)[]) {

@@ -40,21 +40,23 @@ export function prepareStudies(studies: LoadedStudy[], tokenizer: WordPieceToken
  * text-swap terms): a word takes the entity of the mention its characters fall in.
  */
 export function linkStudyWords(prepared: PreparedStudy[], kb: KnowledgeBase): void {
-  for (const p of prepared) {
-    const words = p.enc.words;
-    const ids = new Int32Array(words.length).fill(-1);
-    const negated = new Uint8Array(words.length);
-    for (const m of linkEntities(p.study.report, kb)) {
-      const row = kb.indexOf(m.entityId);
-      words.forEach((w, i) => {
-        if (w.start < m.end && w.end > m.start) {
-          ids[i] = row;
-          negated[i] = m.negated ? 1 : 0;
-        }
-      });
-    }
-    p.entities = { ids, negated };
+  for (const p of prepared) p.entities = linkReportWords(p.study.report, p.enc.words, kb);
+}
+
+/** The entity row of each word (-1: none) of one report, by character overlap with the linker's mentions. */
+export function linkReportWords(report: string, words: readonly { start: number; end: number }[], kb: KnowledgeBase): { ids: Int32Array; negated: Uint8Array } {
+  const ids = new Int32Array(words.length).fill(-1);
+  const negated = new Uint8Array(words.length);
+  for (const m of linkEntities(report, kb)) {
+    const row = kb.indexOf(m.entityId);
+    words.forEach((w, i) => {
+      if (w.start < m.end && w.end > m.start) {
+        ids[i] = row;
+        negated[i] = m.negated ? 1 : 0;
+      }
+    });
   }
+  return { ids, negated };
 }
 
 /** Seeded permutation of [0, n) for an epoch. */

@@ -8,7 +8,10 @@ import path from 'node:path';
 import { initBackend } from '../../../src/core/runtime/backend';
 import { exportModel, CONTRACT_OUTPUTS } from '../../../src/core/export/export-model';
 import { ContractSession } from '../../../src/core/runtime/onnx-session';
-import { maxRelDiff, tfReference, tinyBatch, tinyConfig, tinyModel, tinyTokenizer, TINY_MODEL } from './fixture';
+import { maxRelDiff, tfReference, tinyBatch, tinyConfig, tinyModel, tinyTokenizer, TINY_MODEL, REPORTS } from './fixture';
+import * as tf from '@tensorflow/tfjs-core';
+import { defaultKnowledgeBase } from '../../../src/core/knowledge/kb';
+import { reportEntityIds } from '../../../src/core/explain/explain';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-export-'));
 
@@ -61,3 +64,59 @@ test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
 test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>
   checkParity('reclf-vit', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'vit-tiny', imageSize: 32, patchSize: 16, depth: 1 } }));
+
+// MLIP: the entity table is an initializer and entity_ids [B, N] an extra input (declared in the
+// metadata); linked words take their entity's attention, so parity is checked with real links.
+async function checkMlipParity(label: string, method: string, methodCfg: Record<string, unknown>): Promise<{ linked: number; extra: string | undefined }> {
+  const config = tinyConfig(method, methodCfg);
+  const built = tinyModel(config);
+  const tok = tinyTokenizer();
+  const b = tinyBatch(config, tok);
+  const N = config.model.maxWords;
+  const kb = defaultKnowledgeBase();
+  const entityIds = new Int32Array(b.batch * N);
+  REPORTS.forEach((r, i) => entityIds.set(reportEntityIds(r, tok.encode(r, { maxLength: b.seqLen }).words, N, kb), i * N));
+  const ref = tf.tidy(() => {
+    const inputs = built.model.forward({
+      pixels: tf.tensor4d(b.pixels, [b.batch, b.imageSize, b.imageSize, 1]),
+      inputIds: tf.tensor2d(b.inputIds, [b.batch, b.seqLen], 'int32'),
+      attentionMask: tf.tensor2d(b.attentionMask, [b.batch, b.seqLen]),
+      wordIndex: b.wordIndex,
+      entityIds,
+      entityNegated: new Uint8Array(entityIds.length),
+    }, false);
+    const ex = built.method.explain(inputs);
+    return {
+      attention: ex.attention.dataSync() as Float32Array, relation: ex.relation.dataSync() as Float32Array,
+      importance: ex.importance.dataSync() as Float32Array, local_score: ex.localScore.dataSync() as Float32Array,
+    };
+  });
+  const { bytes, metadata } = exportModel({ model: config.model, method: config.method, params: built.params.toRecord(), tokenizer: tok });
+  const file = path.join(tmp, `${label}.onnx`);
+  fs.writeFileSync(file, bytes);
+  const session = await ContractSession.open(file, { device: 'cpu' });
+  try {
+    const out = await session.run({
+      batch: b.batch, pixels: b.pixels, imageSize: b.imageSize, seqLen: b.seqLen,
+      inputIds: b.inputIds, attentionMask: b.attentionMask, wordIds: b.rawWordIds, entityIds,
+    });
+    for (const name of ['attention', 'relation', 'importance', 'local_score'] as const) {
+      const d = maxRelDiff(out[name].data, ref[name]);
+      assert.ok(d <= 1e-4, `${label}: output ${name} differs from TF.js by ${d}`);
+    }
+    assert.equal(session.hasEntityIds, metadata.extra_inputs?.includes('entity_ids') ?? false);
+    return { linked: Array.from(entityIds).filter((k) => k >= 0).length, extra: metadata.extra_inputs?.join(',') };
+  } finally {
+    await session.close();
+    built.params.dispose();
+  }
+}
+
+test('mlip (entity attention for linked words) and its ablations match TF.js', async () => {
+  const full = await checkMlipParity('mlip', 'mlip', {});
+  assert.ok(full.linked >= 3, `expected linked words in the tiny reports, got ${full.linked}`);
+  assert.equal(full.extra, 'entity_ids');
+  // Without an entity table the graph has no entity_ids input; the other ablations keep it.
+  assert.equal((await checkMlipParity('mlip-no-knowledge', 'mlip-no-knowledge', {})).extra, undefined);
+  assert.equal((await checkMlipParity('mlip-no-div', 'mlip-no-div', {})).extra, 'entity_ids');
+});
