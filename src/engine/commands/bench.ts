@@ -2,6 +2,10 @@
 // step, per available TF.js backend, next to the same workloads in PyTorch measured in this run.
 // `reclf bench train`: the trainer's real step on the default (or a given) run config per
 // backend, next to the same model, losses and batch in PyTorch.
+// `reclf bench explain`: latency of one explanation (cold and warm) with the default model.
+// `reclf bench embed`: image/text encoder throughput in ONNX Runtime vs the same weights in PyTorch.
+import fs from 'node:fs';
+import path from 'node:path';
 import { bool, list, num, str } from '../args';
 import type { Command } from '../command';
 import { BACKEND_ORDER, initBackend, probeBackends } from '../../core/runtime/backend';
@@ -15,6 +19,13 @@ import { ConfigError } from '../../core/errors';
 import { METHOD_NAMES } from '../../core/align/registry';
 import { resolveRunConfig, type RunConfig } from '../../core/train/run-config';
 import { readConfigFile } from '../run-config-file';
+import {
+  benchExplain, benchTempDir, DEFAULT_EXPLAIN_BENCH, defaultRealCxrDir, formatExplainReport, iuXrayInput,
+  syntheticExplainInput, type ExplainBenchInput,
+} from '../../core/runtime/bench-explain';
+import { benchEmbed, DEFAULT_EMBED_BENCH, formatEmbedReport } from '../../core/runtime/bench-embed';
+import { DataError } from '../../core/errors';
+import { BUNDLED_MODEL, bundledModelFile } from './explain';
 
 export const benchOps: Command = {
   spec: {
@@ -130,6 +141,118 @@ export const benchTrain: Command = {
     }
     if (bool(f, 'json')) process.stdout.write(JSON.stringify({ rows, notes }, null, 2) + '\n');
     else process.stdout.write([formatTrainTable(rows), '', ...notes].join('\n') + '\n');
+    return 0;
+  },
+};
+
+/** --model, else the bundled model; the info `reclf explain` would give it. */
+function benchModel(flag: string | undefined): { file: string; info: { name: string; source: 'bundled' | 'onnx'; path: string } } {
+  if (flag) {
+    const file = path.resolve(flag);
+    return { file, info: { name: path.basename(file), source: 'onnx', path: file } };
+  }
+  const file = bundledModelFile();
+  if (!file) throw new ConfigError(`no model: give --model (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`, 'model');
+  return { file, info: { name: 'bundled', source: 'bundled', path: file } };
+}
+
+function positiveInt(v: number | undefined, fallback: number, name: string, min = 1): number {
+  const x = v ?? fallback;
+  if (!Number.isInteger(x) || x < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got ${x}`, name);
+  return x;
+}
+
+export const benchExplainCommand: Command = {
+  spec: {
+    name: 'bench explain',
+    summary: 'Latency of one explanation (decode + tokenise + ONNX Runtime + payload), cold and warm',
+    usage: 'reclf bench explain [--model M.onnx] [--image IMG [--report TXT]] [--repeats N] [--warmup N] [--json]',
+    flags: {
+      model: { type: 'string', value: 'FILE', description: 'ONNX model following the contract (default: the bundled models/reclf-default.onnx)' },
+      image: { type: 'string', value: 'IMG', description: 'Time this image only (default: a synthetic 512 px study, plus a real IU X-ray from ../shared/data/real-cxr when present)' },
+      report: { type: 'string', value: 'TXT', description: 'Report text file for --image (default: the synthetic study\'s report)' },
+      repeats: { type: 'number', value: 'N', description: 'Timed explanations (median and p90 reported)', default: DEFAULT_EXPLAIN_BENCH.repeats },
+      warmup: { type: 'number', value: 'N', description: 'Untimed explanations after the cold one', default: DEFAULT_EXPLAIN_BENCH.warmup },
+      device: { type: 'string', value: 'NAME', default: 'cpu', description: 'ONNX Runtime execution provider: cpu, cuda or auto' },
+      json: { type: 'boolean', description: 'Print the report as JSON on stdout instead of a table' },
+    },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const device = str(f, 'device') ?? 'cpu';
+    if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new ConfigError(`--device must be auto, cpu or cuda, got ${device}`, 'device');
+    const opts = {
+      repeats: positiveInt(num(f, 'repeats'), DEFAULT_EXPLAIN_BENCH.repeats, 'repeats'),
+      warmup: positiveInt(num(f, 'warmup'), DEFAULT_EXPLAIN_BENCH.warmup, 'warmup', 0),
+      device: device as 'auto' | 'cpu' | 'cuda',
+    };
+    const { file, info } = benchModel(str(f, 'model'));
+    const tmp = benchTempDir();
+    try {
+      const synthetic = syntheticExplainInput(tmp);
+      const inputs: ExplainBenchInput[] = [];
+      const image = str(f, 'image');
+      const reportFile = str(f, 'report');
+      if (reportFile && !image) throw new ConfigError('--report needs --image', 'report');
+      if (image) {
+        let report = synthetic.report;
+        if (reportFile) {
+          try {
+            report = fs.readFileSync(reportFile, 'utf8');
+          } catch (e) {
+            throw new DataError(`${reportFile}: cannot read the report (${(e as Error).message})`, reportFile);
+          }
+        }
+        inputs.push({ name: 'given', imagePath: path.resolve(image), report });
+      } else {
+        inputs.push(synthetic);
+        const real = defaultRealCxrDir();
+        const iu = real ? iuXrayInput(real) : undefined;
+        if (iu) inputs.push(iu);
+        else ctx.events.log('no real IU X-ray found (../shared/data/real-cxr/iu-xray): timing the synthetic study only');
+      }
+      const report = await benchExplain(file, inputs, opts, info, (m) => ctx.events.log(m));
+      process.stdout.write(bool(f, 'json') ? JSON.stringify(report, null, 2) + '\n' : formatExplainReport(report) + '\n');
+      return 0;
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+};
+
+export const benchEmbedCommand: Command = {
+  spec: {
+    name: 'bench embed',
+    summary: 'Image/text encoder throughput in ONNX Runtime vs the same weights in PyTorch (parity-checked)',
+    usage: 'reclf bench embed [--model M.onnx] [--batch 32] [--repeats N] [--warmup N] [--threads 2] [--no-torch] [--json]',
+    flags: {
+      model: { type: 'string', value: 'FILE', description: 'ONNX model (cnn-small + BERT, as `reclf export` writes; default: the bundled model)' },
+      batch: { type: 'number', value: 'B', description: 'Images / reports per batch', default: DEFAULT_EMBED_BENCH.batch },
+      repeats: { type: 'number', value: 'N', description: 'Timed batches per encoder (median reported)', default: DEFAULT_EMBED_BENCH.repeats },
+      warmup: { type: 'number', value: 'N', description: 'Untimed batches first', default: DEFAULT_EMBED_BENCH.warmup },
+      threads: { type: 'number', value: 'N', description: 'Intra-op threads for ONNX Runtime and PyTorch alike', default: DEFAULT_EMBED_BENCH.threads },
+      seed: { type: 'number', value: 'S', description: 'Seed of the synthetic studies in the batch', default: DEFAULT_EMBED_BENCH.seed },
+      tolerance: { type: 'number', value: 'T', description: 'Max |ORT - PyTorch| on every output before PyTorch is timed', default: DEFAULT_EMBED_BENCH.tolerance },
+      torch: { type: 'boolean', description: 'Also run the PyTorch peer (/usr/bin/python3, scripts/bench/torch_embed.py)', default: true },
+      json: { type: 'boolean', description: 'Print the report as JSON on stdout instead of a table' },
+    },
+  },
+  async run(ctx) {
+    const f = ctx.args.flags;
+    const tolerance = num(f, 'tolerance') ?? DEFAULT_EMBED_BENCH.tolerance;
+    if (!(tolerance > 0)) throw new ConfigError(`--tolerance must be > 0, got ${tolerance}`, 'tolerance');
+    const opts = {
+      batch: positiveInt(num(f, 'batch'), DEFAULT_EMBED_BENCH.batch, 'batch'),
+      repeats: positiveInt(num(f, 'repeats'), DEFAULT_EMBED_BENCH.repeats, 'repeats'),
+      warmup: positiveInt(num(f, 'warmup'), DEFAULT_EMBED_BENCH.warmup, 'warmup', 0),
+      threads: positiveInt(num(f, 'threads'), DEFAULT_EMBED_BENCH.threads, 'threads'),
+      seed: positiveInt(num(f, 'seed'), DEFAULT_EMBED_BENCH.seed, 'seed', 0),
+      torch: f.torch !== false,
+      tolerance,
+    };
+    const { file } = benchModel(str(f, 'model'));
+    const report = await benchEmbed(file, opts, (m) => ctx.events.log(m));
+    process.stdout.write(bool(f, 'json') ? JSON.stringify(report, null, 2) + '\n' : formatEmbedReport(report) + '\n');
     return 0;
   },
 };

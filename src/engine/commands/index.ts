@@ -11,6 +11,7 @@ import { exportCommand } from './export';
 import { explainCommand } from './explain';
 import { benchOps } from './bench';
 import { benchTrain } from './bench';
+import { benchEmbedCommand, benchExplainCommand } from './bench';
 import { benchEvalCommand } from './bench-eval';
 
 export const commands: Command[] = [
@@ -25,5 +26,6 @@ export const commands: Command[] = [
   explainCommand,
   benchOps,
   benchTrain,
+  benchExplainCommand, benchEmbedCommand,
   benchEvalCommand,
 ];
