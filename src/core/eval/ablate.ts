@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import { resolveRunConfig } from '../train/run-config';
+import { MLIP_VARIANTS } from '../align/mlip/config';
 import { runTraining, type TrainListener } from '../train/trainer';
 import { mean } from './metrics';
 import { evaluateRun, type EvaluateOptions } from './tasks';
@@ -17,7 +18,8 @@ export const VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
   convirt: { name: 'convirt' },
   gloria: { name: 'gloria' },
   mgca: { name: 'mgca' },
-  mlip: { name: 'mlip' },
+  // mlip and its registered ablations (mlip-no-div, mlip-no-knowledge, mlip-no-category).
+  ...Object.fromEntries(MLIP_VARIANTS.map((v) => [v, { name: v }])),
   reclf: { name: 'reclf' },
   'reclf-no-srm': { name: 'reclf', srm: false },
   'reclf-no-irm': { name: 'reclf', irm: 'uniform' },
@@ -124,6 +126,7 @@ export const HEADLINE: readonly string[] = [
   'zeroshot/accuracy', 'zeroshot/auroc', 'linear/auroc@100%', 'linear/accuracy@100%', 'retrieval/i2t_R@1', 'retrieval/t2i_R@1',
   'grounding/pointing_game', 'grounding/attention_mass_inside', 'relations/top1_accuracy', 'relations/pair_auroc',
   'importance/pooled_auroc', 'segmentation/dice@100%',
+  'detection/mAP@100%',
 ];
 
 export function ablationMarkdown(s: AblationSummary): string {

@@ -8,6 +8,7 @@ import schema from '../../../schemas/eval-result.schema.json';
 import { DataError } from '../errors';
 import { writeJsonAtomic } from '../fs-atomic';
 import type { Split } from '../data/manifest-types';
+import type { DetectionPreview } from './detection';
 
 export interface EvalResult {
   task: string;
@@ -23,6 +24,8 @@ export interface EvalResult {
   split?: Split;
   seconds?: number;
   details?: Record<string, unknown>;
+  /** A few eval images with true and predicted boxes (detection), for the run view. */
+  preview?: DetectionPreview;
   created_at?: string;
 }
 

@@ -15,11 +15,12 @@ import { rowsWithWordTruth, runRelations } from './relations';
 import { runImportance } from './importance';
 import { runLinearProbe, LINEAR_DEFAULTS } from './linear-probe';
 import { runSegmentation, SEGMENTATION_DEFAULTS } from './segmentation';
+import { runDetection, DETECTION_DEFAULTS } from './detection';
 import { finiteMetrics, writeEvalResult, type EvalResult } from './results';
 import type { PromptPooling } from './metrics';
 import type { PromptSet } from './prompts';
 
-export const TASK_NAMES = ['zeroshot', 'linear', 'retrieval', 'segmentation', 'grounding', 'relations', 'importance'] as const;
+export const TASK_NAMES = ['zeroshot', 'linear', 'retrieval', 'segmentation', 'grounding', 'relations', 'importance', 'detection'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** Why a task cannot run on these studies, or undefined when it can. */
@@ -35,6 +36,8 @@ export function notApplicable(task: TaskName, studies: readonly LoadedStudy[]): 
       return has((s) => (s.boxes?.length ?? 0) > 0 || Boolean(s.maskPath)) ? undefined : 'no boxes or masks';
     case 'segmentation':
       return has((s) => Boolean(s.maskPath) || (s.boxes?.length ?? 0) > 0) ? undefined : 'no masks or boxes';
+    case 'detection':
+      return has((s) => (s.boxes?.length ?? 0) > 0) ? undefined : 'no boxes';
     case 'relations':
     case 'importance':
       return has((s) => Boolean(s.words?.length && s.words.every((w) => w.start !== undefined))) ? undefined : 'no word ground truth (roles with offsets)';
@@ -65,6 +68,7 @@ export interface EvaluateOptions {
   seeds?: number[];
   linear?: Partial<typeof LINEAR_DEFAULTS>;
   segmentation?: Partial<typeof SEGMENTATION_DEFAULTS>;
+  detection?: Partial<typeof DETECTION_DEFAULTS>;
   backend: string;
   createdBy: string;
   workers?: number;
@@ -90,7 +94,7 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
     const wanted = o.tasks ?? [...TASK_NAMES];
     const skipped: EvaluateSummary['skipped'] = [];
     const tasks = wanted.filter((t) => {
-      const why = notApplicable(t, t === 'linear' || t === 'segmentation' ? dataset.studies : evalStudies);
+      const why = notApplicable(t, t === 'linear' || t === 'segmentation' || t === 'detection' ? dataset.studies : evalStudies);
       if (why) { skipped.push({ task: t, reason: why }); o.onSkip?.(t, why); }
       return !why;
     });
@@ -120,6 +124,7 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
       const t0 = performance.now();
       let metrics: Record<string, number>;
       let details: Record<string, unknown> | undefined;
+      let preview: EvalResult['preview'];
       let taskSeeds: number[] = [];
       switch (task) {
         case 'zeroshot': {
@@ -163,12 +168,22 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
           taskSeeds = seeds;
           break;
         }
+        case 'detection': {
+          const r = await runDetection(run, dataset.studies.filter((s) => s.split === 'train'), evalStudies, {
+            ...o.detection, seeds, log, fractionsDir: path.join(o.runDir, 'eval', 'detection-fractions'), dataHash: dHash,
+          });
+          metrics = r.metrics;
+          details = r.details;
+          preview = r.preview;
+          taskSeeds = seeds;
+          break;
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
       const result: EvalResult = {
         task, metrics: finiteMetrics(metrics), config_hash: cHash, data_hash: dHash, seeds: taskSeeds, backend: o.backend,
         run: path.resolve(o.runDir), checkpoint: path.basename(run.checkpointFile), created_by: o.createdBy, split: o.split,
-        seconds, ...(details ? { details } : {}), created_at: new Date().toISOString(),
+        seconds, ...(details ? { details } : {}), ...(preview ? { preview } : {}), created_at: new Date().toISOString(),
       };
       writeEvalResult(o.runDir, result);
       results.push(result);

@@ -59,6 +59,7 @@ export class CnnSmall implements ImageEncoder {
     const run = (u: ConvBn, h: tf.Tensor4D): tf.Tensor4D => u.bn.forward(u.conv.apply(h), training) as tf.Tensor4D;
     let h = tf.relu(run(this.stem, x));
     let local: tf.Tensor4D | undefined;
+    const stageOut: tf.Tensor4D[] = [];
     this.stages.forEach((stage, si) => {
       if (stage.downsample) h = tf.relu(run(stage.downsample, h));
       for (const blk of stage.blocks) {
@@ -66,10 +67,14 @@ export class CnnSmall implements ImageEncoder {
         h = tf.relu(tf.add(h, y)) as tf.Tensor4D;
       }
       if (si === 2) local = h;
+      stageOut.push(h);
     });
     if (!local) throw new Error('cnn-small has no stage 3');
     const [b, gh, gw, c] = local.shape;
-    return { local: tf.reshape(local, [b, gh * gw, c]) as tf.Tensor3D, global: tf.mean(h, [1, 2]) as tf.Tensor2D, grid: [gh, gw] };
+    return {
+      local: tf.reshape(local, [b, gh * gw, c]) as tf.Tensor3D, global: tf.mean(h, [1, 2]) as tf.Tensor2D, grid: [gh, gw],
+      pyramid: stageOut.slice(-3),
+    };
   }
 }
 

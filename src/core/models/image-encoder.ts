@@ -13,6 +13,12 @@ export interface ImageEncoderOutput {
   local: tf.Tensor3D;
   global: tf.Tensor2D;
   grid: [number, number];
+  /**
+   * Multi-scale maps [B, h, w, c], finest first, for detection heads (YOLOv3 reads three scales):
+   * CNNs return references to their last three stage outputs (no extra compute); the ViT, which
+   * has one stride, returns its final token map pooled at 1x, 2x and 4x. Never used by training.
+   */
+  pyramid?: tf.Tensor4D[];
 }
 
 export interface ImageEncoder {

@@ -82,9 +82,11 @@ export class ResNet implements ImageEncoder {
     // Zero padding equals torch's -inf padding here because the input is post-ReLU (>= 0).
     h = tf.maxPool(tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 2, 'valid');
     let local: tf.Tensor4D | undefined;
+    const stageOut: tf.Tensor4D[] = [];
     this.stages.forEach((blocks, si) => {
       for (const block of blocks) h = this.block(block, h, training);
       if (si === 2) local = h;
+      stageOut.push(h);
     });
     if (!local) throw new Error('ResNet has no layer3');
     const [b, gh, gw, c] = local.shape;
@@ -92,6 +94,7 @@ export class ResNet implements ImageEncoder {
       local: tf.reshape(local, [b, gh * gw, c]) as tf.Tensor3D,
       global: tf.mean(h, [1, 2]) as tf.Tensor2D,
       grid: [gh, gw],
+      pyramid: stageOut.slice(1),
     };
   }
 

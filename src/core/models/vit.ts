@@ -88,8 +88,13 @@ export class VisionTransformer implements ImageEncoder {
       h = tf.add(h, blk.fc2.apply(gelu(blk.fc1.apply(n2)))) as tf.Tensor3D;
     }
     h = this.norm.apply(h) as tf.Tensor3D;
+    const local = tf.slice(h, [0, 1, 0], [b, gh * gw, dim]);
+    // One stride only: the detection pyramid is the final token map average-pooled at 1x, 2x, 4x
+    // ('same' padding so a grid smaller than the window still yields one cell). Two small pools.
+    const map = tf.reshape(local, [b, gh, gw, dim]) as tf.Tensor4D;
     return {
-      local: tf.slice(h, [0, 1, 0], [b, gh * gw, dim]),
+      local,
+      pyramid: [map, tf.avgPool(map, 2, 2, 'same'), tf.avgPool(map, 4, 4, 'same')],
       global: tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, dim]), [b, dim]),
       grid: [gh, gw],
     };

@@ -29,8 +29,8 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 export const evalCommand: Command = {
   spec: {
     name: 'eval',
-    summary: 'Evaluate a run: zero-shot, linear probe, retrieval, segmentation, grounding, SRM relations, IRM importance',
-    usage: 'reclf eval --run RUN --data DIR [--tasks zeroshot,linear,retrieval,segmentation,grounding,relations,importance] [--split test] [--json OUT] [--prompts FILE] [--score global|local|both] [--pooling max|mean]',
+    summary: 'Evaluate a run: zero-shot, linear probe, retrieval, segmentation, grounding, SRM relations, IRM importance, detection',
+    usage: 'reclf eval --run RUN --data DIR [--tasks zeroshot,linear,retrieval,segmentation,grounding,relations,importance,detection] [--split test] [--json OUT] [--prompts FILE] [--score global|local|both] [--pooling max|mean]',
     flags: {
       run: { type: 'string', description: 'Run folder (config.json, checkpoints/)', required: true, value: 'RUN' },
       data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
@@ -47,6 +47,8 @@ export const evalCommand: Command = {
       'linear-epochs': { type: 'number', description: 'Linear probe epochs (early stop patience 10)', default: 50, value: 'N' },
       'seg-epochs': { type: 'number', description: 'Segmentation decoder epochs', default: 3, value: 'N' },
       'seg-finetune': { type: 'boolean', description: 'Fine-tune the image encoder during segmentation (default: frozen)' },
+      'det-epochs': { type: 'number', description: 'Detection head epochs (frozen encoder)', default: 10, value: 'N' },
+      'det-max-studies': { type: 'number', description: 'Most studies with boxes per split for detection', default: 400, value: 'N' },
       backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
     },
   },
@@ -72,6 +74,7 @@ export const evalCommand: Command = {
       seeds: Array.from({ length: nSeeds }, (_, i) => i),
       linear: { epochs: num(f, 'linearEpochs') ?? 50 },
       segmentation: { epochs: num(f, 'segEpochs') ?? 3, fineTune: bool(f, 'segFinetune') },
+      detection: { epochs: num(f, 'detEpochs') ?? 10, maxStudies: num(f, 'detMaxStudies') ?? 400 },
       backend: backend.name,
       createdBy: ['reclf', 'eval', ...process.argv.slice(3)].join(' '),
       log: (m) => ctx.events.log(m),
