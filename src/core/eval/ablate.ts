@@ -10,7 +10,7 @@ import { resolveRunConfig } from '../train/run-config';
 import { MLIP_VARIANTS } from '../align/mlip/config';
 import { runTraining, type TrainListener } from '../train/trainer';
 import { mean } from './metrics';
-import { evaluateRun, type EvaluateOptions } from './tasks';
+import { evaluateRun, TASK_NAMES, type EvaluateOptions, type TaskName } from './tasks';
 import type { EvalResult } from './results';
 
 /** Variant name -> method config (the reclf-no-* names switch one relation module off). */
@@ -58,6 +58,12 @@ export interface AblationSummary {
 
 const SUMMARY = 'summary.json';
 
+/** RUN/eval/summary.json: what the ablation evaluated in that run. */
+interface EvalSummaryFile {
+  results: EvalResult[];
+  skipped: { task: TaskName; reason: string }[];
+}
+
 export function variantConfig(variant: string, seed: number, budget: number, base: Record<string, unknown> = {}): Record<string, unknown> {
   const method = VARIANTS[variant];
   if (!method) throw new ConfigError(`--methods: unknown variant '${variant}' (known: ${Object.keys(VARIANTS).join(', ')})`, 'methods');
@@ -77,11 +83,17 @@ export async function runAblation(o: AblationOptions): Promise<AblationSummary> 
     for (let seed = 0; seed < o.seeds; seed++) {
       const runDir = path.join(o.out, `${variant}-seed${seed}`);
       const summaryFile = path.join(runDir, 'eval', SUMMARY);
-      let results: EvalResult[];
-      let skipped = false;
+      let results: EvalResult[] = [];
+      let notRun: { task: TaskName; reason: string }[] = [];
       if (fs.existsSync(summaryFile)) {
-        results = (JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { results: EvalResult[] }).results;
-        skipped = true;
+        ({ results, skipped: notRun } = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as EvalSummaryFile);
+      }
+      // Tasks asked for now that this run has neither results for nor a reason to skip (an
+      // ablation widened with a new task is completed without retraining or re-evaluating).
+      const covered = new Set<string>([...results.map((r) => r.task), ...notRun.map((t) => t.task)]);
+      const missing = (o.evaluate.tasks ?? [...TASK_NAMES]).filter((t) => !covered.has(t));
+      const skipped = missing.length === 0;
+      if (skipped) {
         o.listener.log(`${variant} seed ${seed}: already evaluated, skipped`);
       } else {
         if (!fs.existsSync(path.join(runDir, 'train-summary.json'))) {
@@ -94,9 +106,11 @@ export async function runAblation(o: AblationOptions): Promise<AblationSummary> 
           });
           if (r.status !== 'ok') throw new ConfigError(`${variant} seed ${seed}: training ${r.status}`, 'methods');
         }
-        const ev = await evaluateRun({ ...o.evaluate, runDir, dataDir: o.dataDir });
-        results = ev.results;
-        writeJsonAtomic(summaryFile, { results, skipped: ev.skipped });
+        if (covered.size) o.listener.log(`${variant} seed ${seed}: evaluating ${missing.join(', ')}`);
+        const ev = await evaluateRun({ ...o.evaluate, tasks: missing, runDir, dataDir: o.dataDir });
+        results = [...results, ...ev.results];
+        notRun = [...notRun, ...ev.skipped];
+        writeJsonAtomic(summaryFile, { results, skipped: notRun } satisfies EvalSummaryFile);
       }
       runs.push({ variant, seed, run: runDir, skipped });
       row.seeds.push(seed);

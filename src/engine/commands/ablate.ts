@@ -14,11 +14,12 @@ export const ablateCommand: Command = {
   spec: {
     name: 'ablate',
     summary: 'Train and evaluate method variants under one budget; tabulate mean ± std over seeds',
-    usage: 'reclf ablate --data DIR [--methods convirt,gloria,mgca,reclf,reclf-no-srm,reclf-no-irm] [--seeds 3] --budget STEPS [--out DIR] [--tasks ...] [--config FILE]',
+    usage: 'reclf ablate --data DIR [--methods convirt,gloria,mgca,reclf,reclf-no-srm,reclf-no-irm] [--seeds 3] [--eval-seeds 1] --budget STEPS [--out DIR] [--tasks ...] [--config FILE]',
     flags: {
       data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
       methods: { type: 'list', description: `Variants: ${Object.keys(VARIANTS).join(', ')}`, default: DEFAULT_METHODS, value: 'LIST' },
-      seeds: { type: 'number', description: 'Seeds 0..n-1 per variant', default: 3, value: 'N' },
+      seeds: { type: 'number', description: 'Pretraining seeds 0..n-1 per variant', default: 3, value: 'N' },
+      'eval-seeds': { type: 'number', description: 'Seeds of the evaluation protocols inside each run (linear-probe, segmentation and detection fractions); the spread over pretraining seeds is what the table reports', default: 1, value: 'N' },
       budget: { type: 'number', description: 'Optimizer steps per run (the same for every variant)', required: true, value: 'STEPS' },
       out: { type: 'string', description: 'Output folder (one run folder per variant and seed)', default: 'ablation', value: 'DIR' },
       tasks: { type: 'list', description: 'Evaluation tasks (default: every task the dataset supports)', value: 'LIST' },
@@ -32,6 +33,8 @@ export const ablateCommand: Command = {
     const budget = num(f, 'budget')!;
     const seeds = num(f, 'seeds') ?? 3;
     const split = str(f, 'split') ?? 'test';
+    const evalSeeds = num(f, 'evalSeeds') ?? 1;
+    if (!Number.isInteger(evalSeeds) || evalSeeds < 1) throw new UsageError(`--eval-seeds must be a positive integer, got ${evalSeeds}`);
     if (split !== 'train' && split !== 'valid' && split !== 'test') throw new UsageError(`--split must be train, valid or test, got '${split}'`);
     const out = path.resolve(str(f, 'out') ?? 'ablation');
     const configFile = str(f, 'config');
@@ -48,7 +51,7 @@ export const ablateCommand: Command = {
         listener: { emit: () => {}, log: (m) => ctx.events.log(m) },
         evaluate: {
           tasks: parseTasks(list(f, 'tasks')), split, score: 'both', pooling: 'max', backend: backend.name,
-          createdBy: ['reclf', 'ablate', ...process.argv.slice(3)].join(' '), seeds: Array.from({ length: Math.min(seeds, 3) }, (_, i) => i),
+          createdBy: ['reclf', 'ablate', ...process.argv.slice(3)].join(' '), seeds: Array.from({ length: evalSeeds }, (_, i) => i),
           log: (m) => ctx.events.log(m),
         },
       });
