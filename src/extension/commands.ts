@@ -9,6 +9,7 @@ import type { ExplainService, ModelRef } from './explain-service';
 import { payloadFor, SHOW_WORD_COMMAND, type ReportHoverProvider, type ShowWordArgs } from './hover-provider';
 import type { ModelSelection } from './model-selection';
 import type { PanelProvider } from './panel';
+import { pairingForReportFile } from './report-source';
 import type { RunManager, RunOutcome } from './run-manager';
 import type { RunItem, RunsTreeProvider } from './runs-tree';
 import type { RunInfo } from './run-info';
@@ -246,8 +247,11 @@ async function ablate(s: Services): Promise<void> {
   const settings = readSettings();
   const data = await pickDataset();
   if (!data || !settings.runsFolder) return;
+  // The engine requires one step budget shared by every variant (a fair comparison).
+  const budget = await vscode.window.showInputBox({ title: 'RECLF: optimizer steps per variant and seed', value: '300', validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'a positive integer') });
+  if (!budget) return;
   const out = path.join(settings.runsFolder, `ablation-${Date.now().toString(36)}`);
-  const o = await s.runs.start({ title: 'Ablation', args: ['ablate', '--data', data, '--out', out] });
+  const o = await s.runs.start({ title: 'Ablation', args: ['ablate', '--data', data, '--budget', budget, '--out', out, '--backend', settings.defaultBackend] });
   s.tree.refresh();
   const table = resultsTable('Ablation', o.events, true);
   if (table) {
@@ -283,12 +287,15 @@ async function explain(s: Services, arg?: vscode.Uri | RunItem): Promise<void> {
     model = s.models.current();
     if (!model) return;
   }
-  const image = arg instanceof vscode.Uri && /\.(png|jpe?g|dcm|dicom)$/i.test(arg.fsPath) ? arg.fsPath : await pickFile('X-ray image', IMAGE_FILTERS);
-  if (!image) return;
   const active = vscode.window.activeTextEditor?.document;
   const reportFromEditor = active && active.uri.scheme === 'file' && active.fileName.endsWith('.txt') && !active.isDirty ? active.fileName : undefined;
-  const reportFile = arg instanceof vscode.Uri && arg.fsPath.endsWith('.txt') ? arg.fsPath
-    : reportFromEditor ?? await pickFile('Report (.txt)', { Reports: ['txt'] });
+  const knownReport = arg instanceof vscode.Uri && arg.fsPath.endsWith('.txt') ? arg.fsPath : reportFromEditor;
+  // A dataset report already names its image in the manifest: no dialog for a new user to get wrong.
+  const paired = knownReport ? pairingForReportFile(knownReport)?.image : undefined;
+  const image = arg instanceof vscode.Uri && /\.(png|jpe?g|dcm|dicom)$/i.test(arg.fsPath) ? arg.fsPath
+    : paired && fs.existsSync(paired) ? paired : await pickFile('X-ray image', IMAGE_FILTERS);
+  if (!image) return;
+  const reportFile = knownReport ?? await pickFile('Report (.txt)', { Reports: ['txt'] });
   if (!reportFile) return;
   try {
     const payload = await s.explain.explain({ image, report: { file: reportFile }, model });

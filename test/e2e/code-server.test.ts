@@ -1,0 +1,344 @@
+// VS Code end to end: the packaged VSIX installed into a real VS Code (code-server, from
+// scripts/e2e/setup-code-server.sh) and driven in Debian's Chromium like a new user would:
+// open a dataset folder, trust it, run "RECLF: Explain Image + Report" from the palette, read
+// the panel, hover a report word. Screenshots go to test-artifacts/e2e/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import treeKill from 'tree-kill';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM = '/usr/bin/chromium';
+const home = process.env.RECLF_E2E_HOME ?? path.join(os.homedir(), '.cache', 'reclf-e2e');
+const node24 = path.join(home, 'node24', 'bin', 'node');
+const entry = path.join(home, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const realCxr = path.resolve(root, '..', 'shared', 'data', 'real-cxr', 'iu-xray');
+const artifacts = path.join(root, 'test-artifacts', 'e2e');
+
+function installed(): boolean {
+  try {
+    return fs.readdirSync(home).some((f) => f.startsWith('.installed-')) && fs.existsSync(node24) && fs.existsSync(entry);
+  } catch {
+    return false;
+  }
+}
+
+const skip = !installed() ? `code-server not installed in ${home} (run: bash scripts/e2e/setup-code-server.sh)`
+  : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (apt-get install -y chromium)` : false;
+const skipReal = skip || (!fs.existsSync(path.join(realCxr, 'pairs.csv')) ? `${realCxr} absent` : false);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-e2e-'));
+const ws = path.join(tmp, 'dataset');
+const dataDir = path.join(tmp, 'user-data');
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let reportRel = '';
+let realRel = '';
+const timings: Record<string, number> = {};
+
+// ---- fixtures --------------------------------------------------------------------------------
+
+/** The VSIX under test: RECLF_VSIX, else reclf-studio.vsix rebuilt when older than its sources. */
+function vsixPath(): string {
+  if (process.env.RECLF_VSIX) return path.resolve(process.env.RECLF_VSIX);
+  const vsix = path.join(root, 'reclf-studio.vsix');
+  const newest = Math.max(...['src', 'webview', 'package.json', '.vscodeignore', 'models'].map((p) => newestMtime(path.join(root, p))));
+  if (!fs.existsSync(vsix) || fs.statSync(vsix).mtimeMs < newest) {
+    const r = spawnSync('npm', ['run', 'package'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, `npm run package failed:\n${r.stdout}\n${r.stderr}`);
+  }
+  return vsix;
+}
+
+function newestMtime(p: string): number {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...fs.readdirSync(p).map((f) => newestMtime(path.join(p, f))));
+}
+
+/** A synthetic dataset whose first test-split reports live in .txt files (report_file), as importers write them. */
+function makeDataset(): void {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'reclf.js'), 'synth', '--out', ws, '--n', '20'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, `reclf synth failed: ${r.stderr}`);
+  const manifest = path.join(ws, 'manifest.jsonl');
+  const lines = fs.readFileSync(manifest, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  fs.mkdirSync(path.join(ws, 'reports'), { recursive: true });
+  let moved = 0;
+  for (const rec of lines) {
+    if (moved >= 2 || typeof rec.report !== 'string') continue;
+    const rel = `reports/${String(rec.id)}.txt`;
+    fs.writeFileSync(path.join(ws, rel), rec.report + '\n');
+    delete rec.report;
+    rec.report_file = rel;
+    if (!reportRel) reportRel = rel;
+    moved++;
+  }
+  fs.writeFileSync(manifest, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+}
+
+/** One frontal IU X-ray and its report, added to the dataset as one more manifest line. */
+function addRealStudy(): string {
+  const [header, ...rows] = fs.readFileSync(path.join(realCxr, 'pairs.csv'), 'utf8').trim().split(/\r?\n/);
+  assert.equal(header, 'study_id,image,view,report');
+  const row = rows.map((l) => l.split(',')).find((c) => c[2] === 'frontal');
+  assert.ok(row, 'pairs.csv has no frontal image');
+  const [id, image] = row;
+  const raw = row.slice(3).join(',');
+  const report = raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw;
+  fs.mkdirSync(path.join(ws, 'real'), { recursive: true });
+  fs.copyFileSync(path.join(realCxr, image), path.join(ws, 'real', `${id}.png`));
+  fs.writeFileSync(path.join(ws, 'real', `${id}.txt`), report + '\n');
+  fs.appendFileSync(path.join(ws, 'manifest.jsonl'), JSON.stringify({ id, image: `real/${id}.png`, report_file: `real/${id}.txt`, split: 'test' }) + '\n');
+  return `real/${id}.txt`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+async function startCodeServer(extDir: string): Promise<string> {
+  const port = await freePort();
+  // Workspace trust stays ON (no --disable-workspace-trust): the test trusts the folder itself.
+  server = spawn(node24, [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+    '--disable-getting-started-override', '--user-data-dir', dataDir, '--extensions-dir', extDir, ws],
+  { detached: true, stdio: ['ignore', fs.openSync(path.join(tmp, 'code-server.log'), 'a'), fs.openSync(path.join(tmp, 'code-server.log'), 'a')] });
+  for (let i = 0; i < 120; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.ok) return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`code-server did not start: ${fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8').slice(-2000)}`);
+}
+
+function stopCodeServer(): Promise<void> {
+  const pid = server?.pid;
+  if (!pid) return Promise.resolve();
+  // The extension host and engine processes are children of code-server: kill the whole tree.
+  return new Promise((resolve) => treeKill(pid, 'SIGKILL', () => resolve()));
+}
+
+// ---- driving the workbench --------------------------------------------------------------------
+
+async function palette(command: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${command}`);
+  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+}
+
+async function openFile(rel: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(rel);
+  // Recent editors are listed before the file search answers: wait for this file's row.
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(rel) }).first().waitFor({ state: 'visible', timeout: 20_000 });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab[data-resource-name="${path.basename(rel)}"], .tab[aria-label*="${path.basename(rel)}"]`).first().waitFor({ timeout: 15_000 });
+  await page.locator('.monaco-editor .view-lines').first().waitFor();
+}
+
+function panelFrame(): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+async function notifications(): Promise<string[]> {
+  return page.locator('.notifications-toasts .notification-list-item-message, .notifications-center .notification-list-item-message').allTextContents();
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(artifacts, name) });
+}
+
+/** The panel's heatmap, relation graph and importance bars, each scrolled into view and captured. */
+async function panelShots(prefix: string): Promise<void> {
+  for (const id of ['sec-image', 'sec-graph', 'sec-importance']) {
+    await panelFrame().locator(`#${id}`).screenshot({ path: path.join(artifacts, `${prefix}-${id.slice(4)}.png`) });
+  }
+}
+
+/** Extension-host log lines that report a failure of this extension (activation or later). */
+function extensionHostErrors(): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/exthost/i.test(p) && e.name.endsWith('.log')) {
+        out.push(...fs.readFileSync(p, 'utf8').split('\n').filter((l) => /reclf/i.test(l) && /\[error\]|failed/i.test(l)));
+      }
+    }
+  };
+  walk(path.join(dataDir, 'logs'));
+  return out;
+}
+
+/** Waits until the panel shows an explanation of `reportText` (a substring) with every view drawn. */
+async function waitForPanel(reportText: string, timeout = 90_000): Promise<void> {
+  const f = panelFrame();
+  await f.locator('.report-text', { hasText: reportText }).waitFor({ timeout });
+  await f.locator('canvas.heatmap-canvas').waitFor({ timeout });
+  await f.locator('svg.graph .node').first().waitFor({ timeout });
+  await f.locator('.bars .bar-row').first().waitFor({ timeout });
+}
+
+// ---- lifecycle --------------------------------------------------------------------------------
+
+before(async () => {
+  if (skip) return;
+  fs.mkdirSync(artifacts, { recursive: true });
+  const vsix = vsixPath();
+  makeDataset();
+  // Added before code-server starts so quick open indexes it like any dataset file.
+  if (!skipReal) realRel = addRealStudy();
+  const extDir = path.join(tmp, 'extensions');
+  const inst = spawnSync(node24, [entry, '--extensions-dir', extDir, '--user-data-dir', dataDir, '--install-extension', vsix], { encoding: 'utf8', timeout: 180_000 });
+  assert.equal(inst.status, 0, `--install-extension failed: ${inst.stdout}\n${inst.stderr}`);
+  assert.ok(fs.readdirSync(extDir).some((d) => d.startsWith('reclf.reclf-studio-')), `VSIX not installed in ${extDir}: ${fs.readdirSync(extDir).join(', ')}`);
+  fs.mkdirSync(path.join(dataDir, 'User'), { recursive: true });
+  // A quiet first start; trust prompts stay on (that is what the test exercises).
+  fs.writeFileSync(path.join(dataDir, 'User', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'workbench.enableExperiments': false,
+    'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'always',
+    'editor.hover.delay': 200, 'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  }, null, 2));
+  const url = await startCodeServer(extDir);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+});
+
+after(async () => {
+  if (page && !skip) await shot('last.png').catch(() => undefined);
+  await browser?.close();
+  await stopCodeServer();
+  if (!skip) {
+    const log = path.join(tmp, 'code-server.log');
+    if (fs.existsSync(log)) fs.copyFileSync(log, path.join(artifacts, 'code-server.log'));
+    if (Object.keys(timings).length) fs.writeFileSync(path.join(artifacts, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// ---- the tier ---------------------------------------------------------------------------------
+
+test('a restricted workspace refuses the engine commands; trusting the folder enables them', { skip }, async () => {
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ timeout: 60_000 });
+  assert.match(await dialog.innerText(), /trust/i);
+  await dialog.getByRole('button', { name: /No, I don't trust/i }).click();
+  await page.locator('.statusbar-item', { hasText: /Restricted Mode/i }).first().waitFor({ timeout: 20_000 });
+  await palette('RECLF: Explain Image + Report');
+  // Either the palette hides the disabled command or the extension refuses it with a message.
+  const refused = await Promise.race([
+    page.locator('.notification-list-item-message', { hasText: /restricted workspace/i }).first().waitFor({ timeout: 5_000 }).then(() => 'message'),
+    new Promise<string>((r) => setTimeout(() => r('none'), 5_000)),
+  ]);
+  await page.keyboard.press('Escape');
+  assert.equal(await panelFrame().locator('.report-text').count(), 0, 'no explanation may be produced in restricted mode');
+  console.error(`restricted mode: explain ${refused === 'message' ? 'refused with a message' : 'not runnable from the palette'}`);
+  await shot('restricted.png');
+
+  await palette('Workspaces: Manage Workspace Trust');
+  const trustButton = page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust( Folder)?$/ }).first();
+  await trustButton.click({ timeout: 20_000 });
+  await page.locator('.statusbar-item', { hasText: /Restricted Mode/i }).first().waitFor({ state: 'detached', timeout: 20_000 });
+  await page.keyboard.press('Control+W');
+});
+
+test('the VSIX activates: RECLF activity-bar container, no activation error', { skip }, async () => {
+  const container = page.locator('.activitybar .action-item a[aria-label^="RECLF Studio"], .activitybar .action-item[aria-label^="RECLF Studio"]').first();
+  await container.waitFor({ timeout: 30_000 });
+  await container.click();
+  await page.locator('.pane-header', { hasText: /Runs/i }).first().waitFor({ timeout: 20_000 });
+  const errs = (await notifications()).filter((m) => /activat|reclf/i.test(m) && /fail|error|cannot/i.test(m));
+  assert.deepEqual(errs, []);
+  assert.deepEqual(extensionHostErrors(), []);
+  await shot('activated.png');
+  // Give the Explanation view the whole side bar for the screenshots that follow.
+  await page.locator('.pane-header', { hasText: /Runs/i }).first().click();
+});
+
+test('Explain Image + Report from the palette draws heatmap, relation graph and bars in the panel', { skip }, async () => {
+  await openFile(reportRel);
+  const report = fs.readFileSync(path.join(ws, reportRel), 'utf8').trim();
+  const t0 = performance.now();
+  await palette('RECLF: Explain Image + Report');
+  await waitForPanel(report.slice(0, 30));
+  timings.explainCommandToPanelDrawnMs = Math.round(performance.now() - t0);
+  const f = panelFrame();
+  const pix = await f.locator('canvas.heatmap-canvas').evaluate((c: HTMLCanvasElement) => {
+    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+    let coloured = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - d[i + 1]) > 12 || Math.abs(d[i + 1] - d[i + 2]) > 12) coloured++;
+    return { w: c.width, h: c.height, coloured: coloured / (d.length / 4) };
+  });
+  assert.ok(pix.w > 0 && pix.h > 0, `heatmap canvas is ${pix.w}x${pix.h}`);
+  assert.ok(pix.coloured > 0.01, `heatmap overlay barely drawn (${(pix.coloured * 100).toFixed(2)}% coloured pixels)`);
+  const words = await f.locator('.report-text .word').count();
+  assert.ok(words > 5, `only ${words} words in the panel`);
+  assert.equal(await f.locator('svg.graph .node').count(), words);
+  assert.ok(await f.locator('svg.graph .edge').count() > 0, 'relation graph has no edges');
+  assert.ok(await f.locator('.bars .bar-row').count() > 0, 'no importance bars');
+  assert.deepEqual((await notifications()).filter((m) => /error|failed/i.test(m)), []);
+  console.error(`e2e: explain command -> panel drawn: ${timings.explainCommandToPanelDrawnMs} ms (synthetic report, bundled model)`);
+  await shot('explain-synthetic.png');
+  await panelShots('explain-synthetic');
+  assert.deepEqual(extensionHostErrors(), []);
+});
+
+test('hovering a report word shows its importance and related words', { skip }, async () => {
+  await openFile(reportRel);
+  const editor = page.locator('.monaco-editor .view-lines').first();
+  const word = editor.locator('span span', { hasText: /^[A-Za-z]{5,}/ }).first();
+  await word.waitFor();
+  const box = (await word.boundingBox())!;
+  const hover = page.locator('.monaco-hover', { hasText: /IRM importance/ });
+  // The first hover may start the (cached, background) explanation; hover again until it is ready.
+  for (let i = 0; i < 30 && !(await hover.isVisible()); i++) {
+    await page.mouse.move(box.x + 200, box.y + 300);
+    await page.mouse.move(box.x + Math.min(12, box.width / 2), box.y + box.height / 2, { steps: 3 });
+    await hover.waitFor({ timeout: 2_000 }).catch(() => undefined);
+  }
+  const text = await hover.innerText();
+  assert.match(text, /IRM importance: \d\.\d{3} \(rank \d+ of \d+\)/);
+  assert.match(text, /SRM-related words: /);
+  assert.match(text, /Local-matching score: /);
+  assert.match(text, /Show in panel/);
+  await shot('hover.png');
+  await page.mouse.move(5, 5);
+});
+
+test('a real IU X-ray and its report, explained from the palette', { skip: skipReal }, async () => {
+  const rel = realRel;
+  await openFile(rel);
+  const report = fs.readFileSync(path.join(ws, rel), 'utf8').trim();
+  const t0 = performance.now();
+  await palette('RECLF: Explain Image + Report');
+  await waitForPanel(report.slice(0, 30));
+  timings.explainRealCommandToPanelDrawnMs = Math.round(performance.now() - t0);
+  console.error(`e2e: explain command -> panel drawn: ${timings.explainRealCommandToPanelDrawnMs} ms (real IU X-ray, bundled model)`);
+  await shot('explain-real-cxr.png');
+  await panelShots('explain-real-cxr');
+});
