@@ -13,7 +13,10 @@ import { createWordTable } from './a11y-table';
 import { createWordDetails, importanceRanks } from './word-details';
 import { accumulateRun, emptyRun, renderRun } from './curves';
 import { renderTable } from './tables';
-import { createStateWriter, readState, restoreExplanation, storeExplanation, type PanelState } from './state';
+import {
+  createStateWriter, readState, restoreDetectionPreview, restoreExplanation, storeDetectionPreview, storeExplanation, type PanelState,
+} from './state';
+import { renderDetectionPreview } from './detection-preview';
 
 export interface PanelPerf {
   /** Script time of each word switch (ms). */
@@ -86,10 +89,12 @@ const runBody = el('div', { class: 'run-body' });
 const runSection = section('sec-run', 'Training run', runBody);
 const tablesBody = el('div', { class: 'tables-body' });
 const tablesSection = section('sec-tables', 'Evaluation', tablesBody);
+const detectionBody = el('div', { class: 'detection-body' });
+const detectionSection = section('sec-detection', 'Detection preview', detectionBody);
 const empty = el('p', { class: 'empty' }, 'Run ', el('strong', {}, 'RECLF: Explain Image + Report'), ' to see what the model looks at.');
 
 const app = document.getElementById('app') as HTMLElement;
-app.replaceChildren(empty, explainSections, runSection, tablesSection);
+app.replaceChildren(empty, explainSections, runSection, tablesSection, detectionSection);
 
 function renderHeader(p: ExplanationPayload): void {
   const src = p.image.sourcePath ? p.image.sourcePath.split(/[\\/]/).pop() ?? '' : '';
@@ -110,7 +115,8 @@ function recolour(): void {
 }
 
 function updateVisibility(): void {
-  empty.hidden = payload !== undefined || state.run !== undefined || state.tables.length > 0;
+  empty.hidden = payload !== undefined || state.run !== undefined || state.tables.length > 0 || state.detection !== undefined;
+  detectionSection.hidden = state.detection === undefined;
   explainSections.hidden = payload === undefined;
   runSection.hidden = state.run === undefined;
   tablesSection.hidden = state.tables.length === 0;
@@ -163,6 +169,13 @@ function showTables(): void {
   updateVisibility();
 }
 
+function showDetection(): void {
+  const d = state.detection;
+  if (d) detectionBody.replaceChildren(renderDetectionPreview(restoreDetectionPreview(d), () => { document.body.dataset.detectionDrawn = String(d.images.length); }));
+  else detectionBody.replaceChildren();
+  updateVisibility();
+}
+
 let runFrame = 0;
 async function handle(msg: HostMessage): Promise<void> {
   switch (msg.type) {
@@ -185,9 +198,14 @@ async function handle(msg: HostMessage): Promise<void> {
       writer.write(state);
       break;
     }
+    case 'detectionPreview':
+      state.detection = storeDetectionPreview(msg);
+      showDetection();
+      writer.write(state);
+      break;
     case 'clear':
       if (msg.what === 'explanation' || msg.what === 'all') { payload = undefined; state.explanation = undefined; }
-      if (msg.what === 'run' || msg.what === 'all') state.run = undefined;
+      if (msg.what === 'run' || msg.what === 'all') { state.run = undefined; state.detection = undefined; showDetection(); }
       if (msg.what === 'tables' || msg.what === 'all') { state.tables = []; showTables(); }
       updateVisibility();
       writer.write(state);
@@ -216,6 +234,7 @@ new MutationObserver(() => { if (payload) recolour(); }).observe(document.body, 
 async function restore(): Promise<void> {
   if (state.run) showRun();
   if (state.tables.length) showTables();
+  if (state.detection) showDetection();
   updateVisibility();
   if (state.explanation) {
     try {

@@ -2,7 +2,7 @@
 // hands it back from getState when the webview is re-created. The explanation is stored with
 // its typed arrays as base64 (explain.ts's codec uses Node's Buffer; this one is browser-only).
 import type { ExplanationPayload } from '../src/protocol/explain';
-import type { TableData, WebviewMessage } from '../src/protocol/webview-messages';
+import type { DetectionPreviewImage, DetectionPreviewMessage, TableData, WebviewMessage } from '../src/protocol/webview-messages';
 import type { RunView } from './curves';
 import { PALETTES, type PaletteName } from './colormap';
 
@@ -32,6 +32,13 @@ export interface PanelState {
   palette: PaletteName;
   run?: RunView;
   tables: TableData[];
+  /** The last detection preview, thumbnails as base64 (state must be JSON). */
+  detection?: StoredDetectionPreview;
+}
+
+export interface StoredDetectionPreview {
+  title: string;
+  images: Array<Omit<DetectionPreviewImage, 'png'> & { png: string }>;
 }
 
 export const DEFAULT_STATE: PanelState = { version: 1, selected: 0, opacity: 0.6, palette: 'viridis', tables: [] };
@@ -78,6 +85,14 @@ export function restoreExplanation(s: StoredExplanation): ExplanationPayload {
   };
 }
 
+export function storeDetectionPreview(m: Pick<DetectionPreviewMessage, 'title' | 'images'>): StoredDetectionPreview {
+  return { title: m.title, images: m.images.map((im) => ({ ...im, png: bytesToB64(im.png) })) };
+}
+
+export function restoreDetectionPreview(s: StoredDetectionPreview): Pick<DetectionPreviewMessage, 'title' | 'images'> {
+  return { title: s.title, images: s.images.map((im) => ({ ...im, png: b64ToBytes(im.png) })) };
+}
+
 /** Reads back a stored state, falling back field by field to defaults (old or foreign shapes). */
 export function readState(raw: unknown): PanelState {
   if (typeof raw !== 'object' || raw === null) return { ...DEFAULT_STATE };
@@ -91,6 +106,7 @@ export function readState(raw: unknown): PanelState {
     palette: PALETTES.includes(r.palette as PaletteName) ? (r.palette as PaletteName) : DEFAULT_STATE.palette,
     run: r.run && typeof r.run.runId === 'string' && Array.isArray(r.run.loss) ? r.run : undefined,
     tables: Array.isArray(r.tables) ? r.tables : [],
+    detection: r.detection && typeof r.detection.title === 'string' && Array.isArray(r.detection.images) ? r.detection : undefined,
   };
 }
 

@@ -10,6 +10,7 @@ import { payloadFor, SHOW_WORD_COMMAND, type ReportHoverProvider, type ShowWordA
 import type { ModelSelection } from './model-selection';
 import type { PanelProvider } from './panel';
 import { pairingForReportFile } from './report-source';
+import { readDetectionPreview } from './detection-preview';
 import type { RunManager, RunOutcome } from './run-manager';
 import type { RunItem, RunsTreeProvider } from './runs-tree';
 import type { RunInfo } from './run-info';
@@ -237,10 +238,10 @@ async function evaluate(s: Services, item?: RunItem): Promise<void> {
   const o = await s.runs.start({ title: `Evaluate ${run.name}`, args: ['eval', '--run', run.dir, '--data', data] });
   s.tree.refresh();
   const table = resultsTable(`Evaluation: ${run.name}`, o.events);
-  if (table) {
-    s.panel.showTable(table);
-    await s.panel.reveal();
-  }
+  if (table) s.panel.showTable(table);
+  const boxes = readDetectionPreview(run.dir);
+  if (boxes) s.panel.showDetectionPreview(boxes);
+  if (table || boxes) await s.panel.reveal();
 }
 
 async function ablate(s: Services): Promise<void> {

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { EngineEvent } from '../protocol/events';
 import type { ExplanationPayload } from '../protocol/explain';
-import { isWebviewMessage, type HostMessage, type RequestMessage, type TableData } from '../protocol/webview-messages';
+import { isWebviewMessage, type DetectionPreviewMessage, type HostMessage, type RequestMessage, type TableData } from '../protocol/webview-messages';
 import { createNonce, renderWebviewHtml } from './webview-html';
 
 export const PANEL_VIEW_ID = 'reclf.panel';
@@ -61,6 +61,10 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
 
   runEvents(runId: string, events: EngineEvent[], reset: boolean): void {
     this.post({ type: 'runEvents', runId, events, reset });
+  }
+
+  showDetectionPreview(msg: DetectionPreviewMessage): void {
+    this.post(msg);
   }
 
   showTable(table: TableData): void {

@@ -19,6 +19,17 @@ export interface ExplanationMessage { type: 'explanation'; payload: ExplanationP
 /** Engine events of one run; `reset` starts a new run's curves instead of appending. */
 export interface RunEventsMessage { type: 'runEvents'; runId: string; events: EngineEvent[]; reset?: boolean }
 export interface EvalTableMessage { type: 'evalTable'; table: TableData }
+/** One detection-preview image: a PNG thumbnail, and boxes [x, y, w, h] in the stored image's pixels (width x height). */
+export interface DetectionPreviewImage {
+  id: string;
+  png: Uint8Array;
+  width: number;
+  height: number;
+  truth: number[][];
+  predicted: { box: number[]; score: number }[];
+}
+/** True vs predicted boxes on a few evaluation images of a run (reclf eval --tasks detection). */
+export interface DetectionPreviewMessage { type: 'detectionPreview'; title: string; images: DetectionPreviewImage[] }
 export interface SelectWordMessage { type: 'selectWord'; index: number }
 export interface ClearMessage { type: 'clear'; what: 'explanation' | 'run' | 'tables' | 'all' }
 export type ResponseMessage =
@@ -29,6 +40,7 @@ export type HostMessage =
   | ExplanationMessage
   | RunEventsMessage
   | EvalTableMessage
+  | DetectionPreviewMessage
   | SelectWordMessage
   | ClearMessage
   | ResponseMessage;
@@ -81,6 +93,14 @@ function isTable(x: unknown): x is TableData {
       && r.every((c) => c === null || typeof c === 'string' || typeof c === 'number'));
 }
 
+const isBox = (b: unknown): boolean => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number' && Number.isFinite(v));
+
+function isPreviewImage(x: unknown): x is DetectionPreviewImage {
+  return isObj(x) && typeof x.id === 'string' && x.png instanceof Uint8Array && isIndex(x.width) && isIndex(x.height)
+    && Array.isArray(x.truth) && x.truth.every(isBox)
+    && Array.isArray(x.predicted) && x.predicted.every((p) => isObj(p) && isBox(p.box) && typeof p.score === 'number');
+}
+
 export function isHostMessage(x: unknown): x is HostMessage {
   if (!isObj(x)) return false;
   switch (x.type) {
@@ -88,6 +108,7 @@ export function isHostMessage(x: unknown): x is HostMessage {
     case 'runEvents': return typeof x.runId === 'string' && Array.isArray(x.events)
       && x.events.every((e) => isObj(e) && typeof e.type === 'string');
     case 'evalTable': return isTable(x.table);
+    case 'detectionPreview': return typeof x.title === 'string' && Array.isArray(x.images) && x.images.every(isPreviewImage);
     case 'selectWord': return isIndex(x.index);
     case 'clear': return x.what === 'explanation' || x.what === 'run' || x.what === 'tables' || x.what === 'all';
     case 'response': return isId(x.id) && (x.ok === true || (x.ok === false && typeof x.error === 'string'));

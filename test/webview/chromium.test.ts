@@ -17,6 +17,11 @@ import type { HostMessage } from '../../src/protocol/webview-messages';
 import { syntheticPayload, realImagePayload } from './payload';
 import { mlipPayload } from './mlip-payload';
 import { validateExplanation } from '../../src/protocol/explain';
+import os from 'node:os';
+import sharp from 'sharp';
+import { writePreviewThumbnails } from '../../src/core/eval/detection-preview';
+import type { ImageBox } from '../../src/core/eval/detection';
+import { readDetectionPreview } from '../../src/extension/detection-preview';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -361,6 +366,39 @@ test('MLIP explanation from an exported model: words, heatmap of a knowledge-lin
   await page.waitForFunction((i) => document.querySelector('.word.selected')?.getAttribute('data-word') === String(i), effusion);
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
   await page.screenshot({ path: path.join(artifacts, 'mlip-explain-dark.png'), fullPage: true });
+});
+
+test('detection preview: true and predicted boxes drawn over engine thumbnails', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-detprev-'));
+  const runDir = path.join(dir, 'run');
+  // Two stored images of different sizes (boxes are in their own pixels; thumbnails are <= 256 px).
+  const images = [];
+  for (const [i, [w, h]] of [[512, 400], [200, 300]].entries()) {
+    const file = path.join(dir, `img${i}.png`);
+    await sharp(Buffer.alloc(w * h, 90), { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
+    images.push({ id: `study-${i}`, path: file, width: w, height: h, truth: [[w * 0.1, h * 0.2, w * 0.4, h * 0.3]] as ImageBox[],
+      predicted: [{ box: [w * 0.5, h * 0.5, w * 0.3, h * 0.3] as ImageBox, score: 0.83 }] });
+  }
+  const preview = await writePreviewThumbnails(runDir, { task: 'detection', fraction: 1, seed: 0, images });
+  fs.writeFileSync(path.join(runDir, 'eval', 'detection.json'), JSON.stringify({ task: 'detection', preview }));
+  const msg = readDetectionPreview(runDir);
+  assert.ok(msg);
+  const wire = { ...msg, images: msg.images.map((im) => ({ ...im, png: b64(im.png) })) };
+  await page.evaluate((w) => {
+    window.postMessage({ ...w, images: w.images.map((im) => ({ ...im, png: Uint8Array.from(atob(im.png), (ch) => ch.charCodeAt(0)) })) }, '*');
+  }, wire);
+  await page.waitForFunction(() => document.body.dataset.detectionDrawn === '2');
+  assert.equal(await page.locator('#sec-detection:not([hidden]) figure').count(), 2);
+  // Pixels on the left edge of the true box (blue) and of the predicted box (orange), first image (thumbnail 256 x 200).
+  const px = (x: number, y: number): Promise<number[]> => page.evaluate(([xx, yy]) => {
+    const c = document.querySelector('#sec-detection canvas') as HTMLCanvasElement;
+    return Array.from((c.getContext('2d') as CanvasRenderingContext2D).getImageData(xx, yy, 1, 1).data);
+  }, [x, y]);
+  const truthEdge = await px(Math.round(256 * 0.1), Math.round(200 * 0.35));
+  const predEdge = await px(Math.round(256 * 0.5), Math.round(200 * 0.6));
+  assert.ok(truthEdge[2] > truthEdge[0] + 60, `true box edge is blue: ${truthEdge}`);
+  assert.ok(predEdge[0] > predEdge[2] + 100, `predicted box edge is orange: ${predEdge}`);
+  await page.locator('#sec-detection').screenshot({ path: path.join(artifacts, 'webview-detection-dark.png') });
 });
 
 test('no CSP violation, console error or webview error', { skip }, async () => {

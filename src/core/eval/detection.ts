@@ -47,6 +47,8 @@ export interface DetectionPreviewImage {
   height: number;
   truth: ImageBox[];
   predicted: { box: ImageBox; score: number }[];
+  /** PNG of the image (at most 256 px a side, same aspect) relative to RUN/eval, for the panel. */
+  thumbnail?: string;
 }
 
 export interface DetectionPreview {

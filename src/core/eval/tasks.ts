@@ -16,6 +16,7 @@ import { runImportance } from './importance';
 import { runLinearProbe, LINEAR_DEFAULTS } from './linear-probe';
 import { runSegmentation, SEGMENTATION_DEFAULTS } from './segmentation';
 import { runDetection, DETECTION_DEFAULTS } from './detection';
+import { writePreviewThumbnails } from './detection-preview';
 import { finiteMetrics, writeEvalResult, type EvalResult } from './results';
 import type { PromptPooling } from './metrics';
 import type { PromptSet } from './prompts';
@@ -174,7 +175,7 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
           });
           metrics = r.metrics;
           details = r.details;
-          preview = r.preview;
+          preview = r.preview && (await writePreviewThumbnails(o.runDir, r.preview));
           taskSeeds = seeds;
           break;
         }
