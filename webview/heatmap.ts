@@ -15,17 +15,22 @@ export interface HeatmapView {
   redraw(): void;
 }
 
+/** Colour scale of the attention row: 'zero' maps 0..max (absolute), 'range' maps min..max
+ * (contrast: a nearly flat row, e.g. a synthetic-trained model on a real radiograph, still shows its peaks). */
+export type HeatmapScale = 'zero' | 'range';
+
 export interface HeatmapCallbacks {
   onOpacity(opacity: number): void;
   onPalette(p: PaletteName): void;
+  onScale?(s: HeatmapScale): void;
 }
 
 /** Fills `out` (rows*cols RGBA) with palette colours; alpha follows the weight so anatomy under weak attention stays visible. */
-export function colourGrid(values: ArrayLike<number>, max: number, palette: PaletteName, out: Uint8ClampedArray): void {
+export function colourGrid(values: ArrayLike<number>, min: number, max: number, palette: PaletteName, out: Uint8ClampedArray): void {
   const lut = paletteLut(palette);
-  const inv = max > 0 ? 1 / max : 0;
+  const inv = max > min ? 1 / (max - min) : 0;
   for (let i = 0; i < values.length; i++) {
-    const t = Math.min(1, Math.max(0, values[i] * inv));
+    const t = Math.min(1, Math.max(0, (values[i] - min) * inv));
     const k = Math.round(t * 255) * 3;
     out[i * 4] = lut[k];
     out[i * 4 + 1] = lut[k + 1];
@@ -42,7 +47,7 @@ export function argmax(values: ArrayLike<number>): number {
 
 const fmt = (v: number): string => (v >= 0.1 ? v.toFixed(2) : v >= 0.01 ? v.toFixed(3) : v.toExponential(1));
 
-export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; palette: PaletteName }): HeatmapView {
+export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; palette: PaletteName; scale?: HeatmapScale }): HeatmapView {
   const canvas = el('canvas', { class: 'heatmap-canvas', role: 'img', 'aria-label': 'X-ray with attention heatmap' });
   const ctx = canvas.getContext('2d', { alpha: false }) as CanvasRenderingContext2D;
   const gridCanvas = document.createElement('canvas');
@@ -55,8 +60,10 @@ export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; 
   const opacityOut = el('output', { for: 'opacity', class: 'opacity-value' });
   const paletteSel = el('select', { id: 'palette', 'aria-label': 'Colour palette' },
     el('option', { value: 'viridis' }, 'viridis'), el('option', { value: 'cividis' }, 'cividis'));
+  const scaleSel = el('select', { id: 'scale', 'aria-label': 'Colour scale' },
+    el('option', { value: 'zero' }, '0 to max'), el('option', { value: 'range' }, 'min to max'));
 
-  let state = { ...initial };
+  let state = { scale: 'zero' as HeatmapScale, ...initial };
   let image: ImageBitmap | undefined;
   let grid: [number, number] = [1, 1];
   let gridData: ImageData | undefined;
@@ -65,11 +72,12 @@ export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; 
   const root = el('div', { class: 'heatmap' },
     el('div', { class: 'canvas-wrap' }, canvas),
     caption,
-    el('div', { class: 'legend', title: 'Attention of the selected word over image regions, scaled to its strongest region' },
+    el('div', { class: 'legend', title: 'Attention of the selected word over image regions, from 0 (or its weakest region) to its strongest region' },
       legendMin, legend, legendMax),
     el('div', { class: 'controls' },
       el('label', { for: 'opacity' }, 'Opacity'), opacity, opacityOut,
-      el('label', { for: 'palette' }, 'Palette'), paletteSel));
+      el('label', { for: 'palette' }, 'Palette'), paletteSel,
+      el('label', { for: 'scale' }, 'Scale'), scaleSel));
 
   const drawLegend = (): void => {
     const lctx = legend.getContext('2d') as CanvasRenderingContext2D;
@@ -85,6 +93,7 @@ export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; 
     opacity.value = String(Math.round(state.opacity * 100));
     opacityOut.textContent = `${Math.round(state.opacity * 100)}%`;
     paletteSel.value = state.palette;
+    scaleSel.value = state.scale;
   };
 
   opacity.addEventListener('input', () => {
@@ -98,6 +107,12 @@ export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; 
     drawLegend();
     view.redraw();
     cb.onPalette(state.palette);
+  });
+
+  scaleSel.addEventListener('change', () => {
+    state.scale = scaleSel.value === 'range' ? 'range' : 'zero';
+    view.redraw();
+    cb.onScale?.(state.scale);
   });
 
   const view: HeatmapView = {
@@ -121,8 +136,10 @@ export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; 
       ctx.globalAlpha = 1;
       ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
       let max = 0;
-      for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
-      colourGrid(values, max, state.palette, gridData.data);
+      let min = Infinity;
+      for (let i = 0; i < values.length; i++) { if (values[i] > max) max = values[i]; if (values[i] < min) min = values[i]; }
+      const lo = state.scale === 'range' && Number.isFinite(min) ? min : 0;
+      colourGrid(values, lo, max, state.palette, gridData.data);
       gctx.putImageData(gridData, 0, 0);
       ctx.globalAlpha = state.opacity;
       ctx.imageSmoothingQuality = 'high';
@@ -139,6 +156,7 @@ export function createHeatmap(cb: HeatmapCallbacks, initial: { opacity: number; 
       ctx.setLineDash([3, 2]);
       ctx.strokeRect(pc * cw + 0.5, pr * ch + 0.5, cw - 1, ch - 1);
       ctx.setLineDash([]);
+      legendMin.textContent = lo > 0 ? fmt(lo) : '0';
       legendMax.textContent = fmt(max);
       caption.textContent = `“${label}” · peak region row ${pr + 1}, col ${pc + 1} of ${grid[0]}×${grid[1]} (${(max * 100).toFixed(1)}% of attention)`;
     },

@@ -62,7 +62,8 @@ function themeBackground(): Rgb {
 const heatmap = createHeatmap({
   onOpacity(o) { state.opacity = o; writer.write(state); },
   onPalette(p) { state.palette = p; recolour(); writer.write(state); },
-}, { opacity: state.opacity, palette: state.palette });
+  onScale(sc) { state.scale = sc; writer.write(state); },
+}, { opacity: state.opacity, palette: state.palette, scale: state.scale });
 const report = createReportView({
   onSelect: (i) => select(i, true),
   onReveal(i) {

@@ -5,6 +5,7 @@ import type { ExplanationPayload } from '../src/protocol/explain';
 import type { DetectionPreviewImage, DetectionPreviewMessage, TableData, WebviewMessage } from '../src/protocol/webview-messages';
 import type { RunView } from './curves';
 import { PALETTES, type PaletteName } from './colormap';
+import type { HeatmapScale } from './heatmap';
 
 export interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -30,6 +31,7 @@ export interface PanelState {
   selected: number;
   opacity: number;
   palette: PaletteName;
+  scale: HeatmapScale;
   run?: RunView;
   tables: TableData[];
   /** The last detection preview, thumbnails as base64 (state must be JSON). */
@@ -41,7 +43,7 @@ export interface StoredDetectionPreview {
   images: Array<Omit<DetectionPreviewImage, 'png'> & { png: string }>;
 }
 
-export const DEFAULT_STATE: PanelState = { version: 1, selected: 0, opacity: 0.6, palette: 'viridis', tables: [] };
+export const DEFAULT_STATE: PanelState = { version: 1, selected: 0, opacity: 0.6, palette: 'viridis', scale: 'zero', tables: [] };
 
 function bytesToB64(bytes: Uint8Array): string {
   let s = '';
@@ -104,6 +106,7 @@ export function readState(raw: unknown): PanelState {
     selected: Number.isInteger(r.selected) && (r.selected as number) >= 0 ? (r.selected as number) : 0,
     opacity: typeof r.opacity === 'number' && r.opacity >= 0 && r.opacity <= 1 ? r.opacity : DEFAULT_STATE.opacity,
     palette: PALETTES.includes(r.palette as PaletteName) ? (r.palette as PaletteName) : DEFAULT_STATE.palette,
+    scale: r.scale === 'range' ? 'range' : 'zero',
     run: r.run && typeof r.run.runId === 'string' && Array.isArray(r.run.loss) ? r.run : undefined,
     tables: Array.isArray(r.tables) ? r.tables : [],
     detection: r.detection && typeof r.detection.title === 'string' && Array.isArray(r.detection.images) ? r.detection : undefined,

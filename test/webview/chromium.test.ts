@@ -368,6 +368,16 @@ test('MLIP explanation from an exported model: words, heatmap of a knowledge-lin
   await page.screenshot({ path: path.join(artifacts, 'mlip-explain-dark.png'), fullPage: true });
 });
 
+test('colour scale min-to-max brings out the peaks of a flat attention row', { skip }, async () => {
+  const before = await canvasHash();
+  await page.selectOption('#scale', 'range');
+  assert.notEqual(await canvasHash(), before);
+  assert.notEqual(await page.$eval('.legend-min', (e) => e.textContent), '0');
+  await page.selectOption('#scale', 'zero');
+  assert.equal(await canvasHash(), before);
+  assert.equal(await page.$eval('.legend-min', (e) => e.textContent), '0');
+});
+
 test('detection preview: true and predicted boxes drawn over engine thumbnails', { skip }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-detprev-'));
   const runDir = path.join(dir, 'run');
