@@ -17,8 +17,9 @@ function newestSource(dir) {
   return newest;
 }
 
-const srcDir = path.join(root, 'src');
-const stale = !fs.existsSync(bundle) || (fs.existsSync(srcDir) && newestSource(srcDir) > fs.statSync(bundle).mtimeMs);
+// The bundle inlines src/ and the JSON schemas it validates with (schemas/), so both count.
+const inputs = ['src', 'schemas'].map((d) => path.join(root, d));
+const stale = !fs.existsSync(bundle) || Math.max(...inputs.map(newestSource)) > fs.statSync(bundle).mtimeMs;
 if (stale) {
   require(path.join(root, 'scripts', 'build-engine.cjs')).buildEngineSync(root);
 }

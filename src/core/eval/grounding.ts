@@ -6,9 +6,9 @@ import { attentionMassInside, gridGeometry, pointingGameHit, type GroundingTarge
 import { decodeImageFile } from '../data/image-io';
 import type { LoadedStudy } from '../data/manifest-types';
 import { FINDING_LABEL } from '../data/synth/vocabulary';
-import { explainPairs, type EncodedSplit } from './features';
+import type { EncodedSplit } from './features';
 import { slotTruths } from './relations';
-import type { LoadedRun } from '../train/run-loader';
+import type { EvalSource } from './source';
 
 /** Rows whose study has boxes or a mask (the only ones grounding can score). */
 export function rowsWithRegions(f: EncodedSplit): number[] {
@@ -47,9 +47,9 @@ function groundedSlots(study: LoadedStudy, spans: readonly [number, number][]): 
   return out;
 }
 
-export async function runGrounding(run: LoadedRun, f: EncodedSplit, opts: { maxStudies?: number } = {}): Promise<Record<string, number>> {
+export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { maxStudies?: number } = {}): Promise<Record<string, number>> {
   const rows = rowsWithRegions(f).slice(0, opts.maxStudies ?? Infinity);
-  const ex = explainPairs(run, f, rows);
+  const ex = src.explainPairs(f, rows);
   const [gr, gc] = f.grid;
   let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0;
   for (let k = 0; k < rows.length; k++) {

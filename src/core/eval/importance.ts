@@ -1,13 +1,13 @@
 // IRM check on the synthetic benchmark: AUROC of per-word importance separating finding and
 // location words from function words.
 import { importanceMetrics } from './metrics';
-import { explainPairs, type EncodedSplit, type PairExplanation } from './features';
+import type { EncodedSplit, PairExplanation } from './features';
 import { rowsWithWordTruth, slotTruths } from './relations';
-import type { LoadedRun } from '../train/run-loader';
+import type { EvalSource } from './source';
 
-export function runImportance(run: LoadedRun, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
+export function runImportance(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
   const rows = ex?.rows ?? rowsWithWordTruth(f);
-  const pairs = ex?.pairs ?? explainPairs(run, f, rows);
+  const pairs = ex?.pairs ?? src.explainPairs(f, rows);
   const studies = rows.map((r, k) => {
     const slots = slotTruths(f.studies[r].words ?? [], f.wordSpans[r]);
     // Slots without a truth word (punctuation) are 'modifier': outside both compared groups.

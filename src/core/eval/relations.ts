@@ -3,8 +3,8 @@
 // word slots (the tokenizer's word spans) by overlap.
 import { relationMetrics, type RelationStudy } from './metrics';
 import type { WordTruth } from '../data/manifest-types';
-import { explainPairs, type EncodedSplit, type PairExplanation } from './features';
-import type { LoadedRun } from '../train/run-loader';
+import type { EncodedSplit, PairExplanation } from './features';
+import type { EvalSource } from './source';
 
 /**
  * Ground truth per model word slot: the truth word whose [start, end) overlaps the slot's span;
@@ -31,9 +31,9 @@ export function relationStudies(f: EncodedSplit, rows: readonly number[], ex: re
   });
 }
 
-export function runRelations(run: LoadedRun, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
+export function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
   const rows = ex?.rows ?? rowsWithWordTruth(f);
-  const pairs = ex?.pairs ?? explainPairs(run, f, rows);
+  const pairs = ex?.pairs ?? src.explainPairs(f, rows);
   const studies = relationStudies(f, rows, pairs);
   const all = relationMetrics(studies, 'all-pairs');
   const fr = relationMetrics(studies, 'finding-rows');

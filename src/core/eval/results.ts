@@ -14,12 +14,15 @@ export interface EvalResult {
   task: string;
   /** null stands for an undefined metric (NaN cannot be written as JSON). */
   metrics: Record<string, number | null>;
-  config_hash: string;
+  /** A run's config hash, run folder and checkpoint; a model's file and hash instead. */
+  config_hash?: string;
+  model?: string;
+  model_hash?: string;
   data_hash: string;
   seeds: number[];
   backend: string;
-  run: string;
-  checkpoint: string;
+  run?: string;
+  checkpoint?: string;
   created_by: string;
   split?: Split;
   seconds?: number;

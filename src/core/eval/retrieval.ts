@@ -2,14 +2,14 @@
 // split, exact-pair Recall@1/5/10 and mean/median rank, and ConVIRT Precision@K by class for
 // studies with exactly one positive label.
 import { imageTextRetrieval, precisionAtK, transpose } from './metrics';
-import { similarityMatrix, splitTexts, type EncodedSplit, type ScoreKind } from './features';
+import { splitTexts, type EncodedSplit, type ScoreKind } from './features';
 import { positiveLabels } from './zeroshot';
-import type { LoadedRun } from '../train/run-loader';
+import type { EvalSource } from './source';
 
-export function runRetrieval(run: LoadedRun, f: EncodedSplit, opts: { score: ScoreKind; maxItems?: number }): Record<string, number> {
+export function runRetrieval(src: EvalSource, f: EncodedSplit, opts: { score: ScoreKind; maxItems?: number }): Record<string, number> {
   const n = Math.min(f.n, opts.maxItems ?? f.n);
   const rows = Array.from({ length: n }, (_, i) => i);
-  const sim = similarityMatrix(run, f, rows, splitTexts(f), rows, opts.score);
+  const sim = src.similarity(f, rows, splitTexts(f), rows, opts.score);
   const r = imageTextRetrieval(sim, [1, 5, 10]);
   const m: Record<string, number> = { n };
   for (const [dir, res] of [['i2t', r.imageToText], ['t2i', r.textToImage]] as const) {

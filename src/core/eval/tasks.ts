@@ -1,13 +1,14 @@
-// The evaluation tasks and the one entry point that runs a chosen set of them on a run: load
-// the run and the dataset, encode each needed split once (cached), run every task, write
-// RUN/eval/<task>.json and report each result as it lands.
+// The evaluation tasks and the entry points that run a chosen set of them on a run (TF.js) or on
+// an ONNX model that follows the contract: load the source and the dataset, encode each needed
+// split once (cached), run every task, write <RUN or OUT>/eval/<task>.json and report each result
+// as it lands.
 import path from 'node:path';
 import { ConfigError, DataError } from '../errors';
 import { readDataset } from '../data/manifest';
 import type { LoadedStudy, Split } from '../data/manifest-types';
-import { loadRun, type LoadedRun } from '../train/run-loader';
-import { configHash } from '../train/run-config';
-import { dataHash, encodeSplit, explainPairs, type EncodedSplit, type ScoreKind } from './features';
+import { loadRun } from '../train/run-loader';
+import { dataHash, type EncodedSplit, type PairExplanation, type ScoreKind } from './features';
+import { modelSource, runSource, type EvalSource } from './source';
 import { runZeroShot, positiveLabels } from './zeroshot';
 import { runRetrieval } from './retrieval';
 import { runGrounding } from './grounding';
@@ -88,19 +89,43 @@ export interface EvaluateSummary {
 export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> {
   const log = o.log ?? (() => {});
   const dataset = readDataset(o.dataDir, { onWarning: (rec) => log(`skipped manifest line ${rec.line}: ${rec.reason}`) });
-  const run: LoadedRun = loadRun(o.runDir, o.checkpoint ?? 'best');
+  return evaluateSource(runSource(loadRun(o.runDir, o.checkpoint ?? 'best')), dataset, o);
+}
+
+export interface EvaluateModelOptions extends Omit<EvaluateOptions, 'runDir' | 'checkpoint'> {
+  /** ONNX model that follows the contract. */
+  modelFile: string;
+  /** Results go to OUT/eval/<task>.json (default `<model>.eval` next to the model). */
+  outDir?: string;
+  device?: 'auto' | 'cpu' | 'cuda';
+}
+
+/**
+ * Evaluation of an ONNX model through ONNX Runtime: tasks read contract outputs only (global
+ * scores, matched-pair explanations); segmentation and detection are skipped with the reason.
+ */
+export async function evaluateModel(o: EvaluateModelOptions): Promise<EvaluateSummary> {
+  for (const [flag, v] of [['score', o.score], ['retrieval-score', o.retrievalScore ?? 'global']] as const) {
+    if (v !== 'global') throw new ConfigError(`--${flag} ${v}: the local score needs the method's head on every image-text pair, which an ONNX model only scores for matched pairs; use --${flag} global (or evaluate the run with --run)`, flag);
+  }
+  const log = o.log ?? (() => {});
+  const dataset = readDataset(o.dataDir, { onWarning: (rec) => log(`skipped manifest line ${rec.line}: ${rec.reason}`) });
+  return evaluateSource(await modelSource(o.modelFile, { outDir: o.outDir, device: o.device }), dataset, o);
+}
+
+async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDataset>, o: Omit<EvaluateOptions, 'runDir' | 'checkpoint'>): Promise<EvaluateSummary> {
+  const log = o.log ?? (() => {});
   try {
     const evalStudies = dataset.studies.filter((s) => s.split === o.split);
     if (evalStudies.length === 0) throw new DataError(`${o.dataDir}: no studies in split '${o.split}'`, o.dataDir, 'split');
     const wanted = o.tasks ?? [...TASK_NAMES];
     const skipped: EvaluateSummary['skipped'] = [];
     const tasks = wanted.filter((t) => {
-      const why = notApplicable(t, t === 'linear' || t === 'segmentation' || t === 'detection' ? dataset.studies : evalStudies);
+      const why = src.unsupported(t) ?? notApplicable(t, t === 'linear' || t === 'segmentation' || t === 'detection' ? dataset.studies : evalStudies);
       if (why) { skipped.push({ task: t, reason: why }); o.onSkip?.(t, why); }
       return !why;
     });
     const dHash = dataHash(o.dataDir);
-    const cHash = configHash({ ...run.config, backend: undefined });
     const splits = new Map<Split, EncodedSplit>();
     let encodeSeconds = 0;
     const features = async (split: Split): Promise<EncodedSplit | undefined> => {
@@ -108,7 +133,7 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
       let f = splits.get(split);
       if (!f) {
         const t0 = performance.now();
-        f = await encodeSplit(run, dataset.studies, { dataDir: o.dataDir, split, workers: o.workers });
+        f = await src.encodeSplit(dataset.studies, { dataDir: o.dataDir, split, workers: o.workers });
         const s = (performance.now() - t0) / 1000;
         if (!f.cached) encodeSeconds += s;
         log(`${split}: ${f.n} studies ${f.cached ? 'from the feature cache' : `encoded in ${s.toFixed(1)} s`}${f.failed.length ? `, ${f.failed.length} images failed` : ''}`);
@@ -118,7 +143,7 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
     };
     const seeds = o.seeds ?? LINEAR_DEFAULTS.seeds;
     const results: EvalResult[] = [];
-    let explained: { rows: number[]; pairs: ReturnType<typeof explainPairs> } | undefined;
+    let explained: { rows: number[]; pairs: PairExplanation[] } | undefined;
     for (const task of tasks) {
       const f = await features(o.split);
       if (!f) continue;
@@ -129,26 +154,26 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
       let taskSeeds: number[] = [];
       switch (task) {
         case 'zeroshot': {
-          const r = runZeroShot(run, f, { score: o.score, pooling: o.pooling, prompts: o.prompts, maxPrompts: o.maxPrompts ?? 32, seed: 0 });
+          const r = await runZeroShot(src, f, { score: o.score, pooling: o.pooling, prompts: o.prompts, maxPrompts: o.maxPrompts ?? 32, seed: 0 });
           metrics = r.metrics;
           details = { classes: r.classes, prompt_source: r.promptSource, prompt_counts: r.promptCounts, score: o.score, pooling: o.pooling, max_prompts: o.maxPrompts ?? 32 };
           taskSeeds = [0];
           break;
         }
         case 'retrieval':
-          metrics = runRetrieval(run, f, { score: o.retrievalScore ?? 'global' });
+          metrics = runRetrieval(src, f, { score: o.retrievalScore ?? 'global' });
           details = { score: o.retrievalScore ?? 'global' };
           break;
         case 'grounding':
-          metrics = await runGrounding(run, f);
+          metrics = await runGrounding(src, f);
           break;
         case 'relations':
         case 'importance': {
           if (!explained) {
             const rows = rowsWithWordTruth(f);
-            explained = { rows, pairs: explainPairs(run, f, rows) };
+            explained = { rows, pairs: src.explainPairs(f, rows) };
           }
-          metrics = task === 'relations' ? runRelations(run, f, explained) : runImportance(run, f, explained);
+          metrics = task === 'relations' ? runRelations(src, f, explained) : runImportance(src, f, explained);
           break;
         }
         case 'linear': {
@@ -156,13 +181,14 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
           if (!train) { skipped.push({ task, reason: 'no train split' }); o.onSkip?.(task, 'no train split'); continue; }
           const valid = o.split === 'valid' ? undefined : await features('valid');
           metrics = runLinearProbe(train, valid, f, {
-            ...o.linear, seeds, fractionsDir: path.join(o.runDir, 'eval', 'linear-fractions'), dataHash: dHash,
+            ...o.linear, seeds, fractionsDir: path.join(src.outDir, 'eval', 'linear-fractions'), dataHash: dHash,
           });
-          details = { ...LINEAR_DEFAULTS, ...o.linear, seeds, features: 'backbone global (frozen)' };
+          details = { ...LINEAR_DEFAULTS, ...o.linear, seeds, features: src.linearFeatures };
           taskSeeds = seeds;
           break;
         }
         case 'segmentation': {
+          const run = encoderRun(src, task);
           const r = await runSegmentation(run, dataset.studies, { ...o.segmentation, seeds, split: o.split, log });
           metrics = r.metrics;
           details = r.details;
@@ -170,28 +196,38 @@ export async function evaluateRun(o: EvaluateOptions): Promise<EvaluateSummary> 
           break;
         }
         case 'detection': {
+          const run = encoderRun(src, task);
           const r = await runDetection(run, dataset.studies.filter((s) => s.split === 'train'), evalStudies, {
-            ...o.detection, seeds, log, fractionsDir: path.join(o.runDir, 'eval', 'detection-fractions'), dataHash: dHash,
+            ...o.detection, seeds, log, fractionsDir: path.join(src.outDir, 'eval', 'detection-fractions'), dataHash: dHash,
           });
           metrics = r.metrics;
           details = r.details;
-          preview = r.preview && (await writePreviewThumbnails(o.runDir, r.preview));
+          preview = r.preview && (await writePreviewThumbnails(src.outDir, r.preview));
           taskSeeds = seeds;
           break;
         }
       }
       const seconds = (performance.now() - t0) / 1000;
+      const id = src.identity;
+      // Key order kept as before for run results: config hash first, run and checkpoint after the backend.
       const result: EvalResult = {
-        task, metrics: finiteMetrics(metrics), config_hash: cHash, data_hash: dHash, seeds: taskSeeds, backend: o.backend,
-        run: path.resolve(o.runDir), checkpoint: path.basename(run.checkpointFile), created_by: o.createdBy, split: o.split,
+        task, metrics: finiteMetrics(metrics), ...(id.config_hash ? { config_hash: id.config_hash } : {}),
+        ...(id.model ? { model: id.model, model_hash: id.model_hash } : {}), data_hash: dHash, seeds: taskSeeds, backend: o.backend,
+        ...(id.run ? { run: id.run } : {}), ...(id.checkpoint ? { checkpoint: id.checkpoint } : {}), created_by: o.createdBy, split: o.split,
         seconds, ...(details ? { details } : {}), ...(preview ? { preview } : {}), created_at: new Date().toISOString(),
       };
-      writeEvalResult(o.runDir, result);
+      writeEvalResult(src.outDir, result);
       results.push(result);
       o.onResult?.(result);
     }
     return { results, skipped, encodeSeconds };
   } finally {
-    run.params.dispose();
+    await src.dispose();
   }
+}
+
+/** The TF.js run behind a source, for tasks that train heads on its encoder. */
+function encoderRun(src: EvalSource, task: TaskName): NonNullable<EvalSource['run']> {
+  if (!src.run) throw new ConfigError(`task ${task}: ${src.unsupported(task) ?? 'needs a TF.js run'}`, 'tasks');
+  return src.run;
 }

@@ -6,8 +6,8 @@ import { auroc, accuracy, argmaxRows, macroF1, poolPromptScores, zScoreColumns, 
 import { gloriaChexpertPrompts, samplePrompts, synthBenchmarkPrompts, type PromptSet } from './prompts';
 import { SYNTH_LABELS } from '../data/synth/vocabulary';
 import type { LoadedStudy } from '../data/manifest-types';
-import { encodeTexts, similarityMatrix, type EncodedSplit, type ScoreKind } from './features';
-import type { LoadedRun } from '../train/run-loader';
+import type { EncodedSplit, ScoreKind } from './features';
+import type { EvalSource } from './source';
 
 export interface ZeroShotOptions {
   /** User prompt set (loadPromptFile); otherwise chosen from the dataset's labels. */
@@ -55,16 +55,16 @@ export function choosePrompts(labels: readonly string[], opts: Pick<ZeroShotOpti
   return { prompts: samplePrompts(out, opts.maxPrompts, opts.seed), source: synth ? 'synthetic' : 'gloria-chexpert' };
 }
 
-export function runZeroShot(run: LoadedRun, f: EncodedSplit, opts: ZeroShotOptions): ZeroShotResult {
+export async function runZeroShot(src: EvalSource, f: EncodedSplit, opts: ZeroShotOptions): Promise<ZeroShotResult> {
   const { prompts, source } = choosePrompts(positiveLabels(f.studies), opts);
   const classes = Object.keys(prompts);
   if (classes.length === 0) {
     return { metrics: {}, classes, promptSource: source, promptCounts: {}, evaluated: 0 };
   }
   const texts = classes.flatMap((c) => prompts[c]);
-  const enc = encodeTexts(run, texts);
+  const enc = await src.encodeTexts(texts);
   const rows = Array.from({ length: f.n }, (_, i) => i);
-  const sim = similarityMatrix(run, f, rows, enc, texts.map((_, j) => j), opts.score);
+  const sim = src.similarity(f, rows, enc, texts.map((_, j) => j), opts.score);
   let offset = 0;
   const classScores = rows.map(() => new Array<number>(classes.length));
   classes.forEach((c, k) => {

@@ -1,12 +1,14 @@
-// `reclf eval`: evaluate a run on a dataset folder (zero-shot, linear probe, retrieval,
-// segmentation, grounding, SRM relations, IRM importance). Results go to RUN/eval/<task>.json,
-// one `eval_result` event per task on stdout, a table and timings on stderr.
+// `reclf eval`: evaluate a run (TF.js) or an ONNX model that follows the contract (ONNX Runtime,
+// no TF.js encoders) on a dataset folder (zero-shot, linear probe, retrieval, segmentation,
+// grounding, SRM relations, IRM importance). Results go to RUN/eval/<task>.json (a model's to
+// OUT/eval/<task>.json), one `eval_result` event per task on stdout, a table and timings on stderr.
 import path from 'node:path';
 import type { Command } from '../command';
 import { list, num, str, bool, UsageError } from '../args';
 import { initBackend } from '../../core/runtime/backend';
 import { writeJsonAtomic } from '../../core/fs-atomic';
-import { evaluateRun, parseTasks } from '../../core/eval/tasks';
+import { evaluateModel, evaluateRun, parseTasks, type EvaluateOptions, type EvaluateSummary } from '../../core/eval/tasks';
+import { defaultModelOutDir } from '../../core/eval/source';
 import { loadPromptFile } from '../../core/eval/prompts';
 import type { EvalResult } from '../../core/eval/results';
 import type { ScoreKind } from '../../core/eval/features';
@@ -29,17 +31,20 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 export const evalCommand: Command = {
   spec: {
     name: 'eval',
-    summary: 'Evaluate a run: zero-shot, linear probe, retrieval, segmentation, grounding, SRM relations, IRM importance, detection',
-    usage: 'reclf eval --run RUN --data DIR [--tasks zeroshot,linear,retrieval,segmentation,grounding,relations,importance,detection] [--split test] [--json OUT] [--prompts FILE] [--score global|local|both] [--pooling max|mean]',
+    summary: 'Evaluate a run or an ONNX model: zero-shot, linear probe, retrieval, segmentation, grounding, SRM relations, IRM importance, detection',
+    usage: 'reclf eval (--run RUN | --model M.onnx [--out DIR]) --data DIR [--tasks zeroshot,linear,retrieval,segmentation,grounding,relations,importance,detection] [--split test] [--json OUT] [--prompts FILE] [--score global|local|both] [--pooling max|mean]',
     flags: {
-      run: { type: 'string', description: 'Run folder (config.json, checkpoints/)', required: true, value: 'RUN' },
+      run: { type: 'string', description: 'Run folder (config.json, checkpoints/); or use --model', value: 'RUN' },
+      model: { type: 'string', description: 'ONNX model following the contract (global scores; no segmentation/detection)', value: 'M.onnx' },
+      out: { type: 'string', description: 'With --model: results folder (OUT/eval/<task>.json; default <model>.eval next to it)', value: 'DIR' },
+      device: { type: 'string', description: 'With --model: ONNX Runtime device auto, cpu or cuda', default: 'auto', value: 'NAME' },
       data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
       tasks: { type: 'list', description: 'Tasks to run (default: every task the dataset supports)', value: 'LIST' },
       split: { type: 'string', description: 'Split to evaluate on: train, valid or test', default: 'test', value: 'NAME' },
       checkpoint: { type: 'string', description: "Checkpoint: 'best', 'last' or a file in RUN/checkpoints", default: 'best', value: 'NAME' },
       json: { type: 'string', description: 'Also write all results as one JSON file', value: 'OUT' },
       prompts: { type: 'string', description: 'Zero-shot prompt file: {"class": ["prompt", ...]}', value: 'FILE' },
-      score: { type: 'string', description: 'Zero-shot score: global, local or both ((global+local)/2)', default: 'both', value: 'KIND' },
+      score: { type: 'string', description: 'Zero-shot score: global, local or both ((global+local)/2); default both, global with --model', value: 'KIND' },
       'retrieval-score': { type: 'string', description: 'Retrieval score: global, local or both (local costs O(n^2) pair scorings)', default: 'global', value: 'KIND' },
       pooling: { type: 'string', description: 'Pooling over a class\'s prompts: max or mean', default: 'max', value: 'KIND' },
       'max-prompts': { type: 'number', description: 'Most prompts per class (seeded sample)', default: 32, value: 'N' },
@@ -54,10 +59,16 @@ export const evalCommand: Command = {
   },
   async run(ctx) {
     const f = ctx.args.flags;
-    const runDir = path.resolve(str(f, 'run')!);
+    const runArg = str(f, 'run');
+    const modelArg = str(f, 'model');
+    if ((runArg === undefined) === (modelArg === undefined)) {
+      throw new UsageError(`give exactly one of --run RUN or --model M.onnx for 'reclf eval' (see 'reclf eval --help')`);
+    }
+    if (runArg !== undefined && str(f, 'out') !== undefined) throw new UsageError('--out applies to --model only (a run\'s results go to RUN/eval)');
     const dataDir = path.resolve(str(f, 'data')!);
     const split = oneOf<Split>(str(f, 'split'), ['train', 'valid', 'test'], 'split', 'test');
-    const score = oneOf<ScoreKind>(str(f, 'score'), ['global', 'local', 'both'], 'score', 'both');
+    const score = oneOf<ScoreKind>(str(f, 'score'), ['global', 'local', 'both'], 'score', modelArg ? 'global' : 'both');
+    const device = oneOf(str(f, 'device'), ['auto', 'cpu', 'cuda'] as const, 'device', 'auto');
     const retrievalScore = oneOf<ScoreKind>(str(f, 'retrievalScore'), ['global', 'local', 'both'], 'retrieval-score', 'global');
     const pooling = oneOf(str(f, 'pooling'), ['max', 'mean'] as const, 'pooling', 'max');
     const nSeeds = num(f, 'seeds') ?? 3;
@@ -65,27 +76,42 @@ export const evalCommand: Command = {
     const promptsFile = str(f, 'prompts');
     const prompts = promptsFile ? loadPromptFile(path.resolve(promptsFile)) : undefined;
     const tasks = parseTasks(list(f, 'tasks'));
-    const backend = await initBackend(str(f, 'backend'));
-    ctx.events.log(`backend: ${backend.name} (${backend.device})`);
+    // A model needs TF.js only to train the linear probe's one layer.
+    const needTf = runArg !== undefined || !tasks || tasks.includes('linear');
+    const backend = needTf ? await initBackend(str(f, 'backend')) : undefined;
+    if (backend) ctx.events.log(`backend: ${backend.name} (${backend.device})${modelArg ? ' for the linear probe; encoders in ONNX Runtime' : ''}`);
     const t0 = performance.now();
-    const summary = await evaluateRun({
-      runDir, dataDir, tasks, split, score, retrievalScore, pooling, prompts, checkpoint: str(f, 'checkpoint'),
+    const common: Omit<EvaluateOptions, 'runDir' | 'checkpoint'> = {
+      dataDir, tasks, split, score, retrievalScore, pooling, prompts,
       maxPrompts: num(f, 'maxPrompts') ?? 32,
       seeds: Array.from({ length: nSeeds }, (_, i) => i),
       linear: { epochs: num(f, 'linearEpochs') ?? 50 },
       segmentation: { epochs: num(f, 'segEpochs') ?? 3, fineTune: bool(f, 'segFinetune') },
       detection: { epochs: num(f, 'detEpochs') ?? 10, maxStudies: num(f, 'detMaxStudies') ?? 400 },
-      backend: backend.name,
+      backend: modelArg ? `onnxruntime${backend ? `+${backend.name}` : ''}` : backend!.name,
       createdBy: ['reclf', 'eval', ...process.argv.slice(3)].join(' '),
       log: (m) => ctx.events.log(m),
       onSkip: (task, reason) => ctx.events.emit({ type: 'warning', message: `task ${task} skipped: ${reason}` }),
       onResult: (r) => ctx.events.emit({ type: 'eval_result', task: r.task, metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, v ?? NaN])) }),
-    });
+    };
+    let summary: EvaluateSummary;
+    let resultsDir: string;
+    if (modelArg !== undefined) {
+      const modelFile = path.resolve(modelArg);
+      const outDir = path.resolve(str(f, 'out') ?? defaultModelOutDir(modelFile));
+      summary = await evaluateModel({ ...common, modelFile, outDir, device });
+      resultsDir = path.join(outDir, 'eval');
+    } else {
+      const runDir = path.resolve(runArg!);
+      summary = await evaluateRun({ ...common, runDir, checkpoint: str(f, 'checkpoint') });
+      resultsDir = path.join(runDir, 'eval');
+    }
     const total = (performance.now() - t0) / 1000;
     ctx.events.log(formatResults(summary.results));
-    ctx.events.log(`features ${summary.encodeSeconds.toFixed(1)} s, total ${total.toFixed(1)} s; results in ${path.join(runDir, 'eval')}`);
+    ctx.events.log(`features ${summary.encodeSeconds.toFixed(1)} s, total ${total.toFixed(1)} s; results in ${resultsDir}`);
     const out = str(f, 'json');
-    if (out) writeJsonAtomic(path.resolve(out), { run: runDir, data: dataDir, split, results: summary.results, skipped: summary.skipped, seconds: total });
+    const source = modelArg !== undefined ? { model: path.resolve(modelArg) } : { run: path.resolve(runArg!) };
+    if (out) writeJsonAtomic(path.resolve(out), { ...source, data: dataDir, split, results: summary.results, skipped: summary.skipped, seconds: total });
     return 0;
   },
 };
