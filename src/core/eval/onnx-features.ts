@@ -15,7 +15,7 @@ import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from '../io/
 import { linkStudyWords, loadHostBatch, prepareStudies, type PreparedStudy } from '../train/batches';
 import { knowledgeBaseFor, type ExplainModel } from '../explain/explain';
 import type { ContractOutputs } from '../runtime/onnx-session';
-import { dataHash, type EncodedSplit, type PairExplanation, type TextFeatures } from './features';
+import { concat, dataHash, type EncodedSplit, type PairExplanation, type TextFeatures } from './features';
 
 /** Matched-pair graph outputs of every row of the split. */
 export interface MatchedOutputs {
@@ -104,13 +104,6 @@ function uniformWeights(mask: Float32Array, n: number, N: number): Float32Array 
     for (let w = 0; w < N; w++) c += mask[b * N + w];
     for (let w = 0; w < N; w++) out[b * N + w] = c > 0 ? mask[b * N + w] / c : 0;
   }
-  return out;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
   return out;
 }
 

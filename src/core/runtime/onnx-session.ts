@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { DataError } from '../errors';
-import { readModelMetadata } from '../export/onnx-proto';
+import { readModelMetadata } from '../export/onnx-decode';
 
 interface Expect {
   rank: number;

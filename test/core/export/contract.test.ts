@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DataType, GraphBuilder } from '../../../src/core/export/graph-builder';
-import { readModelMetadata } from '../../../src/core/export/onnx-proto';
+import { readModelMetadata } from '../../../src/core/export/onnx-decode';
 import { ContractSession, contractViolations } from '../../../src/core/runtime/onnx-session';
 import { isUserError } from '../../../src/core/errors';
 
