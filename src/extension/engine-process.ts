@@ -135,3 +135,50 @@ export async function killTree(pid: number, graceMs = 10_000, gone: () => boolea
   }
   if (!gone()) await signalTree(pid, 'SIGKILL');
 }
+
+/** A long-lived engine (`reclf serve`): requests on its stdin, answer lines on its stdout. */
+export interface EngineServer {
+  readonly pid: number;
+  readonly exited: Promise<EngineExit>;
+  /** Writes one line to the server's stdin; false once stdin is closed or broken. */
+  send(line: string): boolean;
+  /** Closes stdin (the server exits after its current request), then kills the tree after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function startEngineServer(launch: EngineLaunch, o: { cwd?: string; onLine: (line: string) => void; onStderr?: (text: string) => void }): EngineServer {
+  const child = spawn(launch.command, launch.args, { cwd: o.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const lines = new LineSplitter((line) => { if (line.trim()) o.onLine(line); });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => lines.push(d)).on('end', () => lines.end());
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => o.onStderr?.(d));
+  let writable = true;
+  // A dead server's stdin raises EPIPE; the exit is reported through `exited` instead.
+  child.stdin?.on('error', () => { writable = false; });
+  const exited = new Promise<EngineExit>((resolve) => {
+    let spawnError = false;
+    child.on('error', (err) => {
+      spawnError = true;
+      writable = false;
+      o.onStderr?.(`failed to start ${launch.command}: ${err.message}\n`);
+      resolve({ code: -1, signal: null });
+    });
+    child.on('close', (code, signal) => { writable = false; if (!spawnError) resolve({ code, signal }); });
+  });
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    send(line) {
+      if (!writable || !child.stdin || child.stdin.destroyed) return false;
+      child.stdin.write(line.endsWith('\n') ? line : line + '\n');
+      return true;
+    },
+    async stop(graceMs = 2000) {
+      writable = false;
+      child.stdin?.end();
+      const deadline = Date.now() + Math.min(graceMs, 500);
+      while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      await killTree(child.pid ?? -1, graceMs, gone);
+    },
+  };
+}

@@ -40,6 +40,7 @@ let server: ChildProcess | undefined;
 let browser: Browser | undefined;
 let page: Page;
 let reportRel = '';
+let secondReportRel = '';
 let realRel = '';
 const timings: Record<string, number> = {};
 
@@ -78,6 +79,7 @@ function makeDataset(): void {
     delete rec.report;
     rec.report_file = rel;
     if (!reportRel) reportRel = rel;
+    else if (!secondReportRel) secondReportRel = rel;
     moved++;
   }
   fs.writeFileSync(manifest, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
@@ -328,6 +330,43 @@ test('hovering a report word shows its importance and related words', { skip }, 
   assert.match(text, /Show in panel/);
   await shot('hover.png');
   await page.mouse.move(5, 5);
+});
+
+/** Engine-side lines of the extension's log ("#id: N words ... in T ms" from `reclf serve`). */
+function engineLogTimings(): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/RECLF Engine/i.test(e.name)) out.push(...fs.readFileSync(p, 'utf8').split('\n').filter((l) => /(#\d+: .* in \d+ ms|answered in \d+ ms|loaded .* in \d+ ms|\$ .* serve)/.test(l)));
+    }
+  };
+  walk(path.join(dataDir, 'logs'));
+  return out;
+}
+
+// The issue's criterion ("opening the panel on a new report <= 300 ms"): a different report once
+// the explain server is warm. Opening the file may already start its explanation (hover
+// precompute), which is part of what the user gets, so both spans are recorded.
+test('a second, different report with the explain server warm', { skip }, async () => {
+  assert.ok(secondReportRel && secondReportRel !== reportRel);
+  const report = fs.readFileSync(path.join(ws, secondReportRel), 'utf8').trim();
+  const tOpen = performance.now();
+  await openFile(secondReportRel);
+  const t0 = performance.now();
+  await palette('RECLF: Explain Image + Report');
+  const tEnter = performance.now();
+  await waitForPanel(report.slice(0, 30));
+  const t1 = performance.now();
+  timings.explainWarmNewReportCommandToPanelDrawnMs = Math.round(t1 - t0);
+  timings.explainWarmNewReportPaletteMs = Math.round(tEnter - t0);
+  timings.explainWarmNewReportOpenToPanelDrawnMs = Math.round(t1 - tOpen);
+  console.error(`e2e: explain command -> panel drawn on a second report (server warm): ${timings.explainWarmNewReportCommandToPanelDrawnMs} ms ` +
+    `(of which typing in the palette ${timings.explainWarmNewReportPaletteMs} ms; ` +
+    `file open -> panel drawn ${timings.explainWarmNewReportOpenToPanelDrawnMs} ms; cold first report ${timings.explainCommandToPanelDrawnMs} ms)`);
+  for (const l of engineLogTimings()) console.error(`e2e: engine log: ${l.trim()}`);
+  await shot('explain-second-report.png');
 });
 
 test('a real IU X-ray and its report, explained from the palette', { skip: skipReal }, async () => {

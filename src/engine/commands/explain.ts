@@ -11,7 +11,7 @@ import { initBackend } from '../../core/runtime/backend';
 import { encodeExplanation, validateExplanation, type ExplanationPayload } from '../../protocol/explain';
 
 /** The run's model.onnx, exported (from the best checkpoint) when missing or older than it. */
-async function modelForRun(run: string, log: (m: string) => void): Promise<string> {
+export async function modelForRun(run: string, log: (m: string) => void): Promise<string> {
   const file = path.join(run, 'model.onnx');
   const ckptDir = path.join(run, 'checkpoints');
   const newest = fs.existsSync(ckptDir)

@@ -9,6 +9,7 @@ import { importCommands } from './import';
 import { vocabBuildCommand } from './vocab';
 import { exportCommand } from './export';
 import { explainCommand } from './explain';
+import { serveCommand } from './serve';
 import { benchOps } from './bench';
 import { benchTrain } from './bench';
 import { benchEmbedCommand, benchExplainCommand } from './bench';
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   vocabBuildCommand,
   exportCommand,
   explainCommand,
+  serveCommand,
   benchOps,
   benchTrain,
   benchExplainCommand, benchEmbedCommand,
