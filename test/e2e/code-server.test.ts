@@ -380,4 +380,9 @@ test('a real IU X-ray and its report, explained from the palette', { skip: skipR
   console.error(`e2e: explain command -> panel drawn: ${timings.explainRealCommandToPanelDrawnMs} ms (real IU X-ray, bundled model)`);
   await shot('explain-real-cxr.png');
   await panelShots('explain-real-cxr');
+  // The bundled model is trained on synthetic images: on a real radiograph its attention is nearly
+  // flat, so the min-to-max colour scale is what shows where it peaks.
+  await panelFrame().locator('#scale').selectOption('range');
+  await panelFrame().locator('#sec-image').screenshot({ path: path.join(artifacts, 'explain-real-cxr-image-range.png') });
+  assert.notEqual(await panelFrame().locator('.legend-min').textContent(), '0');
 });
