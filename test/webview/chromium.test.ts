@@ -156,6 +156,19 @@ const canvasHash = (): Promise<string> => page.evaluate(() => {
   return String(h);
 });
 
+/** Heatmap canvas size, share of tinted (non-grey) pixels and the green channel's spread. */
+const heatmapStats = (): Promise<{ w: number; h: number; coloured: number; std: number }> => page.evaluate(() => {
+  const c = document.querySelector('canvas.heatmap-canvas') as HTMLCanvasElement;
+  const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+  let coloured = 0, sum = 0, sum2 = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (Math.abs(d[i] - d[i + 1]) > 12 || Math.abs(d[i + 1] - d[i + 2]) > 12) coloured++;
+    sum += d[i + 1]; sum2 += d[i + 1] * d[i + 1];
+  }
+  const n = d.length / 4;
+  return { w: c.width, h: c.height, coloured: coloured / n, std: Math.sqrt(sum2 / n - (sum / n) ** 2) };
+});
+
 before(async () => {
   if (skip) return;
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-webview.mjs')], { cwd: root, encoding: 'utf8' });
@@ -193,17 +206,7 @@ test('renders a 100-word explanation: words, heatmap, graph, bars, table', { ski
   // The whole report text is shown, gaps included, in order.
   assert.equal(await page.$eval('.report-text', (e) => e.textContent), p.report);
   // Heatmap: the X-ray is drawn and tinted (greyscale image + palette overlay => coloured pixels).
-  const pix = await page.evaluate(() => {
-    const c = document.querySelector('canvas.heatmap-canvas') as HTMLCanvasElement;
-    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
-    let coloured = 0, sum = 0, sum2 = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (Math.abs(d[i] - d[i + 1]) > 12 || Math.abs(d[i + 1] - d[i + 2]) > 12) coloured++;
-      sum += d[i + 1]; sum2 += d[i + 1] * d[i + 1];
-    }
-    const n = d.length / 4;
-    return { w: c.width, h: c.height, coloured: coloured / n, std: Math.sqrt(sum2 / n - (sum / n) ** 2) };
-  });
+  const pix = await heatmapStats();
   assert.deepEqual([pix.w, pix.h], [224, 224]);
   assert.ok(pix.std > 10, `canvas looks blank (std ${pix.std})`);
   assert.ok(pix.coloured > 0.2, `heatmap overlay missing (${pix.coloured} coloured)`);
@@ -344,17 +347,7 @@ test('MLIP explanation from an exported model: words, heatmap of a knowledge-lin
   await post({ type: 'selectWord', index: effusion });
   await page.waitForFunction((i) => document.querySelector('.word.selected')?.getAttribute('data-word') === String(i), effusion);
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-  const pix = await page.evaluate(() => {
-    const c = document.querySelector('canvas.heatmap-canvas') as HTMLCanvasElement;
-    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
-    let coloured = 0, sum = 0, sum2 = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (Math.abs(d[i] - d[i + 1]) > 12 || Math.abs(d[i + 1] - d[i + 2]) > 12) coloured++;
-      sum += d[i + 1]; sum2 += d[i + 1] * d[i + 1];
-    }
-    const n = d.length / 4;
-    return { coloured: coloured / n, std: Math.sqrt(sum2 / n - (sum / n) ** 2) };
-  });
+  const pix = await heatmapStats();
   assert.ok(pix.std > 10, `canvas looks blank (std ${pix.std})`);
   assert.ok(pix.coloured > 0.2, `heatmap overlay missing (${pix.coloured} coloured)`);
   // A different word (MLIP: entity attention vs GLoRIA's for unlinked words) redraws differently.
