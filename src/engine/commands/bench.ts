@@ -25,7 +25,8 @@ import {
 } from '../../core/runtime/bench-explain';
 import { benchEmbed, DEFAULT_EMBED_BENCH, formatEmbedReport } from '../../core/runtime/bench-embed';
 import { DataError } from '../../core/errors';
-import { BUNDLED_MODEL, bundledModelFile } from './explain';
+import { BUNDLED_MODEL, resolveExplainModel } from './explain';
+import type { ExplainModelInfo } from '../../protocol/explain';
 
 export const benchOps: Command = {
   spec: {
@@ -146,14 +147,10 @@ export const benchTrain: Command = {
 };
 
 /** --model, else the bundled model; the info `reclf explain` would give it. */
-function benchModel(flag: string | undefined): { file: string; info: { name: string; source: 'bundled' | 'onnx'; path: string } } {
-  if (flag) {
-    const file = path.resolve(flag);
-    return { file, info: { name: path.basename(file), source: 'onnx', path: file } };
-  }
-  const file = bundledModelFile();
-  if (!file) throw new ConfigError(`no model: give --model (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`, 'model');
-  return { file, info: { name: 'bundled', source: 'bundled', path: file } };
+async function benchModel(flag: string | undefined): Promise<{ file: string; info: Omit<ExplainModelInfo, 'method'> }> {
+  const resolved = await resolveExplainModel({ model: flag }, () => {});
+  if (!resolved) throw new ConfigError(`no model: give --model (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`, 'model');
+  return resolved;
 }
 
 function positiveInt(v: number | undefined, fallback: number, name: string, min = 1): number {
@@ -186,7 +183,7 @@ export const benchExplainCommand: Command = {
       warmup: positiveInt(num(f, 'warmup'), DEFAULT_EXPLAIN_BENCH.warmup, 'warmup', 0),
       device: device as 'auto' | 'cpu' | 'cuda',
     };
-    const { file, info } = benchModel(str(f, 'model'));
+    const { file, info } = await benchModel(str(f, 'model'));
     const tmp = benchTempDir();
     try {
       const synthetic = syntheticExplainInput(tmp);
@@ -250,7 +247,7 @@ export const benchEmbedCommand: Command = {
       torch: f.torch !== false,
       tolerance,
     };
-    const { file } = benchModel(str(f, 'model'));
+    const { file } = await benchModel(str(f, 'model'));
     const report = await benchEmbed(file, opts, (m) => ctx.events.log(m));
     process.stdout.write(bool(f, 'json') ? JSON.stringify(report, null, 2) + '\n' : formatEmbedReport(report) + '\n');
     return 0;

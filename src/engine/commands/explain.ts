@@ -8,7 +8,7 @@ import { DataError } from '../../core/errors';
 import { explain, loadExplainModel } from '../../core/explain/explain';
 import { exportRun } from '../../core/export/export-run';
 import { initBackend } from '../../core/runtime/backend';
-import { encodeExplanation, validateExplanation, type ExplanationPayload } from '../../protocol/explain';
+import { encodeExplanation, validateExplanation, type ExplainModelInfo, type ExplanationPayload } from '../../protocol/explain';
 
 /** The run's model.onnx, exported (from the best checkpoint) when missing or older than it. */
 export async function modelForRun(run: string, log: (m: string) => void): Promise<string> {
@@ -58,6 +58,25 @@ export function bundledModelFile(): string | undefined {
   return undefined;
 }
 
+/** The ONNX file and its display info for `--model` / `--run` / neither (the bundled model);
+ * undefined when neither is given and this install has no bundled model. One mapping for
+ * `explain`, `serve` and `bench explain|embed`, each of which reports the miss in its own terms. */
+export async function resolveExplainModel(
+  source: { model?: string; run?: string }, log: (m: string) => void,
+): Promise<{ file: string; info: Omit<ExplainModelInfo, 'method'> } | undefined> {
+  if (source.run !== undefined) {
+    const run = path.resolve(source.run);
+    const file = await modelForRun(run, log);
+    return { file, info: { name: path.basename(run), source: 'run', path: file } };
+  }
+  if (source.model !== undefined) {
+    const file = path.resolve(source.model);
+    return { file, info: { name: path.basename(file), source: 'onnx', path: file } };
+  }
+  const file = bundledModelFile();
+  return file ? { file, info: { name: 'bundled', source: 'bundled', path: file } } : undefined;
+}
+
 export const explainCommand: Command = {
   spec: {
     name: 'explain',
@@ -78,8 +97,7 @@ export const explainCommand: Command = {
     const modelFlag = str(flags, 'model');
     const runFlag = str(flags, 'run');
     if (modelFlag && runFlag) throw new UsageError('give at most one of --model and --run');
-    const bundled = !modelFlag && !runFlag ? bundledModelFile() : undefined;
-    if (!modelFlag && !runFlag && !bundled) {
+    if (!modelFlag && !runFlag && !bundledModelFile()) {
       throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`);
     }
     const reportFile = str(flags, 'report');
@@ -97,10 +115,9 @@ export const explainCommand: Command = {
         throw new DataError(`${reportPath}: cannot read the report (${(e as Error).message})`, reportPath);
       }
     }
-    const file = bundled ?? (modelFlag ? path.resolve(modelFlag) : await modelForRun(path.resolve(runFlag as string), (m) => ctx.events.log(m)));
-    const model = await loadExplainModel(file, runFlag
-      ? { name: path.basename(path.resolve(runFlag)), source: 'run', path: file }
-      : bundled ? { name: 'bundled', source: 'bundled', path: file } : { name: path.basename(file), source: 'onnx', path: file }, device);
+    const resolved = await resolveExplainModel({ model: modelFlag, run: runFlag }, (m) => ctx.events.log(m));
+    if (!resolved) throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install)`);
+    const model = await loadExplainModel(resolved.file, resolved.info, device);
     try {
       const t0 = performance.now();
       const payload = await explain(model, { imagePath: path.resolve(str(flags, 'image') as string), report, reportPath });

@@ -12,7 +12,7 @@ import { DataError, isUserError } from '../../core/errors';
 import { explain, loadExplainModel, type ExplainModel } from '../../core/explain/explain';
 import { encodeExplanation, validateExplanation, type ExplainModelInfo } from '../../protocol/explain';
 import type { ServeExplainRequest, ServeRequest, ServeRequestId, ServeResponse } from '../../protocol/serve';
-import { BUNDLED_MODEL, bundledModelFile, modelForRun } from './explain';
+import { BUNDLED_MODEL, resolveExplainModel } from './explain';
 
 type Device = 'auto' | 'cpu' | 'cuda';
 
@@ -128,22 +128,10 @@ async function answerExplain(req: ServeExplainRequest, models: ModelCache, log: 
   }
   const imagePath = path.resolve(req.image);
   if (!fs.existsSync(imagePath)) throw new RequestError(`${imagePath}: no such image file`, 'image');
-  let file: string;
-  let info: Partial<ExplainModelInfo>;
-  if (req.run !== undefined) {
-    const run = path.resolve(req.run);
-    if (!fs.existsSync(run)) throw new RequestError(`${run}: no such run folder`, 'run');
-    file = await modelForRun(run, log);
-    info = { name: path.basename(run), source: 'run', path: file };
-  } else if (req.model !== undefined) {
-    file = path.resolve(req.model);
-    info = { name: path.basename(file), source: 'onnx', path: file };
-  } else {
-    const bundled = bundledModelFile();
-    if (!bundled) throw new RequestError(`no model: give 'model' or 'run' (the bundled ${BUNDLED_MODEL} is not in this install)`, 'model');
-    file = bundled;
-    info = { name: 'bundled', source: 'bundled', path: file };
-  }
+  if (req.run !== undefined && !fs.existsSync(path.resolve(req.run))) throw new RequestError(`${path.resolve(req.run)}: no such run folder`, 'run');
+  const resolved = await resolveExplainModel({ model: req.model, run: req.run }, log);
+  if (!resolved) throw new RequestError(`no model: give 'model' or 'run' (the bundled ${BUNDLED_MODEL} is not in this install)`, 'model');
+  const { file, info } = resolved;
   const model = await models.get(file, info);
   const payload = await explain(model, { imagePath, report, reportPath });
   const problems = validateExplanation(payload);
