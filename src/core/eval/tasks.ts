@@ -145,8 +145,9 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
     const results: EvalResult[] = [];
     let explained: { rows: number[]; pairs: PairExplanation[] } | undefined;
     for (const task of tasks) {
-      const f = await features(o.split);
-      if (!f) continue;
+      // Segmentation and detection train on pixels, not on the cached features: no encoding for them.
+      // For every other task f is defined: the eval split is non-empty (checked above).
+      const f = task === 'segmentation' || task === 'detection' ? undefined : await features(o.split);
       const t0 = performance.now();
       let metrics: Record<string, number>;
       let details: Record<string, unknown> | undefined;
@@ -154,33 +155,33 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
       let taskSeeds: number[] = [];
       switch (task) {
         case 'zeroshot': {
-          const r = await runZeroShot(src, f, { score: o.score, pooling: o.pooling, prompts: o.prompts, maxPrompts: o.maxPrompts ?? 32, seed: 0 });
+          const r = await runZeroShot(src, f!, { score: o.score, pooling: o.pooling, prompts: o.prompts, maxPrompts: o.maxPrompts ?? 32, seed: 0 });
           metrics = r.metrics;
           details = { classes: r.classes, prompt_source: r.promptSource, prompt_counts: r.promptCounts, score: o.score, pooling: o.pooling, max_prompts: o.maxPrompts ?? 32 };
           taskSeeds = [0];
           break;
         }
         case 'retrieval':
-          metrics = runRetrieval(src, f, { score: o.retrievalScore ?? 'global' });
+          metrics = runRetrieval(src, f!, { score: o.retrievalScore ?? 'global' });
           details = { score: o.retrievalScore ?? 'global' };
           break;
         case 'grounding':
-          metrics = await runGrounding(src, f);
+          metrics = await runGrounding(src, f!);
           break;
         case 'relations':
         case 'importance': {
           if (!explained) {
-            const rows = rowsWithWordTruth(f);
-            explained = { rows, pairs: src.explainPairs(f, rows) };
+            const rows = rowsWithWordTruth(f!);
+            explained = { rows, pairs: src.explainPairs(f!, rows) };
           }
-          metrics = task === 'relations' ? runRelations(src, f, explained) : runImportance(src, f, explained);
+          metrics = task === 'relations' ? runRelations(src, f!, explained) : runImportance(src, f!, explained);
           break;
         }
         case 'linear': {
           const train = await features('train');
           if (!train) { skipped.push({ task, reason: 'no train split' }); o.onSkip?.(task, 'no train split'); continue; }
           const valid = o.split === 'valid' ? undefined : await features('valid');
-          metrics = runLinearProbe(train, valid, f, {
+          metrics = runLinearProbe(train, valid, f!, {
             ...o.linear, seeds, fractionsDir: path.join(src.outDir, 'eval', 'linear-fractions'), dataHash: dHash,
           });
           details = { ...LINEAR_DEFAULTS, ...o.linear, seeds, features: src.linearFeatures };
