@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of `reclf bench embed` (src/core/runtime/bench-embed.ts): torch_train.py's
+"""PyTorch peer of `reclf bench embed` (src/bench/bench-embed.ts): torch_train.py's
 DualEncoder (cnn-small + BERT + MGCA heads) loaded with the ONNX model's own weights (its
 initializers, written by the engine as safetensors: OIHW convs, BatchNorms folded to
 scale/shift, TF-layout [in, out] dense weights), checked against ONNX Runtime's outputs on the

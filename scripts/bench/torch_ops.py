@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of src/core/runtime/bench-ops.ts: the same workloads, timed the same way
+"""PyTorch peer of src/bench/bench-ops.ts: the same workloads, timed the same way
 (warm-up, then the median of several calls), printed as JSON rows {name, ms, flop}.
 Run with Debian's /usr/bin/python3 (python3-torch + libopenblas0-pthread)."""
 import argparse

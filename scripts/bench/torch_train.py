@@ -1,16 +1,27 @@
 #!/usr/bin/python3
-"""PyTorch peer of `reclf bench train` (src/core/runtime/bench-train.ts): the model the TS trainer
+"""PyTorch peer of `reclf bench train` (src/bench/bench-train.ts): the model the TS trainer
 builds (src/core/models: cnn-small / ResNet / ViT, BERT, MGCA projection heads, pieces summed
 into words) and the alignment losses of src/core/align (convirt, gloria, mgca, reclf) for the
 run config it receives, with the same shapes, parameter count and per-step work, then timed
 training steps: forward + backward + clip_grad_norm_ + torch.optim.AdamW (+ BatchNorm running
 statistics). Values differ (random init); the work does not.
 
-Input (stdin, JSON): {"config": RunConfig (resolved), "vocabSize": V, "batch": B,
+Input (stdin, or --job FILE; JSON): {"config": RunConfig (resolved), "vocabSize": V, "batch": B,
 "wordIndex": [B*T ints, -1 = no word], "steps": N, "warmup": W, "seed": S}, or a list of such
-jobs with --count-only. Output (stdout, JSON): {"params", "buffers", "step_ms_median", "steps",
-"threads", "loss"}; --count-only prints only the counts.
-Run with Debian's /usr/bin/python3 (python3-torch + libopenblas0-pthread)."""
+jobs with --count-only. `reclf bench train [--preset paper] --torch-job` prints the job the engine
+would send (the presets, e.g. the papers' ResNet-50 + BERT-base at batch 48, are defined once, in
+src/bench/bench-train.ts), so this side can also run alone on a machine without Node:
+  reclf bench train --preset paper --torch-job > job.json
+  python3 torch_train.py --device cuda --job job.json
+Output (stdout, JSON): {"params", "buffers", "step_ms_median", "steps", "threads", "loss",
+"device", "peak_allocated_mb", "peak_reserved_mb"}; --count-only prints only the counts.
+
+--device cuda times with torch.cuda.synchronize() before the clock starts and after each step,
+and reports torch.cuda.max_memory_allocated / max_memory_reserved over the timed steps (reset
+after warm-up); float32 throughout, TF32 off unless --tf32 (the TF.js step is plain float32).
+--device cpu reports no memory peak (null).
+Run with Debian's /usr/bin/python3 (python3-torch + libopenblas0-pthread), or any Python whose
+torch has CUDA for --device cuda."""
 import argparse
 import json
 import math
@@ -18,9 +29,17 @@ import statistics
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    TORCH_IMPORT_ERROR = None
+except ImportError as _e:  # --help works without torch; main() reports the missing module
+    torch = F = None
+    TORCH_IMPORT_ERROR = _e
+
+    class nn:  # noqa: N801  (stand-in so the module's classes can be defined)
+        Module = object
 
 NEG = -1e9
 
@@ -117,13 +136,15 @@ class ConvBn(nn.Module):
         return F.batch_norm(self.conv(x), bn.running_mean, bn.running_var, bn.weight, bn.bias, training, bn.momentum, bn.eps)
 
 
-def multi_head_attention(q, k, v, heads, key_mask=None):
+def multi_head_attention(q, k, v, heads, key_mask=None, probs_dropout=None):
+    """layers.ts multiHeadAttention: probs are returned before the (optional) attention dropout."""
     b, t, d = q.shape
     dh = d // heads
     split = lambda x: x.reshape(b, t, heads, dh).transpose(1, 2)
     scores = split(q) @ split(k).transpose(-1, -2) / math.sqrt(dh)
     probs = masked_softmax(scores, key_mask.reshape(b, 1, 1, t) if key_mask is not None else None)
-    out = (probs @ split(v)).transpose(1, 2).reshape(b, t, d)
+    used = probs_dropout(probs) if probs_dropout is not None else probs
+    out = (used @ split(v)).transpose(1, 2).reshape(b, t, d)
     return out, probs
 
 
@@ -266,7 +287,7 @@ class Bert(nn.Module):
         h = drop(self.emb_norm(self.word[ids] + self.pos[:t] + self.type_emb[0:1]))
         cls_att = None
         for li, l in enumerate(self.layers):
-            out, probs = multi_head_attention(l.q(h), l.k(h), l.v(h), self.cfg["heads"], mask)
+            out, probs = multi_head_attention(l.q(h), l.k(h), l.v(h), self.cfg["heads"], mask, drop if p > 0 else None)
             if li == len(self.layers) - 1:
                 cls_att = probs[:, :, 0, :].mean(1)
             a = l.attn_norm(drop(l.o(out)) + h)
@@ -320,7 +341,7 @@ class DualEncoder(nn.Module):
 
 def diag_ce(logits):
     b = logits.shape[0]
-    return -(torch.log_softmax(logits, -1) * torch.eye(b)).sum() / b
+    return -(torch.log_softmax(logits, -1) * torch.eye(b, device=logits.device)).sum() / b
 
 
 def sym_infonce(logits, w1=1.0, w2=1.0):
@@ -377,7 +398,7 @@ def gloria_cross_scores(x, g1, g2):
 def masked_diag_nll(logits, key_mask):
     n = logits.shape[1]
     logp = torch.log_softmax(logits + (1 - key_mask) * NEG, -1)
-    return -(logp * torch.eye(n).reshape(1, n, n)).sum(-1)
+    return -(logp * torch.eye(n, device=logits.device).reshape(1, n, n)).sum(-1)
 
 
 def token_side(q, k, q_mask, k_mask, q_weights, tau):
@@ -393,7 +414,7 @@ def token_side(q, k, q_mask, k_mask, q_weights, tau):
 def mgca_token_loss(x, word_weights, tau):
     e, v = l2norm(x["words"]), l2norm(x["regions"])
     b, m, _ = v.shape
-    region_mask = torch.ones(b, m)
+    region_mask = torch.ones(b, m, device=v.device)
     return token_side(e, v, x["wordMask"], None, word_weights, tau) + token_side(v, e, region_mask, x["wordMask"], region_mask / m, tau)
 
 
@@ -545,7 +566,7 @@ class Reclf(nn.Module):
             bs = xs["words"].shape[0]
             _, ctx = cross_attention(xs["words"], xs["regions"], xs["wordMask"], c["gamma1"])
             score, _ = self.scores(xs["words"].reshape(1, bs, n, d), ctx, xs["wordMask"])
-            scale = torch.tensor(1 / c["localTau"])
+            scale = torch.tensor(1 / c["localTau"], device=score.device)
             if self.log_scale is not None:
                 scale = torch.clamp(scale * torch.exp(self.log_scale), max=100)
             local = sym_infonce(score * scale)
@@ -584,11 +605,15 @@ def no_decay(name, p):
     return p.ndim <= 1 or "norm" in name or "bn" in name or "prototypes" in name
 
 
-def run(job):
+def run(job, device="cpu"):
     torch.manual_seed(job.get("seed", 0))
+    cuda = device == "cuda"
     cfg, model = build(job)
+    model = model.to(device)
     mc, tc = cfg["model"], cfg["train"]
     B, T, S, N = job["batch"], mc["text"]["maxLength"], mc["image"]["imageSize"], mc["maxWords"]
+    # The batch is made on the host (seeded like the CPU run) and lives on the device, as TF.js
+    # keeps its variables there; only the step is timed.
     pixels = torch.randn(B, 1, S, S)
     ids = torch.randint(5, job["vocabSize"], (B, T))
     mask = torch.ones(B, T)
@@ -600,6 +625,7 @@ def run(job):
             if 0 <= w < N:
                 assign[b, w, t] = 1
     word_mask = (assign.sum(-1) > 0).float()
+    pixels, ids, mask, assign, word_mask = (x.to(device) for x in (pixels, ids, mask, assign, word_mask))
     params = list(model.named_parameters())
     opt = torch.optim.AdamW([
         {"params": [p for n, p in params if not no_decay(n, p)], "weight_decay": tc["weightDecay"]},
@@ -615,26 +641,54 @@ def run(job):
         opt.step()
         return loss.item()
 
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
     loss = float("nan")
     for _ in range(job["warmup"]):
         loss = step()
+    if cuda:
+        sync()
+        torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(job["steps"]):
+        sync()
         t0 = time.perf_counter()
         loss = step()
+        sync()
         times.append((time.perf_counter() - t0) * 1000.0)
     p, buf = counts(model)
+    mib = lambda n: n / 2 ** 20
     return {"params": p, "buffers": buf, "step_ms_median": statistics.median(times) if times else None,
-            "steps": len(times), "threads": torch.get_num_threads(), "loss": loss}
+            "steps": len(times), "threads": torch.get_num_threads(), "loss": loss,
+            "device": torch.cuda.get_device_name() if cuda else "cpu",
+            "peak_allocated_mb": mib(torch.cuda.max_memory_allocated()) if cuda else None,
+            "peak_reserved_mb": mib(torch.cuda.max_memory_reserved()) if cuda else None}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="intra-op CPU threads (default 2)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the step runs (default cpu)")
+    ap.add_argument("--tf32", action="store_true", help="cuda: allow TF32 matmuls/convolutions (default: strict float32)")
+    ap.add_argument("--job", metavar="FILE", help="read the job JSON from FILE instead of stdin")
     ap.add_argument("--count-only", action="store_true", help="print parameter/buffer counts, run no step")
     a = ap.parse_args()
+    if TORCH_IMPORT_ERROR is not None:
+        sys.exit(f"PyTorch is not installed for {sys.executable}: {TORCH_IMPORT_ERROR}")
     torch.set_num_threads(a.threads)
-    job = json.load(sys.stdin)
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit(f"--device cuda: torch {torch.__version__} sees no CUDA device "
+                     f"(built with CUDA {torch.version.cuda or 'none'})")
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
+    if a.job:
+        with open(a.job, encoding="utf8") as f:
+            job = json.load(f)
+    else:
+        job = json.load(sys.stdin)
     if a.count_only:
         jobs = job if isinstance(job, list) else [job]
         out = []
@@ -643,7 +697,10 @@ def main():
             out.append({"params": p, "buffers": buf})
         print(json.dumps(out if isinstance(job, list) else out[0]))
         return
-    print(json.dumps(run(job)))
+    if isinstance(job, list):
+        print(json.dumps([run(j, a.device) for j in job]))
+        return
+    print(json.dumps(run(job, a.device)))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 // `reclf bench ops`: GFLOP/s of the kernels training depends on and one transformer training
 // step, per available TF.js backend, next to the same workloads in PyTorch measured in this run.
-// `reclf bench train`: the trainer's real step on the default (or a given) run config per
-// backend, next to the same model, losses and batch in PyTorch.
+// `reclf bench train`: the trainer's real step on the default (or a given, or the papers') run
+// config per backend, next to the same model, losses and batch in PyTorch (CPU or CUDA).
 // `reclf bench explain`: latency of one explanation (cold and warm) with the default model.
 // `reclf bench embed`: image/text encoder throughput in ONNX Runtime vs the same weights in PyTorch.
 import fs from 'node:fs';
@@ -11,10 +11,12 @@ import type { Command } from '../command';
 import { BACKEND_ORDER, initBackend, probeBackends } from '../../core/runtime/backend';
 import {
   benchActiveBackend, benchTorch, DEFAULT_SIZES, DEFAULT_TIMING, formatBenchTable, type BenchRow,
-} from '../../core/runtime/bench-ops';
+} from '../../bench/bench-ops';
 import {
-  benchTrainActive, benchTrainTorch, DEFAULT_TRAIN_BENCH, formatTrainTable, type TrainBenchRow,
-} from '../../core/runtime/bench-train';
+  benchTrainActive, benchTrainTorch, DEFAULT_TRAIN_BENCH, formatTrainTable, mergeRaw, presetOverride, torchTrainJob,
+  trainStepFlop, TRAIN_BENCH_PRESETS, type TrainBenchRow,
+} from '../../bench/bench-train';
+import { TORCH_PYTHON } from '../../bench/bench-ops';
 import { ConfigError } from '../../core/errors';
 import { METHOD_NAMES } from '../../core/align/registry';
 import { resolveRunConfig, type RunConfig } from '../../core/train/run-config';
@@ -22,8 +24,8 @@ import { readConfigFile } from '../run-config-file';
 import {
   benchExplain, benchTempDir, DEFAULT_EXPLAIN_BENCH, defaultRealCxrDir, formatExplainReport, iuXrayInput,
   syntheticExplainInput, type ExplainBenchInput,
-} from '../../core/runtime/bench-explain';
-import { benchEmbed, DEFAULT_EMBED_BENCH, formatEmbedReport } from '../../core/runtime/bench-embed';
+} from '../../bench/bench-explain';
+import { benchEmbed, DEFAULT_EMBED_BENCH, formatEmbedReport } from '../../bench/bench-embed';
 import { DataError } from '../../core/errors';
 import { BUNDLED_MODEL, resolveExplainModel } from './explain';
 import type { ExplainModelInfo } from '../../protocol/explain';
@@ -61,7 +63,7 @@ export const benchOps: Command = {
       ctx.events.log(`benchmarking ${name} on ${sel.device} ...`);
       // The pure-JS cpu backend is ~30x slower; fewer repetitions keep the command usable.
       const t = name === 'cpu' ? { reps: Math.min(timing.reps, 2), warmup: Math.min(timing.warmup, 1) } : timing;
-      rows.push(...benchActiveBackend(name, DEFAULT_SIZES, t));
+      rows.push(...await benchActiveBackend(name, DEFAULT_SIZES, t));
     }
     if (f.torch !== false) {
       ctx.events.log('benchmarking PyTorch peer ...');
@@ -77,32 +79,77 @@ export const benchOps: Command = {
 
 const FLOP_NOTE = 'GFLOP/s counts 3 x the forward FLOP of the image and text encoders and projection heads (estimateFlops); '
   + 'the alignment head (local attention, SRM/IRM, token and prototype losses) is excluded.';
+const TIMING_NOTE = 'step ms: median wall time of one trainer step (batch upload, forward, backward, clipping, AdamW, BatchNorm update), '
+  + 'ending in an awaited read of the loss so GPU backends have finished the step; PyTorch on CUDA is timed between torch.cuda.synchronize() calls.';
+const MEMORY_NOTE = 'peak MB: TF.js = the maximum of the engine\'s live-tensor bytes (tf.memory().numBytes: weights, AdamW state, '
+  + 'activations kept for backward) over the timed steps; torch(cuda) = torch.cuda.max_memory_allocated. '
+  + 'GPU MB: webgpu = the backend buffer manager\'s numBytesAllocated (buffers in use + its free pool), maximum after each step; '
+  + 'torch(cuda) = torch.cuda.max_memory_reserved. "-" = not measured (CPU backends, PyTorch on CPU).';
 const CPU_NOTE = "cpu backend not run: plain JS is ~50x slower than wasm (add it with --backends cpu)";
+/** Above this many GFLOP per step a CPU backend is warned about (the paper preset is ~4,100). */
+const CPU_HEAVY_GFLOP = 200;
 
-/** Run configs to benchmark: each method's defaults, or a user config (optionally re-targeted per --methods). */
-function benchRunConfigs(methods: string[] | undefined, configFile: string | undefined): RunConfig[] {
+/** Run configs to benchmark: each method's defaults, or a user config (optionally re-targeted per --methods), with a preset applied. */
+function benchRunConfigs(methods: string[] | undefined, configFile: string | undefined, preset: string): RunConfig[] {
   for (const m of methods ?? []) {
     if (!METHOD_NAMES.includes(m)) throw new ConfigError(`--methods: unknown method '${m}' (choose ${METHOD_NAMES.join(', ')})`, 'methods');
   }
-  if (!configFile) return (methods ?? ['reclf']).map((m) => resolveRunConfig({}, m));
-  const raw = readConfigFile(configFile);
+  const over = presetOverride(preset);
+  if (!configFile) return (methods ?? ['reclf']).map((m) => resolveRunConfig(mergeRaw({}, over), m));
+  const raw = mergeRaw(readConfigFile(configFile), over);
   return methods ? methods.map((m) => resolveRunConfig(raw, m)) : [resolveRunConfig(raw)];
+}
+
+function parsePresets(v: string[] | undefined): string[] {
+  const presets = v && v.length ? [...new Set(v)] : ['default'];
+  for (const p of presets) {
+    if (!(TRAIN_BENCH_PRESETS as readonly string[]).includes(p)) {
+      throw new ConfigError(`--preset: unknown preset '${p}' (choose ${TRAIN_BENCH_PRESETS.join(', ')})`, 'preset');
+    }
+  }
+  return presets;
 }
 
 export const benchTrain: Command = {
   spec: {
     name: 'bench train',
-    summary: 'Time training steps of the default configs per backend vs the same model in PyTorch',
-    usage: 'reclf bench train [--methods a,b] [--config FILE] [--backends a,b] [--steps N] [--warmup N] [--no-torch] [--json]',
+    summary: 'Time training steps (step ms, images/s, GFLOP/s, peak memory) per backend vs the same model in PyTorch',
+    usage: [
+      'reclf bench train [--methods a,b] [--preset default|paper|default,paper] [--config FILE] [--backend NAME | --backends a,b]',
+      '                         [--steps N] [--warmup N] [--no-torch] [--torch-device cpu|cuda] [--torch-threads N] [--python PY]',
+      '                         [--torch-job] [--json]',
+      '',
+      'Examples:',
+      '  reclf bench train --methods reclf,convirt --steps 10          # CPU default configs, wasm vs PyTorch on 2 threads',
+      '  reclf bench train --backend webgpu --preset paper --torch-device cuda',
+      '                                                                # the papers\' ResNet-50 + BERT-base, batch 48: WebGPU vs PyTorch CUDA',
+      '  reclf bench train --backend webgpu --preset default,paper     # both presets side by side',
+      '  reclf bench train --preset paper --torch-job > job.json       # the PyTorch job, for torch_train.py --device cuda --job job.json elsewhere',
+      '',
+      'Presets: default = the CPU default config (cnn-small 128 px, 2-layer BERT, batch 32). paper = ResNet-50 at 224 px,',
+      'BERT-base (12 layers, hidden 768, 12 heads, intermediate 3072, 28,996-piece vocabulary, 112 pieces, dropout 0.1),',
+      'MGCA heads (2048 -> 128), 97 words, batch 48: ~4.1 TFLOP per step, minutes per step on a CPU backend. A preset',
+      'overrides only the model, vocabulary size and batch of --config (or of each method\'s defaults).',
+      'Columns: step ms (each step ends in an awaited loss read, so GPU work is finished), images/s, GFLOP/s (3 x forward',
+      'FLOP of encoders + heads), peak MB (peak live-tensor memory over the timed steps: TF.js tf.memory().numBytes tracked',
+      'on every change / torch.cuda.max_memory_allocated), GPU MB (webgpu bufferManager.numBytesAllocated, buffers in use +',
+      'free pool, max after each step / torch.cuda.max_memory_reserved), and the step-time ratio to the PyTorch row of the',
+      'same method and preset. The PyTorch side runs in the same command; without torch its column is skipped with the reason.',
+    ].join('\n'),
     flags: {
       methods: { type: 'list', value: 'A,B', description: `Methods whose default config is timed (${METHOD_NAMES.join(', ')}); default: reclf, or the --config's method` },
-      config: { type: 'string', value: 'FILE', description: 'Bench this run config (*.reclf.json) instead of the defaults' },
+      preset: { type: 'list', value: 'P[,P]', description: `Model/batch preset(s), rows side by side (${TRAIN_BENCH_PRESETS.join(', ')}); paper = ResNet-50 224 px + BERT-base, batch 48`, default: ['default'] },
+      config: { type: 'string', value: 'FILE', description: 'Bench this run config (*.reclf.json) instead of the defaults (a --preset other than default overrides its model and batch)' },
+      backend: { type: 'string', value: 'NAME', description: `One TF.js backend (${BACKEND_ORDER.join(', ')}); same as --backends NAME` },
       backends: { type: 'list', value: 'A,B', description: `TF.js backends (${BACKEND_ORDER.join(', ')}); default: every available one except cpu (~50x slower)` },
       steps: { type: 'number', value: 'N', description: 'Timed training steps (median reported)', default: DEFAULT_TRAIN_BENCH.steps },
-      warmup: { type: 'number', value: 'N', description: 'Untimed training steps first', default: DEFAULT_TRAIN_BENCH.warmup },
+      warmup: { type: 'number', value: 'N', description: 'Untimed training steps first (kernel compilation, allocator warm-up)', default: DEFAULT_TRAIN_BENCH.warmup },
       seed: { type: 'number', value: 'S', description: 'Seed of the synthetic batch', default: DEFAULT_TRAIN_BENCH.seed },
-      torch: { type: 'boolean', description: 'Also run the PyTorch peer (/usr/bin/python3, scripts/bench/torch_train.py)', default: true },
-      'torch-threads': { type: 'number', value: 'N', description: 'PyTorch intra-op threads', default: 2 },
+      torch: { type: 'boolean', description: 'Also run the PyTorch peer (scripts/bench/torch_train.py) in the same command; --no-torch skips it', default: true },
+      'torch-device': { type: 'string', value: 'DEV', description: 'Where the PyTorch peer runs: cpu, or cuda (synchronised timing, torch.cuda.max_memory_allocated/reserved; float32, TF32 off)', default: 'cpu' },
+      'torch-threads': { type: 'number', value: 'N', description: 'PyTorch intra-op CPU threads', default: 2 },
+      python: { type: 'string', value: 'PY', description: 'Python interpreter with torch for the peer (e.g. a CUDA build in a venv)', default: TORCH_PYTHON },
+      'torch-job': { type: 'boolean', description: 'Print the JSON job(s) torch_train.py reads (--job FILE or stdin) and exit, to run the PyTorch side alone' },
       json: { type: 'boolean', description: 'Print {rows, notes} as JSON on stdout instead of a table' },
     },
   },
@@ -113,9 +160,21 @@ export const benchTrain: Command = {
       warmup: Math.max(0, Math.floor(num(f, 'warmup') ?? DEFAULT_TRAIN_BENCH.warmup)),
       seed: Math.max(0, Math.floor(num(f, 'seed') ?? DEFAULT_TRAIN_BENCH.seed)),
     };
-    const configs = benchRunConfigs(list(f, 'methods'), str(f, 'config'));
-    const notes = [FLOP_NOTE];
+    const torchDevice = str(f, 'torchDevice') ?? 'cpu';
+    if (torchDevice !== 'cpu' && torchDevice !== 'cuda') throw new ConfigError(`--torch-device must be cpu or cuda, got ${torchDevice}`, 'torch-device');
+    const peer = { threads: Math.max(1, Math.floor(num(f, 'torchThreads') ?? 2)), device: torchDevice as 'cpu' | 'cuda', python: str(f, 'python') ?? TORCH_PYTHON };
+    const presets = parsePresets(list(f, 'preset'));
+    const runs = presets.flatMap((preset) => benchRunConfigs(list(f, 'methods'), str(f, 'config'), preset).map((cfg) => ({ preset, cfg })));
+    if (bool(f, 'torchJob')) {
+      const jobs = runs.map(({ cfg }) => torchTrainJob(cfg, opts));
+      process.stdout.write(JSON.stringify(jobs.length === 1 ? jobs[0] : jobs) + '\n');
+      return 0;
+    }
+    const notes = [FLOP_NOTE, TIMING_NOTE, MEMORY_NOTE];
+    const one = str(f, 'backend');
     let backends = list(f, 'backends');
+    if (one && backends) throw new ConfigError('give --backend or --backends, not both', 'backend');
+    if (one) backends = [one];
     if (backends) {
       for (const b of backends) await initBackend(b);
     } else {
@@ -126,18 +185,28 @@ export const benchTrain: Command = {
       if (backends.length === 0) backends = ['cpu'];
     }
     const rows: TrainBenchRow[] = [];
-    for (const cfg of configs) {
+    for (const { preset, cfg } of runs) {
       const m = cfg.method.name;
+      const tag = presets.length > 1 || preset !== 'default' ? `${m} (${preset})` : m;
+      const gflop = trainStepFlop(cfg) / 1e9;
       for (const name of backends) {
         const sel = await initBackend(name);
-        ctx.events.log(`${m}: ${opts.warmup} + ${opts.steps} training steps of ${cfg.train.batchSize} on ${name} (${sel.device}) ...`);
-        rows.push(benchTrainActive(cfg, name, opts));
+        if (gflop > CPU_HEAVY_GFLOP && sel.device.startsWith('cpu')) {
+          ctx.events.log(`${tag}: ${gflop.toFixed(0)} GFLOP per step on a CPU backend (${name}): expect a long run`);
+        }
+        ctx.events.log(`${tag}: ${opts.warmup} + ${opts.steps} training steps of ${cfg.train.batchSize} on ${name} (${sel.device}) ...`);
+        rows.push(await benchTrainActive(cfg, name, opts, preset));
       }
       if (f.torch !== false) {
-        ctx.events.log(`${m}: the same steps in PyTorch ...`);
-        const torch = benchTrainTorch(cfg, opts, num(f, 'torchThreads') ?? 2);
-        if (torch.row) rows.push(torch.row);
-        else if (torch.error && !notes.includes(torch.error)) notes.push(torch.error);
+        ctx.events.log(`${tag}: the same steps in PyTorch (${peer.device}) ...`);
+        const torch = benchTrainTorch(cfg, opts, peer, preset);
+        if (torch.row) {
+          rows.push(torch.row);
+          const dev = `${torch.row.backend}: ${torch.device ?? peer.device}${peer.device === 'cuda' ? ', float32 (TF32 off)' : ''}`;
+          if (peer.device === 'cuda' && !notes.includes(dev)) notes.push(dev);
+        } else if (torch.error && !notes.includes(torch.error)) {
+          notes.push(torch.error);
+        }
       }
     }
     if (bool(f, 'json')) process.stdout.write(JSON.stringify({ rows, notes }, null, 2) + '\n');

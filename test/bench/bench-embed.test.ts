@@ -5,13 +5,13 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
   benchEmbed, formatEmbedReport, IMAGE_OUTPUTS, pruneModel, TEXT_OUTPUTS, timingOf, torchEmbedConfig,
-} from '../../../src/core/runtime/bench-embed';
-import { torchAvailable } from '../../../src/core/runtime/bench-ops';
-import { attr, DataType, GraphBuilder } from '../../../src/core/export/graph-builder';
-import { encodeModel } from '../../../src/core/export/onnx-proto';
-import { decodeModel } from '../../../src/core/export/onnx-decode';
+} from '../../src/bench/bench-embed';
+import { torchAvailable } from '../../src/bench/bench-ops';
+import { attr, DataType, GraphBuilder } from '../../src/core/export/graph-builder';
+import { encodeModel } from '../../src/core/export/onnx-proto';
+import { decodeModel } from '../../src/core/export/onnx-decode';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const repoRoot = path.resolve(__dirname, '..', '..');
 const MODEL = path.join(repoRoot, 'models', 'reclf-default.onnx');
 const noModel = !fs.existsSync(MODEL) && 'bundled model absent';
 const TORCH = torchAvailable();

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveRunConfig } from '../../../src/core/train/run-config';
-import { runTraining } from '../../../src/core/train/trainer';
-import { initBackend } from '../../../src/core/runtime/backend';
-import { benchEval, formatEvalBench } from '../../../src/core/runtime/bench-eval';
-import { tinyConfig, tinySynth } from '../../helpers/tiny';
+import { resolveRunConfig } from '../../src/core/train/run-config';
+import { runTraining } from '../../src/core/train/trainer';
+import { initBackend } from '../../src/core/runtime/backend';
+import { benchEval, formatEvalBench } from '../../src/bench/bench-eval';
+import { tinyConfig, tinySynth } from '../helpers/tiny';
 
 test('bench eval: a cold pass encodes features, the cached pass does not, and the user run is left untouched', async () => {
   const backend = (await initBackend(process.env.RECLF_TEST_BACKEND ?? 'wasm')).name;

@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { DataError } from '../errors';
-import { encodeSafetensors, type NamedTensor } from '../io/safetensors';
-import { encodeModel, type ModelProto, type NodeProto, type TensorProto } from '../export/onnx-proto';
-import { decodeModel } from '../export/onnx-decode';
-import { readExplainMeta, tokenizerFor } from '../explain/explain';
-import { generateStudy } from '../data/synth/generate';
-import { TORCH_MISSING, TORCH_PYTHON, torchAvailable } from './bench-ops';
+import { DataError } from '../core/errors';
+import { encodeSafetensors, type NamedTensor } from '../core/io/safetensors';
+import { encodeModel, type ModelProto, type NodeProto, type TensorProto } from '../core/export/onnx-proto';
+import { decodeModel } from '../core/export/onnx-decode';
+import { readExplainMeta, tokenizerFor } from '../core/explain/explain';
+import { generateStudy } from '../core/data/synth/generate';
+import { benchScriptPath, TORCH_MISSING, TORCH_PYTHON, torchAvailable } from './bench-ops';
 
 /** The model cut down to what `outputs` need: nodes, initializers and graph inputs (nodes are topologically sorted). */
 export function pruneModel(model: ModelProto, outputs: readonly string[]): ModelProto {
@@ -208,13 +208,9 @@ async function timeSession(session: ort.InferenceSession, feeds: Record<string, 
   return { ms, out };
 }
 
-/** Locates scripts/bench/torch_embed.py from src/ (tsx) or dist/engine (bundle). */
+/** Locates scripts/bench/torch_embed.py from src/bench (tsx) or dist/engine (bundle). */
 export function torchEmbedScriptPath(): string | undefined {
-  for (const rel of [['..', '..', '..'], ['..', '..']]) {
-    const p = path.resolve(__dirname, ...rel, 'scripts', 'bench', 'torch_embed.py');
-    if (fs.existsSync(p)) return p;
-  }
-  return undefined;
+  return benchScriptPath('torch_embed.py');
 }
 
 interface TorchEmbedOutput {

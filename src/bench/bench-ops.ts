@@ -1,12 +1,14 @@
 // Micro-benchmarks of the kernels training spends its time in (matmul forms, conv forward and
 // backward) and one transformer training step built from ops.ts, per TF.js backend, with the
 // same workloads in PyTorch (scripts/bench/torch_ops.py) as the peer measured in the same run.
+// Every timed call ends in an asynchronous read of its result (`await t.data()`), so async GPU
+// backends (WebGPU, which has no synchronous read in Node) finish the work before the clock stops.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, layerNorm, linear, maskedSoftmax, bmm } from '../models/ops';
-import { Rng } from '../rng';
+import { gelu, layerNorm, linear, maskedSoftmax, bmm } from '../core/models/ops';
+import { Rng } from '../core/rng';
 
 export interface BenchRow {
   /** Workload id shared with the PyTorch script, e.g. "matmul 1024x256x1024 tA". */
@@ -32,16 +34,28 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Median wall time (ms) of `fn`, which must read its results back (dataSync) so async backends finish. */
-export function timeMedian(fn: () => void, opts: TimingOptions = DEFAULT_TIMING): number {
-  for (let i = 0; i < opts.warmup; i++) fn();
+/** Median wall time (ms) of `fn`, which must await its results (`await t.data()`) so async backends finish. */
+export async function timeMedian(fn: () => void | Promise<void>, opts: TimingOptions = DEFAULT_TIMING): Promise<number> {
+  for (let i = 0; i < opts.warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < opts.reps; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
   }
   return median(times);
+}
+
+/** Median wall time (ms) of one op: `make` builds the result, which is read back and disposed. */
+export function timeOp(make: () => tf.Tensor, opts: TimingOptions = DEFAULT_TIMING): Promise<number> {
+  return timeMedian(async () => {
+    const out = make();
+    try {
+      await out.data();
+    } finally {
+      out.dispose();
+    }
+  }, opts);
 }
 
 function randn(rng: Rng, shape: number[], std = 1): tf.Tensor {
@@ -70,7 +84,7 @@ export const DEFAULT_SIZES: BenchSizes = {
   transformer: { batch: 16, seq: 64, dim: 256, heads: 4, layers: 4, ffn: 1024 },
 };
 
-export function benchMatmuls(backend: string, sizes: BenchSizes, rng: Rng, opts: TimingOptions): BenchRow[] {
+export async function benchMatmuls(backend: string, sizes: BenchSizes, rng: Rng, opts: TimingOptions): Promise<BenchRow[]> {
   const { m, k, n } = sizes.matmul;
   const rows: BenchRow[] = [];
   const flop = 2 * m * k * n;
@@ -78,20 +92,20 @@ export function benchMatmuls(backend: string, sizes: BenchSizes, rng: Rng, opts:
   for (const [suffix, tA, tB] of forms) {
     const a = randn(rng, tA ? [k, m] : [m, k]) as tf.Tensor2D;
     const b = randn(rng, tB ? [n, k] : [k, n]) as tf.Tensor2D;
-    const ms = timeMedian(() => tf.tidy(() => { tf.matMul(a, b, tA, tB).dataSync(); }), opts);
+    const ms = await timeOp(() => tf.matMul(a, b, tA, tB), opts);
     rows.push(row(`matmul ${m}x${k}x${n}${suffix}`, backend, flop, ms));
     tf.dispose([a, b]);
   }
   const q = sizes.bmm;
   const a3 = randn(rng, [q.batch, q.m, q.k]) as tf.Tensor3D;
   const b3 = randn(rng, [q.batch, q.k, q.n]) as tf.Tensor3D;
-  const ms = timeMedian(() => tf.tidy(() => { tf.matMul(a3, b3).dataSync(); }), opts);
+  const ms = await timeOp(() => tf.matMul(a3, b3), opts);
   rows.push(row(`bmm ${q.batch}x${q.m}x${q.k}x${q.n}`, backend, 2 * q.batch * q.m * q.k * q.n, ms));
   tf.dispose([a3, b3]);
   return rows;
 }
 
-export function benchConv(backend: string, sizes: BenchSizes, rng: Rng, opts: TimingOptions): BenchRow[] {
+export async function benchConv(backend: string, sizes: BenchSizes, rng: Rng, opts: TimingOptions): Promise<BenchRow[]> {
   const c = sizes.conv;
   const x = randn(rng, [c.batch, c.h, c.w, c.cin]) as tf.Tensor4D;
   const w = randn(rng, [c.k, c.k, c.cin, c.cout], 0.1) as tf.Tensor4D;
@@ -100,16 +114,13 @@ export function benchConv(backend: string, sizes: BenchSizes, rng: Rng, opts: Ti
   const flop = 2 * c.batch * oh * ow * c.k * c.k * c.cin * c.cout;
   const tag = `conv ${c.batch}x${c.h}x${c.w}x${c.cin}->${c.cout} k${c.k}s${c.stride}`;
   const rows: BenchRow[] = [];
-  rows.push(row(`${tag} fwd`, backend, flop, timeMedian(() => tf.tidy(() => { tf.conv2d(x, w, c.stride, 'same').dataSync(); }), opts)));
+  rows.push(row(`${tag} fwd`, backend, flop, await timeOp(() => tf.conv2d(x, w, c.stride, 'same'), opts)));
   const dy = randn(rng, [c.batch, oh, ow, c.cout]) as tf.Tensor4D;
-  rows.push(row(`${tag} dx`, backend, flop, timeMedian(() => tf.tidy(() => {
-    tf.conv2dTranspose(dy, w, [c.batch, c.h, c.w, c.cin], c.stride, 'same').dataSync();
-  }), opts)));
+  rows.push(row(`${tag} dx`, backend, flop, await timeOp(() => tf.conv2dTranspose(dy, w, [c.batch, c.h, c.w, c.cin], c.stride, 'same'), opts)));
   let dwMs: number | undefined;
   try {
-    dwMs = timeMedian(() => tf.tidy(() => {
-      (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.stride, pad: 'same', dataFormat: 'NHWC', filterShape: [c.k, c.k, c.cin, c.cout] }) as tf.Tensor).dataSync();
-    }), opts);
+    dwMs = await timeOp(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
+      { strides: c.stride, pad: 'same', dataFormat: 'NHWC', filterShape: [c.k, c.k, c.cin, c.cout] }) as tf.Tensor, opts);
   } catch {
     // The stock wasm backend has no Conv2DBackpropFilter kernel.
     dwMs = undefined;
@@ -125,9 +136,13 @@ type Params = Record<string, tf.Variable>;
 export function transformerParams(sizes: BenchSizes['transformer'], rng: Rng): Params {
   const { dim, ffn, layers } = sizes;
   const p: Params = {};
-  const v = (name: string, shape: number[], std: number) => { p[name] = tf.variable(randn(rng, shape, std), true); };
-  const ones = (name: string, n: number) => { p[name] = tf.variable(tf.ones([n]), true); };
-  const zeros = (name: string, n: number) => { p[name] = tf.variable(tf.zeros([n]), true); };
+  const keep = (name: string, init: tf.Tensor) => {
+    p[name] = tf.variable(init, true);
+    init.dispose(); // the variable holds its own reference to the data
+  };
+  const v = (name: string, shape: number[], std: number) => keep(name, randn(rng, shape, std));
+  const ones = (name: string, n: number) => keep(name, tf.ones([n]));
+  const zeros = (name: string, n: number) => keep(name, tf.zeros([n]));
   for (let l = 0; l < layers; l++) {
     for (const n of ['q', 'k', 'v', 'o']) { v(`${l}.${n}.w`, [dim, dim], 0.02); zeros(`${l}.${n}.b`, dim); }
     v(`${l}.ff1.w`, [dim, ffn], 0.02); zeros(`${l}.ff1.b`, ffn);
@@ -169,55 +184,71 @@ export function transformerStepFlop(s: BenchSizes['transformer']): number {
 }
 
 /** One training step's gradient computation: loss = mean(out^2) / 2 over a [B,T,D] batch. */
-export function transformerGrads(p: Params, x: tf.Tensor3D, mask: tf.Tensor2D, sizes: BenchSizes['transformer']): { loss: number; grads: Record<string, tf.Tensor> } {
+export async function transformerGrads(p: Params, x: tf.Tensor3D, mask: tf.Tensor2D, sizes: BenchSizes['transformer']): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
   const { value, grads } = tf.variableGrads(() => tf.mul(tf.mean(tf.square(transformerForward(p, x, mask, sizes))), 0.5) as tf.Scalar, Object.values(p));
-  const loss = value.dataSync()[0];
-  value.dispose();
-  return { loss, grads };
+  try {
+    return { loss: (await value.data())[0], grads };
+  } finally {
+    value.dispose();
+  }
 }
 
-export function benchTransformer(backend: string, sizes: BenchSizes, rng: Rng, opts: TimingOptions): BenchRow {
+export async function benchTransformer(backend: string, sizes: BenchSizes, rng: Rng, opts: TimingOptions): Promise<BenchRow> {
   const s = sizes.transformer;
   const p = transformerParams(s, rng);
   const x = randn(rng, [s.batch, s.seq, s.dim]) as tf.Tensor3D;
   const maskVals = new Float32Array(s.batch * s.seq);
   for (let b = 0; b < s.batch; b++) for (let t = 0; t < s.seq; t++) maskVals[b * s.seq + t] = t < s.seq - (b % 8) ? 1 : 0;
   const mask = tf.tensor2d(maskVals, [s.batch, s.seq]);
-  const ms = timeMedian(() => {
-    const { grads } = transformerGrads(p, x, mask, s);
-    for (const g of Object.values(grads)) g.dataSync();
-    tf.dispose(Object.values(grads));
+  const ms = await timeMedian(async () => {
+    const { grads } = await transformerGrads(p, x, mask, s);
+    try {
+      await Promise.all(Object.values(grads).map((g) => g.data()));
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
   }, opts);
   tf.dispose([x, mask, ...Object.values(p)]);
   return row(`transformer step L${s.layers} B${s.batch} T${s.seq} D${s.dim} H${s.heads}`, backend, transformerStepFlop(s), ms);
 }
 
 /** Every TF.js workload on the currently active backend. */
-export function benchActiveBackend(backend: string, sizes: BenchSizes, opts: TimingOptions, seed = 1): BenchRow[] {
+export async function benchActiveBackend(backend: string, sizes: BenchSizes, opts: TimingOptions, seed = 1): Promise<BenchRow[]> {
   const rng = new Rng(seed);
   return [
-    ...benchMatmuls(backend, sizes, rng, opts),
-    ...benchConv(backend, sizes, rng, opts),
-    benchTransformer(backend, sizes, rng, { warmup: 1, reps: Math.max(3, opts.reps) }),
+    ...await benchMatmuls(backend, sizes, rng, opts),
+    ...await benchConv(backend, sizes, rng, opts),
+    await benchTransformer(backend, sizes, rng, { warmup: 1, reps: Math.max(3, opts.reps) }),
   ];
 }
 
 export const TORCH_PYTHON = '/usr/bin/python3';
 export const TORCH_MISSING = 'PyTorch peer unavailable: apt-get install python3-torch libopenblas0-pthread';
 
+/** Why the PyTorch peer cannot run with `python` (the default interpreter gets the install hint). */
+export function torchMissing(python = TORCH_PYTHON): string {
+  return python === TORCH_PYTHON ? TORCH_MISSING : `PyTorch peer unavailable: '${python} -c "import torch"' failed`;
+}
+
+/** Whether `python` (a path, or a command name looked up on PATH) can import torch. */
 export function torchAvailable(python = TORCH_PYTHON): boolean {
-  if (!fs.existsSync(python)) return false;
+  if (python.includes(path.sep) && !fs.existsSync(python)) return false;
   const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
   return r.status === 0;
 }
 
-/** Locates scripts/bench/torch_ops.py from src/ (tsx) or dist/engine (bundle). */
+/**
+ * Locates scripts/bench/NAME next to the engine: this module runs from src/bench (tsx) or is
+ * bundled into dist/engine, both two levels below the package root.
+ */
+export function benchScriptPath(name: string): string | undefined {
+  const p = path.resolve(__dirname, '..', '..', 'scripts', 'bench', name);
+  return fs.existsSync(p) ? p : undefined;
+}
+
+/** Locates scripts/bench/torch_ops.py. */
 export function torchScriptPath(): string | undefined {
-  for (const rel of [['..', '..', '..'], ['..', '..']]) {
-    const p = path.resolve(__dirname, ...rel, 'scripts', 'bench', 'torch_ops.py');
-    if (fs.existsSync(p)) return p;
-  }
-  return undefined;
+  return benchScriptPath('torch_ops.py');
 }
 
 /** Runs the PyTorch peer on the same workloads; undefined (with a reason) when it cannot run. */

@@ -6,14 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DataError } from '../errors';
-import { readCsvTable, requireColumns } from '../data/csv';
-import { decodeImageFile } from '../data/image-io';
-import { generateStudy } from '../data/synth/generate';
-import { encodeGreyPng } from '../io/png';
-import { explain, loadExplainModel, type ExplainModel } from '../explain/explain';
-import type { ContractFeeds, ContractOutputs, ContractSession } from './onnx-session';
-import { encodeExplanation, validateExplanation, type ExplainModelInfo } from '../../protocol/explain';
+import { DataError } from '../core/errors';
+import { readCsvTable, requireColumns } from '../core/data/csv';
+import { decodeImageFile } from '../core/data/image-io';
+import { generateStudy } from '../core/data/synth/generate';
+import { encodeGreyPng } from '../core/io/png';
+import { explain, loadExplainModel, type ExplainModel } from '../core/explain/explain';
+import type { ContractFeeds, ContractOutputs, ContractSession } from '../core/runtime/onnx-session';
+import { encodeExplanation, validateExplanation, type ExplainModelInfo } from '../protocol/explain';
 
 export const EXPLAIN_TARGET_MS = 100;
 

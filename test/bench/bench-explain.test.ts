@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   benchExplain, EXPLAIN_TARGET_MS, formatExplainReport, iuXrayInput, latencyStats, syntheticExplainInput,
-} from '../../../src/core/runtime/bench-explain';
-import { decodeImageFile } from '../../../src/core/data/image-io';
-import { isUserError } from '../../../src/core/errors';
+} from '../../src/bench/bench-explain';
+import { decodeImageFile } from '../../src/core/data/image-io';
+import { isUserError } from '../../src/core/errors';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const repoRoot = path.resolve(__dirname, '..', '..');
 const MODEL = path.join(repoRoot, 'models', 'reclf-default.onnx');
 const REAL = path.resolve(repoRoot, '..', 'shared', 'data', 'real-cxr');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-bench-explain-test-'));

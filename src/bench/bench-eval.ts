@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateDataset } from '../data/synth/generate';
-import { resolveRunConfig } from '../train/run-config';
-import { runTraining } from '../train/trainer';
-import { evaluateRun, type EvaluateOptions, type TaskName } from '../eval/tasks';
+import { generateDataset } from '../core/data/synth/generate';
+import { resolveRunConfig } from '../core/train/run-config';
+import { runTraining } from '../core/train/trainer';
+import { evaluateRun, type EvaluateOptions, type TaskName } from '../core/eval/tasks';
 
 export interface EvalBenchOptions {
   /** Existing run and dataset; when absent a synthetic pair of `studies` studies is made. */
