@@ -1,6 +1,7 @@
 // Live training curves from engine events: loss per step and every metric series (name/split),
 // plus the run's status line. The accumulated view is plain JSON so it can be kept in state.
 import type { EngineEvent } from '../src/protocol/events';
+import { deviceLabel, type AdapterInfo } from '../src/protocol/device';
 import { el, fmtNum, svg } from './dom';
 
 export type Point = [number, number];
@@ -10,6 +11,7 @@ export interface RunView {
   status: 'running' | 'ok' | 'cancelled' | 'failed';
   backend?: string;
   device?: string;
+  adapter?: AdapterInfo;
   step: number;
   totalSteps: number;
   epoch: number;
@@ -43,7 +45,10 @@ function push(series: Point[], p: Point): void {
 export function accumulateRun(view: RunView, events: readonly EngineEvent[]): RunView {
   for (const e of events) {
     switch (e.type) {
-      case 'run_started': view.backend = e.backend; view.device = e.device; view.status = 'running'; break;
+      case 'run_started':
+        view.backend = e.backend; view.device = e.device; view.status = 'running';
+        if (e.adapter) view.adapter = e.adapter; else delete view.adapter;
+        break;
       case 'progress':
         view.step = e.step; view.totalSteps = e.total_steps; view.epoch = e.epoch;
         view.itemsPerS = e.items_per_s; view.etaS = e.eta_s;
@@ -103,16 +108,27 @@ function chart(title: string, series: Array<{ name: string; points: Point[] }>):
   return fig;
 }
 
+/**
+ * The run header after the run's name: "running · step 200/300 · epoch 4 · ETA 50 s · NVIDIA H100
+ * · 2 warnings". The device is its short label (the GPU's name, "software GPU (llvmpipe)", "cpu").
+ */
+export function runStatusText(v: RunView): string {
+  const eta = v.status === 'running' && v.etaS !== undefined && Number.isFinite(v.etaS) ? ` · ETA ${Math.round(v.etaS)} s` : '';
+  const device = deviceLabel(v.backend, v.device, v.adapter);
+  return ` · ${v.status} · step ${v.step}/${v.totalSteps} · epoch ${v.epoch}${eta}`
+    + (device ? ` · ${device}` : '')
+    + (v.warnings ? ` · ${v.warnings} warning${v.warnings > 1 ? 's' : ''}` : '');
+}
+
 export function renderRun(v: RunView): HTMLElement {
   const pct = v.totalSteps > 0 ? Math.min(100, (100 * v.step) / v.totalSteps) : 0;
   const bar = el('span', { class: 'progress-fill' });
   bar.style.width = `${pct.toFixed(1)}%`;
-  const eta = v.status === 'running' && v.etaS !== undefined && Number.isFinite(v.etaS) ? ` · ETA ${Math.round(v.etaS)} s` : '';
+  // The engine's own words (backend, full device text) on hover.
+  const raw = [v.backend, v.device].filter(Boolean).join(': ');
   return el('div', { class: 'run' },
-    el('div', { class: `run-status status-${v.status}` },
-      el('strong', {}, v.runId), ` · ${v.status} · step ${v.step}/${v.totalSteps} · epoch ${v.epoch}${eta}`,
-      v.backend ? ` · ${v.backend}${v.device ? ` (${v.device})` : ''}` : '',
-      v.warnings ? ` · ${v.warnings} warning${v.warnings > 1 ? 's' : ''}` : ''),
+    el('div', { class: `run-status status-${v.status}`, ...(raw ? { title: raw } : {}) },
+      el('strong', {}, v.runId), runStatusText(v)),
     el('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': pct.toFixed(0) }, bar),
     v.error ? el('p', { class: 'run-error', role: 'alert' }, v.error) : null,
     el('div', { class: 'charts' },

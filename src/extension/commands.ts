@@ -14,7 +14,7 @@ import { readDetectionPreview } from './detection-preview';
 import type { RunManager, RunOutcome } from './run-manager';
 import type { RunItem, RunsTreeProvider } from './runs-tree';
 import type { RunInfo } from './run-info';
-import { METHOD_CHOICES, readSettings } from './settings';
+import { backendArgs, METHOD_CHOICES, readSettings } from './settings';
 import { trusted } from './trust';
 
 export interface Services {
@@ -197,7 +197,7 @@ async function train(s: Services, configUri?: vscode.Uri): Promise<void> {
   if (!name) return;
   const runDir = path.join(settings.runsFolder, name);
   rememberData(s, runDir, data);
-  const args = ['train', '--data', data, '--method', method, '--out', runDir, '--backend', settings.defaultBackend];
+  const args = ['train', '--data', data, '--method', method, '--out', runDir, ...backendArgs(settings.defaultBackend)];
   if (config) args.push('--config', config);
   s.tree.refresh();
   const o = await s.runs.start({ title: `Train ${name}`, args, runDir });
@@ -211,7 +211,8 @@ async function resume(s: Services, item?: RunItem): Promise<void> {
   const data = dataOf(s, run.dir) ?? await pickDataset();
   if (!data) return;
   rememberData(s, run.dir, data);
-  await s.runs.start({ title: `Resume ${run.name}`, args: ['train', '--resume', '--data', data, '--out', run.dir], runDir: run.dir });
+  const args = ['train', '--resume', '--data', data, '--out', run.dir, ...backendArgs(readSettings().defaultBackend)];
+  await s.runs.start({ title: `Resume ${run.name}`, args, runDir: run.dir });
   s.tree.refresh();
 }
 
@@ -235,7 +236,7 @@ async function evaluate(s: Services, item?: RunItem): Promise<void> {
   if (!run) return;
   const data = await pickDataset();
   if (!data) return;
-  const o = await s.runs.start({ title: `Evaluate ${run.name}`, args: ['eval', '--run', run.dir, '--data', data] });
+  const o = await s.runs.start({ title: `Evaluate ${run.name}`, args: ['eval', '--run', run.dir, '--data', data, ...backendArgs(readSettings().defaultBackend)] });
   s.tree.refresh();
   const table = resultsTable(`Evaluation: ${run.name}`, o.events);
   if (table) s.panel.showTable(table);
@@ -252,7 +253,7 @@ async function ablate(s: Services): Promise<void> {
   const budget = await vscode.window.showInputBox({ title: 'RECLF: optimizer steps per variant and seed', value: '300', validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'a positive integer') });
   if (!budget) return;
   const out = path.join(settings.runsFolder, `ablation-${Date.now().toString(36)}`);
-  const o = await s.runs.start({ title: 'Ablation', args: ['ablate', '--data', data, '--budget', budget, '--out', out, '--backend', settings.defaultBackend] });
+  const o = await s.runs.start({ title: 'Ablation', args: ['ablate', '--data', data, '--budget', budget, '--out', out, ...backendArgs(settings.defaultBackend)] });
   s.tree.refresh();
   const table = resultsTable('Ablation', o.events, true);
   if (table) {

@@ -1,8 +1,9 @@
-// What a run folder says about itself (pure Node): status, method, best metrics, from
-// train-summary.json, config.json and the tail of events.jsonl.
+// What a run folder says about itself (pure Node): status, method, device, best metrics, from
+// train-summary.json, config.json and events.jsonl (its tail, and its head for run_started).
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseEngineEvent, type RunStatus } from '../protocol/events';
+import { parseEngineEvent, type RunStartedEvent, type RunStatus } from '../protocol/events';
+import { describeDevice, type DeviceKind } from '../protocol/device';
 
 export type RunState = RunStatus | 'running' | 'incomplete';
 
@@ -18,6 +19,13 @@ export interface RunInfo {
   hasOnnx: boolean;
   hasCheckpoint: boolean;
   error?: string;
+  /** TF.js backend of the latest (re)start, e.g. "webgpu". */
+  backend?: string;
+  /** The engine's device text, e.g. "gpu (WebGPU/Dawn: nvidia ampere NVIDIA H100)". */
+  device?: string;
+  /** Short device label: "NVIDIA H100", "software GPU (llvmpipe)", "cpu". */
+  deviceLabel?: string;
+  deviceKind?: DeviceKind;
 }
 
 function readJson(file: string): Record<string, unknown> | undefined {
@@ -30,12 +38,12 @@ function readJson(file: string): Record<string, unknown> | undefined {
 }
 
 /** The last `bytes` of a file as lines (events files grow large; status sits at the end). */
-function tailLines(file: string, bytes = 64 * 1024): string[] {
+function tailLines(file: string, bytes = 64 * 1024): { lines: string[]; whole: boolean } {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch {
-    return [];
+    return { lines: [], whole: true };
   }
   try {
     const size = fs.fstatSync(fd).size;
@@ -44,7 +52,28 @@ function tailLines(file: string, bytes = 64 * 1024): string[] {
     fs.readSync(fd, buf, 0, buf.length, start);
     const lines = buf.toString('utf8').split('\n');
     if (start > 0) lines.shift(); // partial first line
-    return lines;
+    return { lines, whole: start === 0 };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The first run_started in the first `bytes` of a file (it is the first event of a run). */
+function headRunStarted(file: string, bytes = 64 * 1024): RunStartedEvent | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(Math.min(bytes, fs.fstatSync(fd).size));
+    fs.readSync(fd, buf, 0, buf.length, 0);
+    for (const line of buf.toString('utf8').split('\n')) {
+      const e = parseEngineEvent(line);
+      if (e?.type === 'run_started') return e;
+    }
+    return undefined;
   } finally {
     fs.closeSync(fd);
   }
@@ -65,18 +94,29 @@ export function readRunInfo(dir: string, running: boolean): RunInfo {
   if (typeof method === 'object' && method !== null && typeof (method as Record<string, unknown>).name === 'string') {
     info.method = (method as Record<string, string>).name;
   }
-  for (const line of tailLines(path.join(dir, 'events.jsonl'))) {
+  const eventsFile = path.join(dir, 'events.jsonl');
+  const tail = tailLines(eventsFile);
+  let started: RunStartedEvent | undefined;
+  for (const line of tail.lines) {
     const e = parseEngineEvent(line);
     if (!e) continue;
     if (e.type === 'progress') { info.step = e.step; info.totalSteps = e.total_steps; }
-    else if (e.type === 'run_started' && running) info.status = 'running';
+    else if (e.type === 'run_started') { started = e; if (running) info.status = 'running'; }
     else if (e.type === 'run_finished' && !running) info.status = e.status;
     else if (e.type === 'error') info.error = e.message;
     else if (e.type === 'eval_result') {
       for (const [k, v] of Object.entries(e.metrics)) if (typeof v === 'number') info.metrics[`${e.task}/${k}`] = v;
     }
   }
+  // The latest (re)start's device from the tail; else (a long run) the first start's, at the head.
+  started ??= tail.whole ? undefined : headRunStarted(eventsFile);
   const summary = readJson(path.join(dir, 'train-summary.json'));
+  const backend = started?.backend ?? (typeof summary?.backend === 'string' ? summary.backend : undefined);
+  const device = started?.device ?? (typeof summary?.device === 'string' ? summary.device : undefined);
+  const d = describeDevice(backend, device, started?.adapter);
+  if (backend) info.backend = backend;
+  if (device) info.device = device;
+  if (d) { info.deviceLabel = d.label; info.deviceKind = d.kind; }
   if (summary && !running) {
     if (summary.status === 'ok' || summary.status === 'cancelled' || summary.status === 'failed') info.status = summary.status;
     if (typeof summary.step === 'number') info.step = summary.step;

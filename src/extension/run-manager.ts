@@ -6,6 +6,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { EngineEvent, RunStatus } from '../protocol/events';
 import { parseEngineEvent } from '../protocol/events';
+import { deviceLabel } from '../protocol/device';
 import { engineLaunch, isAlive, killTree, startEngine, type EngineExit } from './engine-process';
 import { FileTail, fileSize } from './events-tail';
 import { readSettings } from './settings';
@@ -39,6 +40,8 @@ export interface PersistedRun {
   eventsOffset: number;
   logOffset: number;
   startedAt: number;
+  /** The run's device label once its run_started was read (a reload re-attaches past that event). */
+  device?: string;
 }
 
 const STATE_KEY = 'reclf.activeRuns';
@@ -72,12 +75,18 @@ export function formatEta(s: number): string {
   return `${Math.floor(s / 3600)}h ${Math.round((s % 3600) / 60)}m`;
 }
 
-export function progressMessage(e: EngineEvent): string | undefined {
-  if (e.type === 'progress') {
-    return `step ${e.step}/${e.total_steps} · loss ${e.loss.toFixed(4)} · ETA ${formatEta(e.eta_s)}`;
+/** The notification's message for an event; `device` (the run's device label) ends each line. */
+export function progressMessage(e: EngineEvent, device?: string): string | undefined {
+  const on = device ? ` · ${device}` : '';
+  if (e.type === 'run_started') {
+    const label = deviceLabel(e.backend, e.device, e.adapter);
+    return label ? `started on ${label}` : undefined;
   }
-  if (e.type === 'metric') return `${e.name} ${e.value.toFixed(4)} (${e.split})`;
-  if (e.type === 'checkpoint') return `checkpoint at step ${e.step}`;
+  if (e.type === 'progress') {
+    return `step ${e.step}/${e.total_steps} · loss ${e.loss.toFixed(4)} · ETA ${formatEta(e.eta_s)}${on}`;
+  }
+  if (e.type === 'metric') return `${e.name} ${e.value.toFixed(4)} (${e.split})${on}`;
+  if (e.type === 'checkpoint') return `checkpoint at step ${e.step}${on}`;
   return undefined;
 }
 
@@ -138,13 +147,13 @@ export class RunManager implements vscode.Disposable {
     const events: EngineEvent[] = [];
     const stdout: string[] = [];
     let stderrTail = '';
+    const key = String(this.nextKey++);
     const proc = startEngine(launch, {
       cwd: req.cwd,
-      onEvent: (e) => { events.push(e); this.eventsEmitter.fire({ title: req.title, events: [e], reset: events.length === 1 }); this.onProgressEvent(req, e); },
+      onEvent: (e) => { events.push(e); this.eventsEmitter.fire({ title: req.title, events: [e], reset: events.length === 1 }); this.onProgressEvent(req, key, e); },
       onStdoutLine: (l) => stdout.push(l),
       onStderr: (t) => { stderrTail = (stderrTail + t).slice(-4000); this.logStderr(t); },
     });
-    const key = String(this.nextKey++);
     let cancelled = false;
     const cancel = async (): Promise<void> => { cancelled = true; await proc.cancel(this.deps.killGraceMs); };
     this.track({ key, title: req.title, pid: proc.pid, cancel });
@@ -191,12 +200,14 @@ export class RunManager implements vscode.Disposable {
   ): Promise<RunOutcome> {
     const events: EngineEvent[] = [];
     let stderrTail = '';
+    const key = String(this.nextKey++);
+    if (run.device) this.devices.set(key, run.device);
     const eventsTail = new FileTail(path.join(run.runDir, 'events.jsonl'), run.eventsOffset, (line) => {
       const e = parseEngineEvent(line);
       if (!e) return;
       events.push(e);
       this.eventsEmitter.fire({ runDir: run.runDir, title: run.title, events: [e], reset: events.length === 1 });
-      this.onProgressEvent(req, e);
+      this.onProgressEvent(req, key, e);
     }).start(this.deps.pollMs ?? 250);
     const logTail = new FileTail(path.join(run.runDir, 'engine.log'), run.logOffset, (line) => {
       stderrTail = (stderrTail + line + '\n').slice(-4000);
@@ -204,12 +215,12 @@ export class RunManager implements vscode.Disposable {
     }).start(this.deps.pollMs ?? 250);
     const save = (): void => {
       const others = this.deps.workspaceState.get<PersistedRun[]>(STATE_KEY, []).filter((r) => r.runDir !== run.runDir);
-      void this.deps.workspaceState.update(STATE_KEY, [...others, { ...run, eventsOffset: eventsTail.offset, logOffset: logTail.offset }]);
+      const device = this.devices.get(key) ?? run.device;
+      void this.deps.workspaceState.update(STATE_KEY, [...others, { ...run, eventsOffset: eventsTail.offset, logOffset: logTail.offset, ...(device ? { device } : {}) }]);
     };
     save();
     // Offsets advance as the run goes: persist them now and then so a reload does not replay.
     const saver = setInterval(save, 5000);
-    const key = String(this.nextKey++);
     let cancelled = false;
     const cancel = async (): Promise<void> => { cancelled = true; await kill(this.deps.killGraceMs); };
     this.track({ key, title: run.title, runDir: run.runDir, pid: run.pid, cancel });
@@ -225,9 +236,15 @@ export class RunManager implements vscode.Disposable {
   }
 
   private progressSinks = new Map<string, (e: EngineEvent) => void>();
+  /** Run key -> device label ("NVIDIA H100", "software GPU (llvmpipe)", "cpu"), from its run_started. */
+  private readonly devices = new Map<string, string>();
 
-  private onProgressEvent(req: RunRequest, e: EngineEvent): void {
-    for (const sink of this.progressSinks.values()) sink(e);
+  private onProgressEvent(req: RunRequest, key: string, e: EngineEvent): void {
+    if (e.type === 'run_started') {
+      const label = deviceLabel(e.backend, e.device, e.adapter);
+      if (label) this.devices.set(key, label);
+    }
+    this.progressSinks.get(key)?.(e);
     if (e.type === 'warning') this.deps.log.warn(e.record ? `${e.record}: ${e.message}` : e.message);
     if (e.type === 'error') this.deps.log.error(`${req.title}: ${e.message}`);
   }
@@ -238,10 +255,10 @@ export class RunManager implements vscode.Disposable {
       { location: vscode.ProgressLocation.Notification, title: `RECLF: ${req.title}`, cancellable: true },
       async (progress, token) => {
         let lastPct = 0;
-        // Events of other concurrent runs must not move this bar: route by run key.
+        // Events of other concurrent runs must not move this bar: events are routed by run key.
         this.progressSinks.set(key, (e) => {
           if (this.active.get(key) === undefined) return;
-          const message = progressMessage(e);
+          const message = progressMessage(e, this.devices.get(key));
           if (!message) return;
           let increment: number | undefined;
           if (e.type === 'progress' && e.total_steps > 0) {
@@ -272,6 +289,7 @@ export class RunManager implements vscode.Disposable {
 
   private untrack(key: string): void {
     this.active.delete(key);
+    this.devices.delete(key);
     this.changeEmitter.fire();
   }
 

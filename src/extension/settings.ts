@@ -2,12 +2,12 @@
 // Read on every use (never cached) so a settings change applies to the next engine run.
 import * as vscode from 'vscode';
 import path from 'node:path';
+import { BACKEND_CHOICES, type BackendChoice } from '../protocol/backends';
+import { DEFAULT_METHOD, METHOD_NAMES, type MethodName } from '../protocol/methods';
 
-export type BackendSetting = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
-export type MethodSetting = 'reclf' | 'convirt' | 'gloria' | 'mgca';
-
-const BACKENDS: readonly BackendSetting[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
-const METHODS: readonly MethodSetting[] = ['reclf', 'convirt', 'gloria', 'mgca'];
+// The allowed values are the protocol's lists (package.json's enums are tested against them).
+export type BackendSetting = BackendChoice;
+export type MethodSetting = MethodName;
 
 export interface ReclfSettings {
   /** Node executable for the engine; empty = VS Code's own Node (ELECTRON_RUN_AS_NODE). */
@@ -44,12 +44,20 @@ export function readSettings(): ReclfSettings {
   return {
     nodePath: String(c.get<string>('nodePath') ?? '').trim(),
     engineArgs: Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [],
-    defaultBackend: pick(c.get('defaultBackend'), BACKENDS, 'auto'),
+    defaultBackend: pick(c.get('defaultBackend'), BACKEND_CHOICES, 'auto'),
     runsFolder: resolveWorkspacePath(String(c.get<string>('runsFolder') ?? 'runs')),
-    defaultMethod: pick(c.get('defaultMethod'), METHODS, 'reclf'),
+    defaultMethod: pick(c.get('defaultMethod'), METHOD_NAMES, DEFAULT_METHOD),
     defaultConfig: resolveWorkspacePath(String(c.get<string>('defaultConfig') ?? '')),
   };
 }
 
-export const METHOD_CHOICES = METHODS;
-export const BACKEND_CHOICES = BACKENDS;
+export const METHOD_CHOICES: readonly MethodSetting[] = METHOD_NAMES;
+export { BACKEND_CHOICES };
+
+/**
+ * The `--backend` arguments for an engine command: the setting when it names a backend; nothing
+ * for `auto`, so that a --config file's (or a resumed run's) own `backend` still applies.
+ */
+export function backendArgs(setting: BackendSetting): string[] {
+  return setting === 'auto' ? [] : ['--backend', setting];
+}

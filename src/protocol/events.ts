@@ -8,6 +8,8 @@ export interface RunStartedEvent {
   run_id: string;
   backend: string;
   device: string;
+  /** The GPU adapter behind a WebGPU backend, when there is one (`software`: a CPU rasteriser such as llvmpipe). */
+  adapter?: { vendor: string; architecture: string; description: string; software: boolean };
   config: unknown;
   resumed_from_step?: number;
 }

@@ -67,8 +67,12 @@ function services(started: RunRequest[]): Services {
 }
 
 async function runCommand(id: string, script: Script, ...args: unknown[]): Promise<string[]> {
+  return runCommandWith({ defaultBackend: 'cpu' }, id, script, ...args);
+}
+
+async function runCommandWith(config: Record<string, unknown>, id: string, script: Script, ...args: unknown[]): Promise<string[]> {
   mock.reset();
-  mock.config = { runsFolder: path.join(tmp, 'runs'), defaultBackend: 'cpu' };
+  mock.config = { runsFolder: path.join(tmp, 'runs'), ...config };
   installDialogs(script);
   const started: RunRequest[] = [];
   registerCommands(services(started));
@@ -200,4 +204,26 @@ test('Explain on a dataset report takes its image from the manifest (no image di
   registerCommands(s);
   await mock.commands.get('reclf.explain')!(Uri.file(reportFile));
   assert.deepEqual(asked, [{ image, report: { file: reportFile }, model: { kind: 'onnx', path: path.join(tmp, 'model.onnx') } }]);
+});
+
+test('reclf.defaultBackend reaches the engine as --backend (train, resume, eval, ablate); auto leaves the config\'s', async () => {
+  const webgpu = { defaultBackend: 'webgpu' };
+  const train = engineParse(await runCommandWith(webgpu, 'reclf.train', { quickPicks: ['mlip-no-div'], inputs: ['gpu-run'], dialogs: [dataDir] }));
+  assert.equal(train.parsed.flags.backend, 'webgpu');
+  assert.equal(train.parsed.flags.method, 'mlip-no-div');
+  const resume = engineParse(await runCommandWith(webgpu, 'reclf.resume', { quickPicks: ['r1'], inputs: [], dialogs: [dataDir] }));
+  assert.equal(resume.parsed.flags.resume, true);
+  assert.equal(resume.parsed.flags.backend, 'webgpu');
+  const ev = engineParse(await runCommandWith(webgpu, 'reclf.evaluate', { quickPicks: ['r1'], inputs: [], dialogs: [dataDir] }));
+  assert.equal(ev.parsed.flags.backend, 'webgpu');
+  const ab = engineParse(await runCommandWith(webgpu, 'reclf.ablate', { quickPicks: [], inputs: ['10'], dialogs: [dataDir] }));
+  assert.equal(ab.parsed.flags.backend, 'webgpu');
+  // auto (or no setting): no --backend, so a --config file's `backend` (or the resumed run's) applies
+  for (const config of [{ defaultBackend: 'auto' }, {}]) {
+    const argv = await runCommandWith(config, 'reclf.train', { quickPicks: ['reclf'], inputs: ['auto-run'], dialogs: [dataDir] });
+    assert.ok(!argv.includes('--backend'), JSON.stringify(argv));
+    assert.equal(engineParse(argv).parsed.flags.backend, undefined);
+  }
+  // a value that is not a backend falls back to auto
+  assert.ok(!(await runCommandWith({ defaultBackend: 'cuda' }, 'reclf.train', { quickPicks: ['reclf'], inputs: ['x'], dialogs: [dataDir] })).includes('--backend'));
 });

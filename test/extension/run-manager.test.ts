@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { engineLaunch, isAlive, LineSplitter, startEngine } from '../../src/extension/engine-process';
-import { formatEta, outcomeOf, RunManager, type PersistedRun } from '../../src/extension/run-manager';
+import { formatEta, outcomeOf, progressMessage, RunManager, type PersistedRun } from '../../src/extension/run-manager';
 import type { EngineEvent } from '../../src/protocol/events';
 import type * as vscode from 'vscode';
 
@@ -28,7 +28,8 @@ if (args[0] === 'fail') {
 const gc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 if (out) fs.writeFileSync(path.join(out, 'grandchild.pid'), String(gc.pid));
 emit({ type: 'warning', message: 'grandchild ' + gc.pid });
-emit({ type: 'run_started', run_id: 'r1', backend: 'cpu', device: 'cpu', config: {} });
+// --no-start: as if run_started was read before a window reload (re-attached past it)
+if (!args.includes('--no-start')) emit({ type: 'run_started', run_id: 'r1', backend: 'cpu', device: 'cpu', config: {} });
 process.stderr.write('backend: cpu\\n');
 let step = 0;
 const total = Number(args[args.indexOf('--steps') + 1] || 1000);
@@ -114,7 +115,9 @@ test('RunManager: progress shows step, loss and ETA; cancelling from the notific
   const outcome = await rm.start({ title: 'Train t', args: [] });
   assert.equal(outcome.status, 'cancelled');
   const msg = mock.progress[0].reports.find((r) => r.message?.startsWith('step'))!.message!;
-  assert.match(msg, /^step \d+\/1000 · loss \d\.\d{4} · ETA 2m 5s$/);
+  // the run's device (run_started: backend cpu, device cpu) ends every line
+  assert.match(msg, /^step \d+\/1000 · loss \d\.\d{4} · ETA 2m 5s · cpu$/);
+  assert.equal(mock.progress[0].reports[0]?.message, 'started on cpu');
   assert.equal(mock.progress[0].title, 'RECLF: Train t');
   assert.ok(gcPid > 0);
   await waitFor(() => !isAlive(gcPid), 3000);
@@ -181,6 +184,40 @@ test('RunManager.reattach follows a run left by a previous window and can cancel
   await waitFor(() => !isAlive(gc) && !isAlive(orphan.pid ?? -1), 3000);
   assert.deepEqual(state.get('reclf.activeRuns', []), []);
   rm.dispose();
+});
+
+test('RunManager.reattach keeps the device label persisted by the previous window', async () => {
+  mock.reset();
+  const dir = tmp();
+  const runDir = path.join(dir, 'run3');
+  fs.mkdirSync(runDir);
+  const enginePath = writeEngine(dir);
+  const orphan = spawn(process.execPath, [enginePath, '--out', runDir, '--no-start'], { detached: true, stdio: 'ignore' });
+  const state = new Memento();
+  await state.update('reclf.activeRuns', [{ pid: orphan.pid, runDir, title: 'Train run3', eventsOffset: 0, logOffset: 0, startedAt: 0, device: 'NVIDIA H100' }]);
+  const { rm } = manager(enginePath, state);
+  mock.onProgress = (p) => {
+    void waitFor(() => p.reports.some((r) => r.message?.startsWith('step'))).then(() => p.cts.cancel());
+  };
+  const [attached] = rm.reattach();
+  const outcome = await attached;
+  assert.equal(outcome.status, 'cancelled');
+  assert.ok(!outcome.events.some((e) => e.type === 'run_started'));
+  const msg = mock.progress[0].reports.find((r) => r.message?.startsWith('step'))!.message!;
+  assert.match(msg, / · NVIDIA H100$/);
+  const gc = Number(fs.readFileSync(path.join(runDir, 'grandchild.pid'), 'utf8'));
+  await waitFor(() => !isAlive(gc) && !isAlive(orphan.pid ?? -1), 3000);
+  rm.dispose();
+});
+
+test('progressMessage: run_started names the device; later lines end with it', () => {
+  const started: EngineEvent = { type: 'run_started', run_id: 'r', backend: 'webgpu', device: 'gpu (WebGPU/Dawn: mesa software llvmpipe)', config: {},
+    adapter: { vendor: 'mesa', architecture: 'software', description: 'llvmpipe (LLVM 15.0.6, 256 bits)', software: true } };
+  assert.equal(progressMessage(started), 'started on software GPU (llvmpipe)');
+  assert.equal(progressMessage({ type: 'checkpoint', path: 'c', step: 7 }, 'NVIDIA H100'), 'checkpoint at step 7 · NVIDIA H100');
+  assert.equal(progressMessage({ type: 'metric', name: 'auroc', value: 0.5, step: 7, split: 'valid' }, 'cpu'), 'auroc 0.5000 (valid) · cpu');
+  assert.equal(progressMessage({ type: 'progress', step: 1, total_steps: 2, epoch: 0, loss: 1, lr: 0, items_per_s: 1, eta_s: 5 }), 'step 1/2 · loss 1.0000 · ETA 5s');
+  assert.equal(progressMessage({ type: 'warning', message: 'w' }, 'cpu'), undefined);
 });
 
 test('RunManager.reattach drops runs whose engine is gone', () => {

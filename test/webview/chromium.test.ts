@@ -274,7 +274,7 @@ test('speed: word switch redraw and payload-to-render (printed, not asserted)', 
 });
 
 test('run curves and eval tables', { skip }, async () => {
-  const events: EngineEvent[] = [{ type: 'run_started', run_id: 'reclf-demo', backend: 'tfjs-cpu', device: 'cpu', config: {} }];
+  const events: EngineEvent[] = [{ type: 'run_started', run_id: 'reclf-demo', backend: 'webgpu', device: 'gpu (WebGPU/Dawn: nvidia ampere NVIDIA H100)', config: {} }];
   for (let s = 1; s <= 200; s++) {
     events.push({ type: 'progress', step: s, total_steps: 300, epoch: Math.floor(s / 50), loss: 4 * Math.exp(-s / 60) + 0.6 + 0.05 * Math.sin(s), lr: 1e-4, items_per_s: 42, eta_s: (300 - s) * 0.5 });
     if (s % 25 === 0) {
@@ -286,7 +286,8 @@ test('run curves and eval tables', { skip }, async () => {
   await post({ type: 'runEvents', runId: 'reclf-demo', events: events.slice(100) });
   await post({ type: 'evalTable', table: { title: 'Ablation (valid)', columns: ['variant', 'AUROC', 'R@5', 'pointing game'], rows: [['RECLF (full)', 0.842, 0.571, 0.63], ['no SRM', 0.831, 0.549, 0.58], ['no IRM', 0.826, 0.552, 0.61], ['GLoRIA-like', 0.811, 0.533, 0.55]], highlightBest: true } });
   await page.waitForSelector('#sec-run:not([hidden]) polyline');
-  assert.match(await page.$eval('.run-status', (e) => e.textContent ?? ''), /step 200\/300/);
+  assert.match(await page.$eval('.run-status', (e) => e.textContent ?? ''), /step 200\/300 .* · NVIDIA H100/);
+  assert.equal(await page.$eval('.run-status', (e) => e.getAttribute('title')), 'webgpu: gpu (WebGPU/Dawn: nvidia ampere NVIDIA H100)');
   assert.equal(await page.locator('#sec-run polyline').count(), 3);
   assert.equal(await page.locator('#sec-tables tbody tr').count(), 4);
   assert.deepEqual(await page.$$eval('#sec-tables .best', (els) => els.map((e) => e.textContent)), ['0.8420', '0.5710', '0.6300']);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accumulateRun, emptyRun, MAX_POINTS, polylinePoints, seriesBounds } from '../../webview/curves';
+import { accumulateRun, emptyRun, MAX_POINTS, polylinePoints, runStatusText, seriesBounds } from '../../webview/curves';
 import { bestPerColumn, formatCell } from '../../webview/tables';
 import type { EngineEvent } from '../../src/protocol/events';
 
@@ -49,4 +49,23 @@ test('tables: best row per numeric column, display formatting', () => {
   assert.equal(formatCell(0.84201), '0.8420');
   assert.equal(formatCell(12), '12');
   assert.equal(formatCell(123.456), '123.5');
+});
+
+test('runStatusText: the run header names the device by its short label', () => {
+  const v = accumulateRun(emptyRun('r1'), [
+    { type: 'run_started', run_id: 'r1', backend: 'webgpu', device: 'gpu (WebGPU/Dawn: nvidia ampere NVIDIA H100)', config: {} },
+    { type: 'progress', step: 200, total_steps: 300, epoch: 4, loss: 1, lr: 1e-3, items_per_s: 10, eta_s: 50 },
+    { type: 'warning', message: 'w' },
+  ]);
+  assert.equal(runStatusText(v), ' · running · step 200/300 · epoch 4 · ETA 50 s · NVIDIA H100 · 1 warning');
+  // a software adapter, from the adapter field; a resume on another backend replaces it
+  accumulateRun(v, [{ type: 'run_started', run_id: 'r1', backend: 'webgpu', device: 'gpu (WebGPU/Dawn: mesa software llvmpipe)', config: {},
+    adapter: { vendor: 'mesa', architecture: 'software', description: 'llvmpipe (LLVM 15.0.6, 256 bits)', software: true } }]);
+  assert.match(runStatusText(v), / · software GPU \(llvmpipe\) · /);
+  accumulateRun(v, [{ type: 'run_started', run_id: 'r1', backend: 'wasm', device: 'cpu (wasm SIMD, XNNPACK, 1 thread)', config: {} },
+    { type: 'run_finished', status: 'ok', summary: {} }]);
+  assert.equal(v.adapter, undefined);
+  assert.equal(runStatusText(v), ' · ok · step 200/300 · epoch 4 · cpu · 1 warning');
+  // no run_started yet: no device
+  assert.equal(runStatusText(emptyRun('r2')), ' · running · step 0/0 · epoch 0');
 });

@@ -9,6 +9,7 @@ import {
 import { summarizeDataset, type DatasetSummary, type LengthStats, type SplitKey } from '../../core/data/dataset-summary';
 import { SPLITS, type InvalidRecord } from '../../core/data/manifest-types';
 import { describeBackends, probeBackends } from '../../core/runtime/backend';
+import { BACKEND_ORDER } from '../../protocol/backends';
 
 export const infoCommand: Command = {
   spec: {
@@ -23,7 +24,7 @@ export const infoCommand: Command = {
         description: 'Fail (exit 2) when more than this share of records is invalid',
       },
       images: { type: 'boolean', default: true, description: 'Read every image header (use --no-images to skip)' },
-      backends: { type: 'boolean', description: 'Instead of a dataset: which TF.js backends load here, and why the others do not' },
+      backends: { type: 'boolean', description: `Instead of a dataset: which TF.js backends (${BACKEND_ORDER.join(', ')}) load here, and why the others do not` },
     },
   },
   async run(ctx) {
