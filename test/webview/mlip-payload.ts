@@ -19,12 +19,12 @@ export async function mlipPayload(): Promise<ExplanationPayload> {
   await initBackend('cpu');
   // 128 px gives the small CNN an 8x8 region grid: a heatmap with visible structure.
   const config = tinyConfig('mlip', {}, { ...TINY_MODEL, image: { ...TINY_MODEL.image, imageSize: 128 } });
-  const built = tinyModel(config);
+  const built = await tinyModel(config);
   const tok = tinyTokenizer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-mlip-webview-'));
   const file = path.join(dir, 'mlip.onnx');
   try {
-    fs.writeFileSync(file, exportModel({ model: config.model, method: config.method, params: built.params.toRecord(), tokenizer: tok }).bytes);
+    fs.writeFileSync(file, exportModel({ model: config.model, method: config.method, params: await built.params.toRecord(), tokenizer: tok }).bytes);
   } finally {
     built.params.dispose();
   }

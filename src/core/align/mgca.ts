@@ -7,7 +7,7 @@ import { cosineMatrix, globalInfoNCE, uniformOverMask } from './global-infonce';
 import { identityRelation, pairedAttention, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
 import { sinkhorn } from './sinkhorn';
-import { bmm, l2norm, matmul, maskedSoftmax } from '../models/ops';
+import { bmm, l2norm, matmul, maskedSoftmax, noGrad } from '../models/ops';
 
 /** torch.quantile (linear interpolation) of an unsorted list. */
 export function quantile(values: number[], q: number): number {
@@ -40,14 +40,43 @@ export function clipWordWeights(cls: ArrayLike<number>, mask: ArrayLike<number>,
 }
 
 /**
- * Word weights as a constant tensor [B, N]. The quantiles need a sort, so this reads the
- * (non-differentiable, fixed) attention back to the CPU; it is uniform without clsAttention.
+ * clipWordWeights on the device, for a batch: the quantiles come from a sort (top-k of every
+ * real word) and linear interpolation by one-hot picks, so no value is read back to the host.
+ * Agrees with clipWordWeights to float32 rounding.
+ */
+export function clipWordWeightsOnDevice(cls: tf.Tensor2D, mask: tf.Tensor2D, low: number, high: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, n] = mask.shape;
+    const real = tf.cast(tf.greater(mask, 0), 'float32');
+    const count = tf.sum(real, -1, true); // [B, 1]
+    // Padding sorts last: real attentions are >= 0.
+    const descending = tf.topk(tf.where(tf.greater(real, 0), cls, tf.fill([b, n], -1e30)), n, true).values;
+    const slots = tf.range(0, n, 1, 'float32').reshape([1, n]);
+    const pick = (ascendingIdx: tf.Tensor): tf.Tensor => {
+      const idx = tf.sub(tf.sub(count, 1), ascendingIdx); // position in the descending order
+      return tf.sum(tf.mul(descending, tf.cast(tf.equal(slots, idx), 'float32')), -1, true);
+    };
+    const quantileOf = (q: number): tf.Tensor => {
+      const pos = tf.mul(tf.maximum(tf.sub(count, 1), 0), q);
+      const lo = tf.floor(pos);
+      const hi = tf.ceil(pos);
+      const vLo = pick(lo);
+      return tf.add(vLo, tf.mul(tf.sub(pick(hi), vLo), tf.sub(pos, lo)));
+    };
+    const clipped = tf.mul(tf.minimum(quantileOf(high), tf.maximum(quantileOf(low), cls)), real);
+    const sum = tf.sum(clipped, -1, true);
+    const uniform = tf.div(real, tf.maximum(count, 1));
+    return tf.where(tf.greater(tf.tile(sum, [1, n]), 0), tf.div(clipped, tf.maximum(sum, 1e-30)), uniform) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Word weights as a constant of the gradient tape [B, N] (MGCA keeps them fixed), computed on
+ * the device; uniform without clsAttention.
  */
 export function mgcaWordWeights(inputs: Pick<AlignInputs, 'wordMask' | 'clsAttention'>, low: number, high: number): tf.Tensor2D {
   if (!inputs.clsAttention) return uniformOverMask(inputs.wordMask);
-  const [b, n] = inputs.wordMask.shape;
-  const w = clipWordWeights(inputs.clsAttention.dataSync(), inputs.wordMask.dataSync(), b, n, low, high);
-  return tf.tensor2d(w, [b, n]);
+  return noGrad((cls, mask) => clipWordWeightsOnDevice(cls as tf.Tensor2D, mask as tf.Tensor2D, low, high), inputs.clsAttention, inputs.wordMask);
 }
 
 /** -log softmax(logits)[.., i, i] over the last axis with masked keys, as [B, N]. */

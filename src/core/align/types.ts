@@ -17,6 +17,12 @@ export interface AlignInputs {
   words: tf.Tensor3D;
   /** 1 for a real word, 0 for padding/special [B, N]. */
   wordMask: tf.Tensor2D;
+  /**
+   * wordMask's values on the host [B*N], when the caller built the mask from host data (the
+   * encoder does): methods that plan with host data (MLIP's token selection and text swaps) read
+   * this instead of the tensor, since GPU backends cannot read back inside the gradient tape.
+   */
+  wordMaskValues?: Float32Array;
   /** Projected report embedding [B, D]. */
   textGlobal: tf.Tensor2D;
   /** Last-layer [CLS] attention summed per word [B, N] (MGCA's fixed word weights); optional. */

@@ -12,6 +12,7 @@ import { runTraining, type TrainListener } from '../train/trainer';
 import { mean } from './metrics';
 import { evaluateRun, TASK_NAMES, type EvaluateOptions, type TaskName } from './tasks';
 import type { EvalResult } from './results';
+import type { GpuAdapterReport } from '../runtime/backend';
 
 /** Variant name -> method config (the reclf-no-* names switch one relation module off). */
 export const VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
@@ -37,6 +38,7 @@ export interface AblationOptions {
   evaluate: Omit<EvaluateOptions, 'runDir' | 'dataDir' | 'onResult' | 'onSkip'>;
   backend: string;
   device: string;
+  adapter?: GpuAdapterReport;
   listener: TrainListener;
   cancel?: { requested: boolean };
 }
@@ -102,7 +104,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationSummary> 
           o.listener.log(`${variant} seed ${seed}: training ${o.budget} steps${resume ? ' (resuming)' : ''}`);
           const r = await runTraining({
             runDir, dataDir: o.dataDir, config, resume, listener: o.listener, cancel: o.cancel ?? { requested: false },
-            backend: o.backend, device: o.device,
+            backend: o.backend, device: o.device, adapter: o.adapter,
           });
           if (r.status !== 'ok') throw new ConfigError(`${variant} seed ${seed}: training ${r.status}`, 'methods');
         }

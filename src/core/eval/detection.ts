@@ -16,12 +16,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../fs-atomic';
 import { mixSeed, Rng } from '../rng';
 import { AdamW } from '../train/adamw';
+import { readAll, readScalar } from '../runtime/host-read';
 import { decodeImageFile, errorText, normalizeInPlace, padPlacement, resizeAndPad, type PadPlacement } from '../data/image-io';
 import type { LoadedStudy } from '../data/manifest-types';
 import type { LoadedRun } from '../train/run-loader';
 import { mean, meanAveragePrecision, nms, MGCA_IOU_THRESHOLDS, type Detection, type DetectionImage, type XYWH } from './metrics';
 import { drawFraction } from './linear-probe';
 import { decodeRaw, scaleAnchors, targetPlanes, TARGET_CH, type ScaleSpec } from './yolo';
+import { RunAhead } from '../runtime/run-ahead';
 
 export const DETECTION_DEFAULTS = {
   fractions: [0.01, 0.1, 1], epochs: 10, batchSize: 16, lr: 3e-3, weightDecay: 1e-6, hidden: 32, maxStudies: 400,
@@ -122,8 +124,14 @@ async function loadAndEncode(run: LoadedRun, studies: readonly LoadedStudy[], si
       return out.pyramid ?? [tf.reshape(out.local, [n, gh, gw, out.local.shape[2]]) as tf.Tensor4D];
     });
     shapes = maps.map((m) => [m.shape[1], m.shape[2], m.shape[3]]);
-    maps.forEach((m, k) => { (parts[k] ??= []).push(m.dataSync() as Float32Array); });
-    tf.dispose(maps);
+    // Every scale of the batch in one device round trip.
+    let vals: Float32Array[];
+    try {
+      vals = await readAll(maps);
+    } finally {
+      tf.dispose(maps);
+    }
+    vals.forEach((v, k) => { (parts[k] ??= []).push(v); });
   }
   const feats = parts.map((p) => {
     const all = new Float32Array(p.reduce((a, b) => a + b.length, 0));
@@ -172,10 +180,11 @@ class YoloHead {
       tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * Math.sqrt(6 / fan)), shape), true, `det${id}_${name}`);
     // Objectness starts at p = 0.01 (RetinaNet's prior) so the untrained head predicts no boxes.
     const bias2 = Float32Array.from({ length: anchors * 5 }, (_, i) => (i % 5 === 4 ? -Math.log(99) : 0));
-    channels.forEach((c, k) => {
+    // In tidy: the initial values are released once the variables hold them.
+    tf.tidy(() => channels.forEach((c, k) => {
       this.vars.push(he([3, 3, c, hidden], 9 * c, `s${k}_w1`), tf.variable(tf.zeros([hidden]), true, `det${id}_s${k}_b1`),
         he([1, 1, hidden, anchors * 5], hidden, `s${k}_w2`), tf.variable(tf.tensor1d(bias2), true, `det${id}_s${k}_b2`));
-    });
+    }));
   }
   /** feats[k] [B, h, w, c] -> raw [B, h, w, anchors * 5] (x, y, w, h, obj per anchor). */
   apply(feats: readonly tf.Tensor4D[]): tf.Tensor4D[] {
@@ -267,35 +276,60 @@ export async function runDetection(run: LoadedRun, trainStudies: readonly Loaded
       const head = new YoloHead(shapes.map((s) => s[2]), o.hidden, nA, rng);
       const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay }, () => false);
       try {
+        const runAhead = new RunAhead();
         for (let epoch = 0; epoch < o.epochs; epoch++) {
           const order = rng.shuffle([...rows]);
-          let lossSum = 0, batches = 0;
-          for (let s = 0; s < order.length; s += o.batchSize) {
-            const idx = order.slice(s, s + o.batchSize);
-            const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-              const feats = batchFeatures(train, idx, shapes, stats);
-              const targets = scales.map((sc, k) => {
-                const per = sc.gridH * sc.gridW * nA * TARGET_CH;
-                const t = new Float32Array(idx.length * per);
-                idx.forEach((r, i) => t.set(trainTargets[r][k], i * per));
-                return tf.tensor(t, [idx.length, sc.gridH, sc.gridW, nA, TARGET_CH]);
-              });
-              return yoloLoss(head.apply(feats), targets, nA);
-            }), head.vars);
-            lossSum += value.dataSync()[0];
-            batches++;
-            value.dispose();
-            opt.apply(head.vars, grads, o.lr);
-            tf.dispose(Object.values(grads));
+          // The epoch's loss sum stays on the device (a running scalar, only in the logged last
+          // epoch); it is read once, when it is logged.
+          const logged = epoch === o.epochs - 1;
+          let lossSum: tf.Scalar | undefined;
+          let batches = 0;
+          try {
+            for (let s = 0; s < order.length; s += o.batchSize) {
+              const idx = order.slice(s, s + o.batchSize);
+              const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
+                const feats = batchFeatures(train, idx, shapes, stats);
+                const targets = scales.map((sc, k) => {
+                  const per = sc.gridH * sc.gridW * nA * TARGET_CH;
+                  const t = new Float32Array(idx.length * per);
+                  idx.forEach((r, i) => t.set(trainTargets[r][k], i * per));
+                  return tf.tensor(t, [idx.length, sc.gridH, sc.gridW, nA, TARGET_CH]);
+                });
+                return yoloLoss(head.apply(feats), targets, nA);
+              }), head.vars);
+              batches++;
+              if (logged && !lossSum) lossSum = value;
+              else {
+                if (logged) {
+                  const prev: tf.Scalar = lossSum!;
+                  lossSum = tf.add(prev, value) as tf.Scalar;
+                  prev.dispose();
+                }
+                value.dispose();
+              }
+              opt.apply(head.vars, grads, o.lr);
+              tf.dispose(Object.values(grads));
+              await runAhead.step();
+            }
+            if (logged) {
+              const sum = lossSum ? await readScalar(lossSum) : 0;
+              log(`detection ${+(fraction * 100).toFixed(2)}% seed ${seed}: final epoch loss ${(sum / Math.max(1, batches)).toFixed(3)}`);
+            }
+          } finally {
+            lossSum?.dispose();
           }
-          if (epoch === o.epochs - 1) log(`detection ${+(fraction * 100).toFixed(2)}% seed ${seed}: final epoch loss ${(lossSum / Math.max(1, batches)).toFixed(3)}`);
         }
         const raws: Float32Array[][] = scales.map(() => []);
         for (let s = 0; s < test.images.length; s += o.batchSize) {
           const idx = Array.from({ length: Math.min(o.batchSize, test.images.length - s) }, (_, i) => s + i);
           const out = tf.tidy(() => head.apply(batchFeatures(test, idx, shapes, stats)));
-          out.forEach((t, k) => raws[k].push(t.dataSync() as Float32Array));
-          tf.dispose(out);
+          let vals: Float32Array[];
+          try {
+            vals = await readAll(out);
+          } finally {
+            tf.dispose(out);
+          }
+          vals.forEach((v, k) => raws[k].push(v));
         }
         const flat = raws.map((parts) => {
           const all = new Float32Array(parts.reduce((a, b) => a + b.length, 0));

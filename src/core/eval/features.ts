@@ -18,6 +18,7 @@ import type { AlignInputs } from '../align/types';
 import type { LoadedRun } from '../train/run-loader';
 import { disposeModelBatch, linkStudyWords, loadHostBatch, prepareStudies, toModelBatch, type PreparedStudy } from '../train/batches';
 import { defaultKnowledgeBase } from '../knowledge/kb';
+import { readAll, readOne } from '../runtime/host-read';
 
 export interface EncodedSplit {
   split: Split;
@@ -138,8 +139,14 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
         return [img.imageGlobal, img.regions, backbone.global, txt.textGlobal, txt.words, txt.wordMask, txt.clsAttention] as tf.Tensor[];
       });
       disposeModelBatch(batch);
-      out.forEach((t, k) => acc[ARRAYS[k]].push(t.dataSync() as Float32Array));
-      tf.dispose(out);
+      // Every output of the batch in one device round trip.
+      let vals: Float32Array[];
+      try {
+        vals = await readAll(out);
+      } finally {
+        tf.dispose(out);
+      }
+      vals.forEach((v, k) => acc[ARRAYS[k]].push(v));
       kept.push(...hb.indices);
     }
   } finally {
@@ -202,8 +209,8 @@ export function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Encodes free texts (prompts) with the run's text tower, in batches. */
-export function encodeTexts(run: LoadedRun, texts: readonly string[], batchSize = 64): TextFeatures {
+/** Encodes free texts (prompts) with the run's text tower, in batches (one host read per batch). */
+export async function encodeTexts(run: LoadedRun, texts: readonly string[], batchSize = 64): Promise<TextFeatures> {
   const T = run.config.model.text.maxLength;
   const N = run.config.model.maxWords;
   const D = run.config.model.projDim;
@@ -227,8 +234,13 @@ export function encodeTexts(run: LoadedRun, texts: readonly string[], batchSize 
       const txt = run.model.encodeText({ inputIds: tf.tensor2d(ids, [n, T], 'int32'), attentionMask: tf.tensor2d(mask, [n, T]), wordIndex }, false);
       return [txt.words, txt.wordMask, txt.textGlobal, txt.clsAttention] as tf.Tensor[];
     });
-    out.forEach((t, k) => parts[k].push(t.dataSync() as Float32Array));
-    tf.dispose(out);
+    let vals: Float32Array[];
+    try {
+      vals = await readAll(out);
+    } finally {
+      tf.dispose(out);
+    }
+    vals.forEach((v, k) => parts[k].push(v));
   }
   return { n: texts.length, N, D, words: concat(parts[0]), wordMask: concat(parts[1]), textGlobal: concat(parts[2]), clsAttention: concat(parts[3]) };
 }
@@ -289,10 +301,10 @@ export type ScoreKind = 'global' | 'local' | 'both';
  * (O(images x texts x N x M)) stay within memory. 'both' = (global + local) / 2; a method
  * without a local score falls back to global.
  */
-export function similarityMatrix(
+export async function similarityMatrix(
   run: LoadedRun, images: EncodedSplit, imageRows: readonly number[], texts: TextFeatures, textRows: readonly number[],
   score: ScoreKind, block = 64,
-): Float32Array[] {
+): Promise<Float32Array[]> {
   const out = imageRows.map(() => new Float32Array(textRows.length));
   // Global cosine needs no method call (which would also pay for the local score).
   if (score === 'global') block = Math.max(block, 512);
@@ -300,27 +312,33 @@ export function similarityMatrix(
     const ir = imageRows.slice(i0, i0 + block);
     for (let j0 = 0; j0 < textRows.length; j0 += block) {
       const jr = textRows.slice(j0, j0 + block);
-      const vals = score === 'global' ? globalCosine(images, ir, texts, jr) : tf.tidy(() => {
+      const m = score === 'global' ? globalCosine(images, ir, texts, jr) : tf.tidy(() => {
         const inputs = { ...imageSide(images, ir), ...textSide(texts, jr) } as AlignInputs;
         const sim = run.method.similarity(inputs);
-        let m: tf.Tensor2D = sim.global;
-        if (sim.local) m = score === 'local' ? sim.local : tf.div(tf.add(sim.global, sim.local), 2);
-        return m.dataSync() as Float32Array;
+        if (!sim.local) return sim.global;
+        return score === 'local' ? sim.local : tf.div(tf.add(sim.global, sim.local), 2) as tf.Tensor2D;
       });
+      let vals: Float32Array;
+      try {
+        vals = await readOne(m);
+      } finally {
+        m.dispose();
+      }
       ir.forEach((_, a) => { for (let b = 0; b < jr.length; b++) out[i0 + a][j0 + b] = vals[a * jr.length + b]; });
     }
   }
   return out;
 }
 
-function globalCosine(images: EncodedSplit, ir: readonly number[], texts: TextFeatures, jr: readonly number[]): Float32Array {
+/** Cosine of the global embeddings [ir, jr] on the device (caller disposes). */
+function globalCosine(images: EncodedSplit, ir: readonly number[], texts: TextFeatures, jr: readonly number[]): tf.Tensor2D {
   return tf.tidy(() => {
     const { D } = images;
     const a = new Float32Array(ir.length * D), b = new Float32Array(jr.length * D);
     ir.forEach((r, k) => a.set(images.imageGlobal.subarray(r * D, (r + 1) * D), k * D));
     jr.forEach((r, k) => b.set(texts.textGlobal.subarray(r * D, (r + 1) * D), k * D));
     const norm = (x: tf.Tensor2D): tf.Tensor2D => tf.div(x, tf.add(tf.norm(x, 2, 1, true), 1e-8)) as tf.Tensor2D;
-    return tf.matMul(norm(tf.tensor2d(a, [ir.length, D])), norm(tf.tensor2d(b, [jr.length, D])), false, true).dataSync() as Float32Array;
+    return tf.matMul(norm(tf.tensor2d(a, [ir.length, D])), norm(tf.tensor2d(b, [jr.length, D])), false, true);
   });
 }
 
@@ -334,17 +352,24 @@ export interface PairExplanation {
   localScore: number;
 }
 
-/** method.explain over matched pairs (image i with its own report), in blocks. */
-export function explainPairs(run: LoadedRun, f: EncodedSplit, rows: readonly number[], block = 32): PairExplanation[] {
+/** method.explain over matched pairs (image i with its own report), in blocks (one host read per block). */
+export async function explainPairs(run: LoadedRun, f: EncodedSplit, rows: readonly number[], block = 32): Promise<PairExplanation[]> {
   const { N, M } = f;
   const out: PairExplanation[] = [];
   const texts = splitTexts(f);
   for (let s = 0; s < rows.length; s += block) {
     const r = rows.slice(s, s + block);
-    const [a, rel, imp, ls] = tf.tidy(() => {
+    const ts = tf.tidy(() => {
       const e = run.method.explain({ ...imageSide(f, r), ...textSide(texts, r), ...entitySide(f, r) } as AlignInputs);
-      return [e.attention.dataSync(), e.relation.dataSync(), e.importance.dataSync(), e.localScore.dataSync()] as Float32Array[];
+      return [e.attention, e.relation, e.importance, e.localScore] as tf.Tensor[];
     });
+    let vals: Float32Array[];
+    try {
+      vals = await readAll(ts);
+    } finally {
+      tf.dispose(ts);
+    }
+    const [a, rel, imp, ls] = vals;
     r.forEach((_, k) => out.push({
       attention: a.slice(k * N * M, (k + 1) * N * M), relation: rel.slice(k * N * N, (k + 1) * N * N),
       importance: imp.slice(k * N, (k + 1) * N), localScore: ls[k],

@@ -49,7 +49,7 @@ function groundedSlots(study: LoadedStudy, spans: readonly [number, number][]): 
 
 export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { maxStudies?: number } = {}): Promise<Record<string, number>> {
   const rows = rowsWithRegions(f).slice(0, opts.maxStudies ?? Infinity);
-  const ex = src.explainPairs(f, rows);
+  const ex = await src.explainPairs(f, rows);
   const [gr, gc] = f.grid;
   let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0;
   for (let k = 0; k < rows.length; k++) {

@@ -5,9 +5,9 @@ import type { EncodedSplit, PairExplanation } from './features';
 import { rowsWithWordTruth, slotTruths } from './relations';
 import type { EvalSource } from './source';
 
-export function runImportance(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
+export async function runImportance(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Promise<Record<string, number>> {
   const rows = ex?.rows ?? rowsWithWordTruth(f);
-  const pairs = ex?.pairs ?? src.explainPairs(f, rows);
+  const pairs = ex?.pairs ?? await src.explainPairs(f, rows);
   const studies = rows.map((r, k) => {
     const slots = slotTruths(f.studies[r].words ?? [], f.wordSpans[r]);
     // Slots without a truth word (punctuation) are 'modifier': outside both compared groups.

@@ -8,8 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../fs-atomic';
 import { mixSeed, Rng } from '../rng';
 import { AdamW } from '../train/adamw';
+import { readAll } from '../runtime/host-read';
 import { accuracy, auroc, mean } from './metrics';
 import type { EncodedSplit } from './features';
+import { RunAhead } from '../runtime/run-ahead';
 
 export type ProbeKind = 'binary' | 'multiclass' | 'multilabel';
 
@@ -92,16 +94,29 @@ function score(logits: Float32Array, d: ProbeData, C: number, kind: ProbeKind): 
   return aucs.length ? mean(aucs) : NaN;
 }
 
-/** Trains one probe; returns the test metric at the best validation epoch. */
-function trainProbe(train: ProbeData, valid: ProbeData, test: ProbeData, G: number, C: number, kind: ProbeKind, seed: number, o: LinearProbeOptions): { test: number; valid: number; bestEpoch: number } {
+/**
+ * Trains one probe; returns the test metric at the best validation epoch. The steps never read
+ * the device; each epoch ends with one read of the validation and test logits together.
+ */
+async function trainProbe(train: ProbeData, valid: ProbeData, test: ProbeData, G: number, C: number, kind: ProbeKind, seed: number, o: LinearProbeOptions): Promise<{ test: number; valid: number; bestEpoch: number }> {
   const rng = new Rng(mixSeed(seed, 0x11ea));
   const init = Float32Array.from({ length: G * C }, () => (rng.next() * 2 - 1) / Math.sqrt(G));
-  const w = tf.variable(tf.tensor2d(init, [G, C]), true, `probe_w_${seed}`);
-  const b = tf.variable(tf.zeros([C]), true, `probe_b_${seed}`);
+  // In tidy: the initial values are released once the variables hold them.
+  const w = tf.tidy(() => tf.variable(tf.tensor2d(init, [G, C]), true, `probe_w_${seed}`));
+  const b = tf.tidy(() => tf.variable(tf.zeros([C]), true, `probe_b_${seed}`));
   const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay }, () => false);
-  const logitsOf = (d: ProbeData): Float32Array => tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(d.x, [d.n, G]), w), b).dataSync() as Float32Array);
+  /** Logits of each data set, in one device round trip. */
+  const logitsOf = async (ds: readonly ProbeData[]): Promise<Float32Array[]> => {
+    const ts = tf.tidy(() => ds.map((d) => tf.add(tf.matMul(tf.tensor2d(d.x, [d.n, G]), w), b)));
+    try {
+      return await readAll(ts);
+    } finally {
+      tf.dispose(ts);
+    }
+  };
   let best = { valid: -Infinity, test: NaN, bestEpoch: -1 };
   let since = 0;
+  const runAhead = new RunAhead();
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const order = rng.shuffle(Array.from({ length: train.n }, (_, i) => i));
@@ -119,10 +134,12 @@ function trainProbe(train: ProbeData, valid: ProbeData, test: ProbeData, G: numb
         value.dispose();
         opt.apply([w, b], grads, o.lr);
         tf.dispose(Object.values(grads));
+        await runAhead.step();
       }
-      const v = valid.n > 0 ? score(logitsOf(valid), valid, C, kind) : -epoch;
+      const [testLogits, validLogits] = await logitsOf(valid.n > 0 ? [test, valid] : [test]);
+      const v = valid.n > 0 ? score(validLogits, valid, C, kind) : -epoch;
       if (Number.isNaN(best.test) || v > best.valid) {
-        best = { valid: v, test: score(logitsOf(test), test, C, kind), bestEpoch: epoch };
+        best = { valid: v, test: score(testLogits, test, C, kind), bestEpoch: epoch };
         since = 0;
       } else if (++since >= o.patience) break;
     }
@@ -140,7 +157,7 @@ export function drawFraction(n: number, fraction: number, seed: number): number[
   return new Rng(mixSeed(seed, 0xf4ac, Math.round(fraction * 1e4))).shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, k).sort((a, b) => a - b);
 }
 
-export function runLinearProbe(train: EncodedSplit, valid: EncodedSplit | undefined, test: EncodedSplit, opts: Partial<LinearProbeOptions> & Pick<LinearProbeOptions, 'fractionsDir' | 'dataHash'>): Record<string, number> {
+export async function runLinearProbe(train: EncodedSplit, valid: EncodedSplit | undefined, test: EncodedSplit, opts: Partial<LinearProbeOptions> & Pick<LinearProbeOptions, 'fractionsDir' | 'dataHash'>): Promise<Record<string, number>> {
   const o: LinearProbeOptions = { ...LINEAR_DEFAULTS, ...opts };
   const { classes, kind } = probeTask(train, test);
   if (classes.length === 0) return {};
@@ -158,7 +175,7 @@ export function runLinearProbe(train: EncodedSplit, valid: EncodedSplit | undefi
       const st = standardiser(train, rows);
       const vRows = valid ? Array.from({ length: valid.n }, (_, i) => i) : [];
       const tRows = Array.from({ length: test.n }, (_, i) => i);
-      const res = trainProbe(
+      const res = await trainProbe(
         probeData(train, rows, classes.slice(0, C), st.mu, st.sd),
         valid ? probeData(valid, vRows, classes.slice(0, C), st.mu, st.sd) : { x: new Float32Array(0), y: new Float32Array(0), n: 0 },
         probeData(test, tRows, classes.slice(0, C), st.mu, st.sd),

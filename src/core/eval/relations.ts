@@ -31,9 +31,9 @@ export function relationStudies(f: EncodedSplit, rows: readonly number[], ex: re
   });
 }
 
-export function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Record<string, number> {
+export async function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Promise<Record<string, number>> {
   const rows = ex?.rows ?? rowsWithWordTruth(f);
-  const pairs = ex?.pairs ?? src.explainPairs(f, rows);
+  const pairs = ex?.pairs ?? await src.explainPairs(f, rows);
   const studies = relationStudies(f, rows, pairs);
   const all = relationMetrics(studies, 'all-pairs');
   const fr = relationMetrics(studies, 'finding-rows');

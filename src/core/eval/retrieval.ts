@@ -6,10 +6,10 @@ import { splitTexts, type EncodedSplit, type ScoreKind } from './features';
 import { positiveLabels } from './zeroshot';
 import type { EvalSource } from './source';
 
-export function runRetrieval(src: EvalSource, f: EncodedSplit, opts: { score: ScoreKind; maxItems?: number }): Record<string, number> {
+export async function runRetrieval(src: EvalSource, f: EncodedSplit, opts: { score: ScoreKind; maxItems?: number }): Promise<Record<string, number>> {
   const n = Math.min(f.n, opts.maxItems ?? f.n);
   const rows = Array.from({ length: n }, (_, i) => i);
-  const sim = src.similarity(f, rows, splitTexts(f), rows, opts.score);
+  const sim = await src.similarity(f, rows, splitTexts(f), rows, opts.score);
   const r = imageTextRetrieval(sim, [1, 5, 10]);
   const m: Record<string, number> = { n };
   for (const [dir, res] of [['i2t', r.imageToText], ['t2i', r.textToImage]] as const) {

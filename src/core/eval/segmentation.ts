@@ -8,12 +8,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mixSeed, Rng } from '../rng';
 import { AdamW } from '../train/adamw';
+import { readOne } from '../runtime/host-read';
 import { decodeImageFile, resizeAndPad } from '../data/image-io';
 import { ImageLoader } from '../data/image-loader';
 import type { LoadedStudy, Split } from '../data/manifest-types';
 import type { LoadedRun } from '../train/run-loader';
 import { meanDice, mean } from './metrics';
 import { drawFraction } from './linear-probe';
+import { RunAhead } from '../runtime/run-ahead';
 
 export const SEGMENTATION_DEFAULTS = { fractions: [0.01, 0.1, 1], epochs: 3, batchSize: 8, lr: 5e-4, fineTune: false, channels: 16, maxStudies: 400 };
 
@@ -71,9 +73,10 @@ class Decoder {
       const fan = shape[0] * shape[1] * shape[2];
       return tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * Math.sqrt(6 / fan)), shape), true, `seg_${tag}_${shape.join('x')}_${rng.nextU32()}`);
     };
-    this.vars = [he([3, 3, inCh, ch]), tf.variable(tf.zeros([ch]), true, `seg_${tag}_b1_${rng.nextU32()}`),
+    // In tidy: the initial values are released once the variables hold them.
+    this.vars = tf.tidy(() => [he([3, 3, inCh, ch]), tf.variable(tf.zeros([ch]), true, `seg_${tag}_b1_${rng.nextU32()}`),
       he([3, 3, ch, ch]), tf.variable(tf.zeros([ch]), true, `seg_${tag}_b2_${rng.nextU32()}`),
-      he([1, 1, ch, 1]), tf.variable(tf.zeros([1]), true, `seg_${tag}_b3_${rng.nextU32()}`)];
+      he([1, 1, ch, 1]), tf.variable(tf.zeros([1]), true, `seg_${tag}_b3_${rng.nextU32()}`)]);
   }
   /** local [B, gh, gw, C] -> logits [B, size, size, 1]. */
   apply(local: tf.Tensor4D, size: number): tf.Tensor4D {
@@ -126,6 +129,7 @@ export async function runSegmentation(run: LoadedRun, studies: readonly LoadedSt
         const dec = new Decoder(run.model.image.localDim, o.channels, rng, `${fraction}_${seed}`);
         const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-6 }, () => false);
         const vars = o.fineTune ? [...dec.vars, ...encoderVars] : dec.vars;
+        const runAhead = new RunAhead();
         try {
           for (let epoch = 0; epoch < o.epochs; epoch++) {
             const order = rng.shuffle(Array.from({ length: tr.n }, (_, i) => i));
@@ -140,6 +144,7 @@ export async function runSegmentation(run: LoadedRun, studies: readonly LoadedSt
               value.dispose();
               opt.apply(vars, grads, o.lr);
               tf.dispose(Object.values(grads));
+              await runAhead.step();
             }
           }
           const probs: Float32Array[] = [];
@@ -147,7 +152,13 @@ export async function runSegmentation(run: LoadedRun, studies: readonly LoadedSt
           for (let s = 0; s < test.n; s += o.batchSize) {
             const rowsT = Array.from({ length: Math.min(o.batchSize, test.n - s) }, (_, i) => s + i);
             const b = take(test, rowsT, px);
-            const p = tf.tidy(() => tf.sigmoid(dec.apply(localMap(run, tf.tensor4d(b.pixels, [b.n, size, size, 1]), false), size)).dataSync() as Float32Array);
+            const pt = tf.tidy(() => tf.sigmoid(dec.apply(localMap(run, tf.tensor4d(b.pixels, [b.n, size, size, 1]), false), size)));
+            let p: Float32Array;
+            try {
+              p = await readOne(pt);
+            } finally {
+              pt.dispose();
+            }
             for (let i = 0; i < b.n; i++) { probs.push(p.slice(i * px, (i + 1) * px)); truths.push(b.masks.slice(i * px, (i + 1) * px)); }
           }
           dices.push(probs.length ? meanDice(probs, truths, 0.5) : NaN);

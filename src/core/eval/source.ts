@@ -33,9 +33,9 @@ export interface EvalSource {
   unsupported(task: string): string | undefined;
   encodeSplit(studies: readonly LoadedStudy[], o: { dataDir: string; split: Split; workers?: number }): Promise<EncodedSplit>;
   encodeTexts(texts: readonly string[]): Promise<TextFeatures>;
-  similarity(images: EncodedSplit, imageRows: readonly number[], texts: TextFeatures, textRows: readonly number[], score: ScoreKind): Float32Array[];
+  similarity(images: EncodedSplit, imageRows: readonly number[], texts: TextFeatures, textRows: readonly number[], score: ScoreKind): Promise<Float32Array[]>;
   /** Explanations of matched pairs (image i with its own report). */
-  explainPairs(f: EncodedSplit, rows: readonly number[]): PairExplanation[];
+  explainPairs(f: EncodedSplit, rows: readonly number[]): Promise<PairExplanation[]>;
   dispose(): Promise<void>;
 }
 
@@ -47,7 +47,7 @@ export function runSource(run: LoadedRun): EvalSource {
     linearFeatures: 'backbone global (frozen)',
     unsupported: () => undefined,
     encodeSplit: (studies, o) => encodeSplit(run, studies, o),
-    encodeTexts: async (texts) => encodeTexts(run, texts),
+    encodeTexts: (texts) => encodeTexts(run, texts),
     similarity: (images, ir, texts, tr, score) => similarityMatrix(run, images, ir, texts, tr, score),
     explainPairs: (f, rows) => explainPairs(run, f, rows),
     dispose: async () => run.params.dispose(),
@@ -77,12 +77,12 @@ export async function modelSource(modelFile: string, o: { outDir?: string; devic
       : undefined),
     encodeSplit: (studies, e) => encodeSplitOnnx(model, studies, { ...e, outDir, modelHash: hash }),
     encodeTexts: (texts) => encodeTextsOnnx(model, texts),
-    similarity: (images, ir, texts, tr, score) => {
+    similarity: async (images, ir, texts, tr, score) => {
       // Local scores of non-matched pairs would need one full graph run per (image, text) pair.
       if (score !== 'global') throw new ConfigError(`score '${score}' needs the method's head on every image-text pair; an ONNX model is scored with 'global' only`, 'score');
       return globalCosineMatrix(images, ir, texts, tr);
     },
-    explainPairs: (f, rows) => {
+    explainPairs: async (f, rows) => {
       if (!isOnnxEncodedSplit(f)) throw new Error('explainPairs of an ONNX model needs a split encoded by that model');
       return matchedPairs(f, rows);
     },

@@ -162,7 +162,7 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
           break;
         }
         case 'retrieval':
-          metrics = runRetrieval(src, f!, { score: o.retrievalScore ?? 'global' });
+          metrics = await runRetrieval(src, f!, { score: o.retrievalScore ?? 'global' });
           details = { score: o.retrievalScore ?? 'global' };
           break;
         case 'grounding':
@@ -172,16 +172,16 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
         case 'importance': {
           if (!explained) {
             const rows = rowsWithWordTruth(f!);
-            explained = { rows, pairs: src.explainPairs(f!, rows) };
+            explained = { rows, pairs: await src.explainPairs(f!, rows) };
           }
-          metrics = task === 'relations' ? runRelations(src, f!, explained) : runImportance(src, f!, explained);
+          metrics = task === 'relations' ? await runRelations(src, f!, explained) : await runImportance(src, f!, explained);
           break;
         }
         case 'linear': {
           const train = await features('train');
           if (!train) { skipped.push({ task, reason: 'no train split' }); o.onSkip?.(task, 'no train split'); continue; }
           const valid = o.split === 'valid' ? undefined : await features('valid');
-          metrics = runLinearProbe(train, valid, f!, {
+          metrics = await runLinearProbe(train, valid, f!, {
             ...o.linear, seeds, fractionsDir: path.join(src.outDir, 'eval', 'linear-fractions'), dataHash: dHash,
           });
           details = { ...LINEAR_DEFAULTS, ...o.linear, seeds, features: src.linearFeatures };

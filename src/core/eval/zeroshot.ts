@@ -64,7 +64,7 @@ export async function runZeroShot(src: EvalSource, f: EncodedSplit, opts: ZeroSh
   const texts = classes.flatMap((c) => prompts[c]);
   const enc = await src.encodeTexts(texts);
   const rows = Array.from({ length: f.n }, (_, i) => i);
-  const sim = src.similarity(f, rows, enc, texts.map((_, j) => j), opts.score);
+  const sim = await src.similarity(f, rows, enc, texts.map((_, j) => j), opts.score);
   let offset = 0;
   const classScores = rows.map(() => new Array<number>(classes.length));
   classes.forEach((c, k) => {

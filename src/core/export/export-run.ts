@@ -14,13 +14,13 @@ export interface RunExportResult {
 }
 
 /** The TF.js backend must be initialised (loadRun builds the model). */
-export function exportRun(runDir: string, outFile: string, checkpoint = 'best'): RunExportResult {
+export async function exportRun(runDir: string, outFile: string, checkpoint = 'best'): Promise<RunExportResult> {
   const run = loadRun(runDir, checkpoint);
   try {
     const exported = exportModel({
       model: run.config.model,
       method: run.config.method,
-      params: run.params.toRecord(),
+      params: await run.params.toRecord(),
       tokenizer: run.tokenizer,
       doc: `run ${path.basename(path.resolve(runDir))}, checkpoint ${path.basename(run.checkpointFile)} (step ${run.step})`,
     });

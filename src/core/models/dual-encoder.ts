@@ -32,6 +32,8 @@ export interface ImageFeatures {
 export interface TextFeatures {
   words: tf.Tensor3D;
   wordMask: tf.Tensor2D;
+  /** The same mask on the host (built from the host word indices, so no read-back). */
+  wordMaskValues: Float32Array;
   textGlobal: tf.Tensor2D;
   clsAttention: tf.Tensor2D;
 }
@@ -82,10 +84,11 @@ export class DualEncoder {
 
   encodeText(batch: Pick<ModelBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, training: boolean): TextFeatures {
     const out = this.text.forward(batch.inputIds, batch.attentionMask, training);
-    const { words, mask } = sumPiecesIntoWords(out.tokens, batch.wordIndex, this.cfg.maxWords);
+    const { words, mask, maskValues } = sumPiecesIntoWords(out.tokens, batch.wordIndex, this.cfg.maxWords);
     return {
       words: this.textLocal.applyLocal(words, training, mask),
       wordMask: mask,
+      wordMaskValues: maskValues,
       textGlobal: this.textGlobalHead.apply(out.cls, training),
       clsAttention: sumPieceWeightsIntoWords(out.clsAttention, batch.wordIndex, this.cfg.maxWords),
     };

@@ -136,3 +136,17 @@ export function maskedSoftmax(logits: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
 export function l2norm(x: tf.Tensor, eps = 1e-8): tf.Tensor {
   return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), eps)));
 }
+
+/**
+ * `fn(...inputs)` computed on the device as a constant of the gradient tape: no gradient flows
+ * back into `inputs`, and the ops inside (sorts, comparisons, index arithmetic, which have no
+ * gradient) are not recorded. Host control data that used to be read back mid-tape (MGCA's
+ * clipped word weights, MLIP's negative draws) is computed this way instead.
+ */
+export function noGrad<T extends tf.Tensor>(fn: (...inputs: tf.Tensor[]) => T, ...inputs: tf.Tensor[]): T {
+  const wrapped = tf.customGrad((...args: unknown[]) => {
+    const xs = args.slice(0, inputs.length) as tf.Tensor[];
+    return { value: fn(...xs), gradFunc: () => xs.map((x) => tf.zerosLike(x)) };
+  });
+  return (wrapped as (...xs: tf.Tensor[]) => T)(...inputs);
+}

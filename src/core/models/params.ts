@@ -2,6 +2,7 @@
 // Hugging Face BERT) so that pretrained weights can be imported and ONNX graphs exported by name.
 // Layout is TF's: dense [in, out], conv [kh, kw, in, out].
 import * as tf from '@tensorflow/tfjs-core';
+import { readAll } from '../runtime/host-read';
 import { Rng } from '../rng';
 
 export type Init =
@@ -32,7 +33,10 @@ export class ParamStore {
     const size = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(size);
     fillInit(values, init, this.rng);
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), trainable, name);
+    const initial = tf.tensor(values, shape, 'float32');
+    // The variable shares the initial tensor's data; the tensor handle itself is released.
+    const v = tf.variable(initial, trainable, name);
+    initial.dispose();
     this.vars.set(name, v);
     if (!trainable) this.frozen.add(name);
     return v;
@@ -67,10 +71,12 @@ export class ParamStore {
     return n;
   }
 
-  /** Snapshot of every parameter as plain arrays (checkpoints, export). */
-  toRecord(): Record<string, { shape: number[]; data: Float32Array }> {
+  /** Snapshot of every parameter as plain arrays (checkpoints, export), read in one device round trip. */
+  async toRecord(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+    const entries = [...this.vars];
+    const data = await readAll(entries.map(([, v]) => v));
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [name, v] of this.vars) out[name] = { shape: [...v.shape], data: v.dataSync() as Float32Array };
+    entries.forEach(([name, v], k) => { out[name] = { shape: [...v.shape], data: data[k] }; });
     return out;
   }
 

@@ -9,7 +9,7 @@ import { bmm } from './ops';
  * wordIndex [B*T] holds each piece's word slot, -1 for pieces that are no word ([CLS], [SEP],
  * padding). Slots >= maxWords (reports longer than N words) are dropped.
  */
-export function wordAssignment(wordIndex: Int32Array, batch: number, seqLen: number, maxWords: number): { matrix: tf.Tensor3D; mask: tf.Tensor2D } {
+export function wordAssignment(wordIndex: Int32Array, batch: number, seqLen: number, maxWords: number): { matrix: tf.Tensor3D; mask: tf.Tensor2D; maskValues: Float32Array } {
   if (wordIndex.length !== batch * seqLen) {
     throw new Error(`wordIndex has ${wordIndex.length} entries, expected B*T = ${batch}*${seqLen}`);
   }
@@ -24,14 +24,14 @@ export function wordAssignment(wordIndex: Int32Array, batch: number, seqLen: num
       mask[b * maxWords + w] = 1;
     }
   }
-  return { matrix: tf.tensor3d(m, [batch, maxWords, seqLen]), mask: tf.tensor2d(mask, [batch, maxWords]) };
+  return { matrix: tf.tensor3d(m, [batch, maxWords, seqLen]), mask: tf.tensor2d(mask, [batch, maxWords]), maskValues: mask };
 }
 
 /** tokens [B,T,H] -> words [B,N,H] (sum of pieces) and mask [B,N] (1 = the slot holds a word). */
-export function sumPiecesIntoWords(tokens: tf.Tensor3D, wordIndex: Int32Array, maxWords: number): { words: tf.Tensor3D; mask: tf.Tensor2D } {
+export function sumPiecesIntoWords(tokens: tf.Tensor3D, wordIndex: Int32Array, maxWords: number): { words: tf.Tensor3D; mask: tf.Tensor2D; maskValues: Float32Array } {
   const [b, t] = tokens.shape;
-  const { matrix, mask } = wordAssignment(wordIndex, b, t, maxWords);
-  return { words: bmm(matrix, tokens), mask };
+  const { matrix, mask, maskValues } = wordAssignment(wordIndex, b, t, maxWords);
+  return { words: bmm(matrix, tokens), mask, maskValues };
 }
 
 /** Per-piece weights [B,T] (e.g. [CLS] attention) -> per-word sums [B,N]. */

@@ -4,6 +4,7 @@
 //   p = p - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps) - lr * wd * p
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../io/safetensors';
+import { readAll } from '../runtime/host-read';
 
 export interface AdamWConfig {
   beta1: number;
@@ -46,17 +47,21 @@ export class AdamW {
   private slot(map: Map<string, tf.Variable>, p: tf.Variable): tf.Variable {
     let s = map.get(p.name);
     if (!s) {
-      s = tf.variable(tf.zerosLike(p), false);
+      s = variableOf(tf.zerosLike(p));
       map.set(p.name, s);
     }
     return s;
   }
 
-  /** Moments as named tensors (prefix adam_m./adam_v.) for a checkpoint. */
-  stateTensors(): Record<string, NamedTensor> {
+  /** Moments as named tensors (prefix adam_m./adam_v.) for a checkpoint, read in one device round trip. */
+  async stateTensors(): Promise<Record<string, NamedTensor>> {
+    const named: [string, tf.Variable][] = [
+      ...[...this.m].map(([name, t]): [string, tf.Variable] => [`adam_m.${name}`, t]),
+      ...[...this.v].map(([name, t]): [string, tf.Variable] => [`adam_v.${name}`, t]),
+    ];
+    const data = await readAll(named.map(([, t]) => t));
     const out: Record<string, NamedTensor> = {};
-    for (const [name, t] of this.m) out[`adam_m.${name}`] = { shape: [...t.shape], data: t.dataSync() as Float32Array };
-    for (const [name, t] of this.v) out[`adam_v.${name}`] = { shape: [...t.shape], data: t.dataSync() as Float32Array };
+    named.forEach(([key, t], k) => { out[key] = { shape: [...t.shape], data: data[k] }; });
     return out;
   }
 
@@ -67,8 +72,8 @@ export class AdamW {
       const m = tensors[`adam_m.${p.name}`];
       const v = tensors[`adam_v.${p.name}`];
       if (!m || !v) continue;
-      this.m.set(p.name, tf.variable(tf.tensor(m.data, m.shape), false));
-      this.v.set(p.name, tf.variable(tf.tensor(v.data, v.shape), false));
+      this.m.set(p.name, variableOf(tf.tensor(m.data, m.shape)));
+      this.v.set(p.name, variableOf(tf.tensor(v.data, v.shape)));
     }
   }
 
@@ -80,23 +85,40 @@ export class AdamW {
   }
 }
 
+/** A non-trainable variable holding `init`'s data; the init handle is released. */
+function variableOf(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
+}
+
 /** Biases, norm parameters and embeddings-like vectors are not decayed (common practice). */
 export function defaultNoDecay(name: string): boolean {
   return /(\.bias$|norm|LayerNorm|\bbn\d*\.|\.bn\.|running_|cls_token|pos_embed|prototypes)/.test(name);
 }
 
-/** Global-norm gradient clipping; returns the norm before clipping. */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
-  const norm = tf.tidy(() => {
-    const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return sq.length ? Math.sqrt(tf.addN(sq).dataSync()[0]) : 0;
+/**
+ * Global-norm gradient clipping, decided on the device (no host round trip): every gradient is
+ * scaled by maxNorm / (norm + 1e-6) when the norm exceeds maxNorm, and left as it is when it
+ * does not or when the norm is not finite (the trainer reports a non-finite loss). Returns the
+ * new gradients (the inputs are disposed) and the norm before clipping as a device scalar,
+ * which the caller owns.
+ */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
+  const list = Object.values(grads);
+  // A stack, not addN: WebGPU's AddN binds every input at once and models have more gradients
+  // than a shader stage may bind (8 by default), while concat splits its inputs into chunks.
+  const norm = tf.tidy(() => (list.length ? tf.sqrt(tf.sum(tf.stack(list.map((g) => tf.sum(tf.square(g)))))) : tf.scalar(0))) as tf.Scalar;
+  if (!(maxNorm > 0) || list.length === 0) return { grads, norm };
+  const scale = tf.tidy(() => {
+    const clip = tf.logicalAnd(tf.isFinite(norm), tf.greater(norm, maxNorm));
+    return tf.where(clip, tf.div(maxNorm, tf.add(norm, 1e-6)), tf.onesLike(norm));
   });
-  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { grads, norm };
-  const scale = maxNorm / (norm + 1e-6);
   const out: Record<string, tf.Tensor> = {};
   for (const [k, g] of Object.entries(grads)) {
     out[k] = tf.mul(g, scale);
     g.dispose();
   }
+  scale.dispose();
   return { grads: out, norm };
 }

@@ -23,6 +23,9 @@ import { learningRate } from './schedule';
 import { latestCheckpoint, saveCheckpoint, type TrainState } from './checkpoint';
 import { configHash, type RunConfig } from './run-config';
 import { Throughput, progressLine } from './progress';
+import { readAll, readScalar } from '../runtime/host-read';
+import { RunAhead } from '../runtime/run-ahead';
+import type { GpuAdapterReport } from '../runtime/backend';
 import { inBatchTopK, inBatchTopKColumns } from './retrieval';
 import {
   disposeModelBatch, epochOrder, linkStudyWords, loadHostBatch, prepareStudies, stepsPerEpoch, toModelBatch,
@@ -47,6 +50,8 @@ export interface TrainRunOptions {
   /** Name of the backend actually in use (for the run header and results). */
   backend: string;
   device: string;
+  /** The GPU adapter (webgpu), recorded in run_started so the editor can label software adapters. */
+  adapter?: GpuAdapterReport;
   /**
    * Pretrained weights (safetensors) loaded after the model is built and before warm-up, on a
    * fresh run only (a resume restores its checkpoint): `image` = torchvision ResNet names,
@@ -196,14 +201,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   const runId = path.basename(path.resolve(runDir));
   listener.emit({
     type: 'run_started', run_id: runId, backend: opts.backend, device: opts.device, config,
+    ...(opts.adapter ? { adapter: { vendor: opts.adapter.vendor, architecture: opts.adapter.architecture, description: opts.adapter.description, software: opts.adapter.software } } : {}),
     ...(resumeFrom ? { resumed_from_step: state.step } : {}),
   });
   listener.log(`training ${config.method.name} on ${preparedTrain.length} studies (${preparedValid.length} valid), ` +
     `${totalSteps} steps of ${B}, ${params.count().toLocaleString()} parameters, backend ${opts.backend}`);
 
   const throughput = new Throughput();
-  const writeCheckpoint = (isBest: boolean): void => {
-    const file = saveCheckpoint(runDir, { state, params: params.toRecord(), optimizer: optimizer.stateTensors() },
+  const runAhead = new RunAhead();
+  const writeCheckpoint = async (isBest: boolean): Promise<void> => {
+    const file = saveCheckpoint(runDir, { state, params: await params.toRecord(), optimizer: await optimizer.stateTensors() },
       { keepLast: config.train.keepLast, isBest });
     listener.emit({ type: 'checkpoint', path: path.relative(runDir, file), step: state.step });
   };
@@ -239,17 +246,25 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
         const lr = learningRate(state.step, {
           lr: config.train.lr, warmupSteps: config.train.warmupSteps, totalSteps, minLrRatio: config.train.minLrRatio,
         });
+        const logged = state.step + 1 === totalSteps || (state.step + 1) % config.train.logEvery === 0;
         if (hb.indices.length >= 2) {
-          lastLoss = trainStep(built, optimizer, hb, { lr, clipNorm: config.train.clipNorm, step: state.step, imageSize, maxLength: T });
-          if (!Number.isFinite(lastLoss)) {
-            throw new DataError(`loss became ${lastLoss} at step ${state.step + 1}: lower train.lr or check the data`, opts.dataDir);
+          const lossT = trainStep(built, optimizer, hb, { lr, clipNorm: config.train.clipNorm, step: state.step, imageSize, maxLength: T });
+          // The one host read of a step, and only on logged steps: a GPU runs ahead otherwise.
+          if (logged) {
+            lastLoss = await readScalar(lossT);
+            if (!Number.isFinite(lastLoss)) {
+              lossT.dispose();
+              throw new DataError(`loss became ${lastLoss} at step ${state.step + 1}: lower train.lr or check the data`, opts.dataDir);
+            }
           }
+          lossT.dispose();
+          await runAhead.step();
         }
         state.step += 1;
         state.batchInEpoch += 1;
         throughput.record((performance.now() - t0) / 1000, hb.indices.length);
         const eta = throughput.etaSeconds((totalSteps - state.step) * B);
-        if (state.step % config.train.logEvery === 0 || state.step === totalSteps) {
+        if (logged) {
           listener.emit({
             type: 'progress', step: state.step, total_steps: totalSteps, epoch: state.epoch, loss: lastLoss, lr,
             items_per_s: throughput.itemsPerSecond(), eta_s: eta,
@@ -263,7 +278,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
           state.batchInEpoch = 0;
         }
         if (cancel.requested) {
-          writeCheckpoint(false);
+          await writeCheckpoint(false);
           status = 'cancelled';
           break outer;
         }
@@ -285,16 +300,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
               state.epochsWithoutImprovement += 1;
             }
             (state.extra!.history as unknown[]).push({ step: state.step, epoch: state.epoch, ...v });
-            writeCheckpoint(improved);
+            await writeCheckpoint(improved);
             if (config.train.earlyStopPatience > 0 && state.epochsWithoutImprovement >= config.train.earlyStopPatience) {
               listener.log(`early stop: validation ${config.train.selectBy === 'loss' ? 'loss' : 'retrieval acc@1'} has not improved for ${state.epochsWithoutImprovement} epochs`);
               stopEarly = true;
             }
           } else {
-            writeCheckpoint(false);
+            await writeCheckpoint(false);
           }
         } else if (state.step % config.train.checkpointEvery === 0) {
-          writeCheckpoint(false);
+          await writeCheckpoint(false);
         }
         if (stopEarly) break outer;
       }
@@ -302,7 +317,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   } finally {
     await loader.close();
   }
-  if (status === 'ok' && !lastValidation) writeCheckpoint(false);
+  if (status === 'ok' && !lastValidation) await writeCheckpoint(false);
 
   const result: TrainResult = {
     status, step: state.step, totalSteps, validation: lastValidation, bestStep: state.bestStep, runDir, skippedRecords: skipped + badImages.size,
@@ -327,24 +342,28 @@ function latestCheckpointExists(runDir: string): boolean {
   return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'));
 }
 
+/**
+ * One optimizer step on the active backend, with no host read: the loss stays on the device and
+ * is returned for the caller to read (on logged steps) or dispose, and gradient clipping decides
+ * on the device, so a GPU backend is never stalled by a read-back between steps.
+ */
 export function trainStep(
   built: BuiltModel, optimizer: AdamW, hb: HostBatch,
   o: { lr: number; clipNorm: number; step: number; imageSize: number; maxLength: number },
-): number {
+): tf.Scalar {
   const { params, model, method } = built;
   const vars = params.trainable();
   const batch = toModelBatch(hb, o.imageSize, o.maxLength);
   try {
     const { value, grads } = tf.variableGrads(() => method.loss(model.forward(batch, true), { training: true, step: o.step }).loss, vars);
-    const loss = value.dataSync()[0];
-    value.dispose();
     const clipped = clipByGlobalNorm(grads, o.clipNorm);
+    clipped.norm.dispose();
     optimizer.apply(vars, clipped.grads, o.lr);
     // Non-gradient state (MLIP's EMA divergence projection) follows the freshly updated weights.
     method.afterStep?.();
     for (const g of Object.values(clipped.grads)) g.dispose();
     model.applyBatchNormUpdates();
-    return loss;
+    return value;
   } finally {
     disposeModelBatch(batch);
   }
@@ -382,13 +401,15 @@ export async function validate(built: BuiltModel, prepared: PreparedStudy[], loa
     const n = hb.indices.length;
     if (n < 2) continue;
     const batch = toModelBatch(hb, size, T);
-    const { loss, sim } = tf.tidy(() => {
+    const [lossT, simT] = tf.tidy(() => {
       const inputs = built.model.forward(batch, false);
-      const l = built.method.loss(inputs, { training: false, step: 0 }).loss.dataSync()[0];
-      const s = built.method.similarity(inputs).global.dataSync() as Float32Array;
-      return { loss: l, sim: s };
+      return [built.method.loss(inputs, { training: false, step: 0 }).loss, built.method.similarity(inputs).global];
     });
     disposeModelBatch(batch);
+    const [lossData, sim] = await readAll([lossT, simT]);
+    lossT.dispose();
+    simT.dispose();
+    const loss = lossData[0];
     sums.loss += loss * n;
     sums.i2t_acc1 += inBatchTopK(sim, n, 1) * n;
     sums.i2t_acc5 += inBatchTopK(sim, n, 5) * n;

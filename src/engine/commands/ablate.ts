@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from '../command';
 import { list, num, str, UsageError } from '../args';
 import { initBackend } from '../../core/runtime/backend';
+import { BACKEND_CHOICES } from '../../protocol/backends';
 import { runAblation, VARIANTS } from '../../core/eval/ablate';
 import { parseTasks } from '../../core/eval/tasks';
 import { readConfigFile } from '../run-config-file';
@@ -25,7 +26,7 @@ export const ablateCommand: Command = {
       tasks: { type: 'list', description: 'Evaluation tasks (default: every task the dataset supports)', value: 'LIST' },
       split: { type: 'string', description: 'Evaluation split', default: 'test', value: 'NAME' },
       config: { type: 'string', description: 'Shared JSON config (data, text, model, train groups); method is set per variant', value: 'FILE' },
-      backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
+      backend: { type: 'string', description: `TF.js backend: ${BACKEND_CHOICES.join(', ')}`, value: 'NAME' },
     },
   },
   async run(ctx) {
@@ -47,7 +48,7 @@ export const ablateCommand: Command = {
       const summary = await runAblation({
         dataDir: path.resolve(str(f, 'data')!), out, methods: list(f, 'methods') ?? DEFAULT_METHODS, seeds, budget,
         baseConfig: configFile ? readConfigFile(configFile) : undefined,
-        backend: backend.name, device: backend.device, cancel,
+        backend: backend.name, device: backend.device, adapter: backend.adapter, cancel,
         listener: { emit: () => {}, log: (m) => ctx.events.log(m) },
         evaluate: {
           tasks: parseTasks(list(f, 'tasks')), split, score: 'both', pooling: 'max', backend: backend.name,

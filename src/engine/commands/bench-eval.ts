@@ -4,8 +4,9 @@ import path from 'node:path';
 import { bool, list, num, str, UsageError } from '../args';
 import type { Command } from '../command';
 import { initBackend } from '../../core/runtime/backend';
+import { BACKEND_CHOICES } from '../../protocol/backends';
 import { parseTasks } from '../../core/eval/tasks';
-import { benchEval, EVAL_BENCH_DEFAULT_TASKS, formatEvalBench } from '../../core/runtime/bench-eval';
+import { benchEval, EVAL_BENCH_DEFAULT_TASKS, formatEvalBench } from '../../bench/bench-eval';
 
 export const benchEvalCommand: Command = {
   spec: {
@@ -18,7 +19,7 @@ export const benchEvalCommand: Command = {
       studies: { type: 'number', value: 'N', default: 1000, description: 'Size of the synthetic set when no --data is given' },
       tasks: { type: 'list', value: 'LIST', description: `Tasks (default: ${EVAL_BENCH_DEFAULT_TASKS.join(', ')}; add segmentation to time it too)` },
       split: { type: 'string', value: 'NAME', default: 'test', description: 'Evaluation split' },
-      backend: { type: 'string', value: 'NAME', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu' },
+      backend: { type: 'string', value: 'NAME', description: `TF.js backend: ${BACKEND_CHOICES.join(', ')}` },
       json: { type: 'boolean', description: 'Print the report as JSON on stdout instead of a table' },
     },
   },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Command } from '../command';
 import { list, num, str, bool, UsageError } from '../args';
 import { initBackend } from '../../core/runtime/backend';
+import { BACKEND_CHOICES } from '../../protocol/backends';
 import { writeJsonAtomic } from '../../core/fs-atomic';
 import { evaluateModel, evaluateRun, parseTasks, type EvaluateOptions, type EvaluateSummary } from '../../core/eval/tasks';
 import { defaultModelOutDir } from '../../core/eval/source';
@@ -54,7 +55,7 @@ export const evalCommand: Command = {
       'seg-finetune': { type: 'boolean', description: 'Fine-tune the image encoder during segmentation (default: frozen)' },
       'det-epochs': { type: 'number', description: 'Detection head epochs (frozen encoder)', default: 10, value: 'N' },
       'det-max-studies': { type: 'number', description: 'Most studies with boxes per split for detection', default: 400, value: 'N' },
-      backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
+      backend: { type: 'string', description: `TF.js backend: ${BACKEND_CHOICES.join(', ')}`, value: 'NAME' },
     },
   },
   async run(ctx) {

@@ -19,7 +19,7 @@ export async function modelForRun(run: string, log: (m: string) => void): Promis
     : 0;
   if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < newest) {
     await initBackend('cpu');
-    const r = exportRun(run, file, 'best');
+    const r = await exportRun(run, file, 'best');
     log(`exported ${path.basename(r.checkpoint)} to ${file}`);
   }
   return file;

@@ -24,7 +24,7 @@ export const exportCommand: Command = {
     if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out must end in .onnx, got ${out}`);
     await initBackend('cpu');
     const t0 = performance.now();
-    const r = exportRun(run, out, str(flags, 'checkpoint') ?? 'best');
+    const r = await exportRun(run, out, str(flags, 'checkpoint') ?? 'best');
     const summary = { ...r, seconds: (performance.now() - t0) / 1000 };
     if (bool(flags, 'json')) {
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

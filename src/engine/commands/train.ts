@@ -8,6 +8,7 @@ import { runTraining, CONFIG_FILE } from '../../core/train/trainer';
 import { initBackend, describeBackends } from '../../core/runtime/backend';
 import { isUserError } from '../../core/errors';
 import { METHOD_NAMES } from '../../core/align/registry';
+import { BACKEND_CHOICES } from '../../protocol/backends';
 import { readConfigFile } from '../run-config-file';
 
 export const trainCommand: Command = {
@@ -25,7 +26,7 @@ export const trainCommand: Command = {
       'max-steps': { type: 'number', description: 'Override train.maxSteps (stop after N optimizer steps)', value: 'N' },
       'batch-size': { type: 'number', description: 'Override train.batchSize', value: 'N' },
       lr: { type: 'number', description: 'Override train.lr', value: 'LR' },
-      backend: { type: 'string', description: 'TF.js backend: auto, tfjs-node-gpu, tfjs-node, webgpu, wasm, cpu', value: 'NAME' },
+      backend: { type: 'string', description: `TF.js backend: ${BACKEND_CHOICES.join(', ')} (auto: the first that loads, in that order)`, value: 'NAME' },
       seed: { type: 'number', description: 'Override train.seed', value: 'S' },
       'init-image': { type: 'string', description: 'Initialise the image backbone from torchvision ResNet weights (.safetensors)', value: 'FILE' },
       'init-text': { type: 'string', description: 'Initialise the text encoder from Hugging Face BERT weights (.safetensors)', value: 'FILE' },
@@ -60,7 +61,7 @@ export const trainCommand: Command = {
       const backend = await initBackend(config.backend);
       ctx.events.log(`backend: ${backend.name} (${backend.device})\n${describeBackends(backend.probes)}`);
       const result = await runTraining({
-        runDir: out, dataDir: data, config, resume, cancel, backend: backend.name, device: backend.device,
+        runDir: out, dataDir: data, config, resume, cancel, backend: backend.name, device: backend.device, adapter: backend.adapter,
         init: { image: initPath(str(f, 'initImage')), text: initPath(str(f, 'initText')) },
         listener: {
           emit: (e) => ctx.events.emit(e),

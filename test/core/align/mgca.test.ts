@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { clipWordWeights, createMgca, mgcaTokenLoss, prototypeLoss, quantile } from '../../../src/core/align/mgca';
+import { clipWordWeights, clipWordWeightsOnDevice, createMgca, mgcaWordWeights, mgcaTokenLoss, prototypeLoss, quantile } from '../../../src/core/align/mgca';
 import { ParamStore } from '../../../src/core/models/params';
 import { Rng } from '../../../src/core/rng';
 import { CLS, MASK, REGIONS, WORDS, close, closeArr, tinyInputs, useCpu } from './fixture';
@@ -22,6 +22,33 @@ test('[CLS] word weights: clipped to the 10th-90th percentile of real words, ren
   closeArr(flat, [0.5, 0.5, 0], 1e-7, 'all-zero attention falls back to uniform');
   closeArr(clipWordWeights([0.4, 0.9, 0.1], [1, 0, 0], 1, 3), [1, 0, 0], 1e-7, 'single real word');
 });
+
+test('[CLS] word weights on the device equal the host reference (ties, zeros, padding, one word, empty rows)', async () => {
+  await useCpu();
+  const rng = new Rng(5);
+  const b = 7;
+  const n = 9;
+  const cls = Array.from({ length: b * n }, () => Math.round(rng.next() * 8) / 8); // many ties
+  const mask = Array.from({ length: b * n }, (_, k) => (k % n < [9, 5, 1, 0, 2, 9, 4][Math.floor(k / n)] ? 1 : 0));
+  for (let i = 0; i < n; i++) cls[5 * n + i] = 0; // all-zero attention: uniform fallback
+  const host = clipWordWeights(cls, mask, b, n, 0.1, 0.9);
+  const device = tf.tidy(() => clipWordWeightsOnDevice(tf.tensor2d(cls, [b, n]), tf.tensor2d(mask, [b, n]), 0.1, 0.9).dataSync());
+  closeArr(device, Array.from(host), 1e-6, 'device vs host');
+});
+
+test('MGCA word weights pass no gradient to the [CLS] attention', async () => {
+  await useCpu();
+  const cls = tf.variable(tf.tensor2d(CLS));
+  const g = tf.grad((x: tf.Tensor) => {
+    void x;
+    return tf.sum(tf.mul(createMgcaWeights(cls as unknown as tf.Tensor2D), tf.tensor2d(CLS)));
+  })(cls);
+  assert.deepEqual(Array.from(g.dataSync()), new Array(g.size).fill(0));
+});
+
+function createMgcaWeights(cls: tf.Tensor2D): tf.Tensor2D {
+  return mgcaWordWeights({ wordMask: tf.tensor2d(MASK), clsAttention: cls }, 0.1, 0.9);
+}
 
 /** One side of MGCA's token loss for one sample, with explicit loops. */
 function refSide(q: Mat, k: Mat, qMask: Vec, kMask: Vec | null, weights: Vec, tau: number): number {

@@ -41,10 +41,10 @@ test('features: a split is encoded once, then read back from the cache with iden
   assert.equal(a.regions.length, a.n * a.M * a.D);
   // Global cosine similarity of a matrix with itself-side texts: values within [-1, 1], shape n x n.
   const rows = Array.from({ length: a.n }, (_, i) => i);
-  const sim = similarityMatrix(run, a, rows, splitTexts(a), rows, 'global');
+  const sim = await similarityMatrix(run, a, rows, splitTexts(a), rows, 'global');
   assert.equal(sim.length, a.n);
   assert.ok(sim.every((r) => r.length === a.n && r.every((v) => v <= 1 + 1e-5 && v >= -1 - 1e-5)));
-  const both = similarityMatrix(run, a, rows.slice(0, 3), splitTexts(a), rows.slice(0, 5), 'both');
+  const both = await similarityMatrix(run, a, rows.slice(0, 3), splitTexts(a), rows.slice(0, 5), 'both');
   assert.ok(both.every((r) => r.length === 5 && r.every(Number.isFinite)));
   run.params.dispose();
 });

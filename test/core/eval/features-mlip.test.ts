@@ -44,8 +44,8 @@ test('encodeSplit links an MLIP run\'s words (also from the cache) and explainPa
     assert.ok(linked >= a.n, `synthetic reports mention findings: only ${linked} linked slots in ${a.n} studies`);
 
     const rows = Array.from({ length: a.n }, (_, i) => i);
-    const withLinks = explainPairs(run, a, rows);
-    const without = explainPairs(run, { ...a, entityIds: undefined, entityNegated: undefined }, rows);
+    const withLinks = await explainPairs(run, a, rows);
+    const without = await explainPairs(run, { ...a, entityIds: undefined, entityNegated: undefined }, rows);
     const { N, M } = a;
     let differing = 0;
     for (const r of rows) {

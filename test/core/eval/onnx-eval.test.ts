@@ -32,7 +32,7 @@ before(async () => {
   const config = resolveRunConfig(tinyConfig({ train: { maxSteps: 4 } }), 'reclf');
   await runTraining({ runDir, dataDir: data, config, resume: false, cancel: { requested: false }, backend, device: 'test', listener: { emit: () => {}, log: () => {} } });
   modelFile = path.join(data, 'model.onnx');
-  exportRun(runDir, modelFile);
+  await exportRun(runDir, modelFile);
 });
 
 const common = { dataDir: '', split: 'valid' as const, score: 'global' as const, pooling: 'max' as const, maxPrompts: 4, seeds: [0], createdBy: 'test' };
@@ -87,7 +87,7 @@ test('an MLIP model (entity_ids input, words linked to the knowledge base) match
   const config = resolveRunConfig(tinyConfig({ train: { maxSteps: 2 } }), 'mlip');
   await runTraining({ runDir: mlipRun, dataDir: data, config, resume: false, cancel: { requested: false }, backend, device: 'test', listener: { emit: () => {}, log: () => {} } });
   const file = path.join(data, 'mlip.onnx');
-  exportRun(mlipRun, file);
+  await exportRun(mlipRun, file);
   const tasks: TaskName[] = ['grounding', 'relations', 'importance'];
   const a = byTask(await evaluateRun({ ...common, dataDir: data, runDir: mlipRun, tasks, backend }));
   const b = byTask(await evaluateModel({ ...common, dataDir: data, modelFile: file, device: 'cpu', tasks, backend: 'onnxruntime' }));

@@ -25,7 +25,7 @@ before(async () => {
   const config = resolveRunConfig(tinyConfig({ train: { maxSteps: 2 } }), 'mlip');
   await runTraining({ runDir, dataDir: data, config, resume: false, cancel: { requested: false }, backend, device: 'test', listener: { emit: () => {}, log: () => {} } });
   modelFile = path.join(runDir, 'model.onnx');
-  const r = exportRun(runDir, modelFile, 'last');
+  const r = await exportRun(runDir, modelFile, 'last');
   assert.deepEqual(r.metadata.extra_inputs, ['entity_ids']);
   assert.equal(r.metadata.knowledge_base, defaultKnowledgeBase().version);
 });

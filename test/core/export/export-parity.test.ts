@@ -21,11 +21,11 @@ before(async () => {
 
 async function checkParity(label: string, method: string, methodCfg: Record<string, unknown>, model: Record<string, unknown> = TINY_MODEL): Promise<void> {
   const config = tinyConfig(method, methodCfg, model);
-  const built = tinyModel(config);
+  const built = await tinyModel(config);
   const tok = tinyTokenizer();
   const b = tinyBatch(config, tok);
   const ref = tfReference(built, b);
-  const { bytes } = exportModel({ model: config.model, method: config.method, params: built.params.toRecord(), tokenizer: tok });
+  const { bytes } = exportModel({ model: config.model, method: config.method, params: await built.params.toRecord(), tokenizer: tok });
   const file = path.join(tmp, `${label}.onnx`);
   fs.writeFileSync(file, bytes);
   const session = await ContractSession.open(file, { device: 'cpu' });
@@ -69,7 +69,7 @@ test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>
 // metadata); linked words take their entity's attention, so parity is checked with real links.
 async function checkMlipParity(label: string, method: string, methodCfg: Record<string, unknown>): Promise<{ linked: number; extra: string | undefined }> {
   const config = tinyConfig(method, methodCfg);
-  const built = tinyModel(config);
+  const built = await tinyModel(config);
   const tok = tinyTokenizer();
   const b = tinyBatch(config, tok);
   const N = config.model.maxWords;
@@ -91,7 +91,7 @@ async function checkMlipParity(label: string, method: string, methodCfg: Record<
       importance: ex.importance.dataSync() as Float32Array, local_score: ex.localScore.dataSync() as Float32Array,
     };
   });
-  const { bytes, metadata } = exportModel({ model: config.model, method: config.method, params: built.params.toRecord(), tokenizer: tok });
+  const { bytes, metadata } = exportModel({ model: config.model, method: config.method, params: await built.params.toRecord(), tokenizer: tok });
   const file = path.join(tmp, `${label}.onnx`);
   fs.writeFileSync(file, bytes);
   const session = await ContractSession.open(file, { device: 'cpu' });

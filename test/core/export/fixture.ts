@@ -34,10 +34,10 @@ export function tinyTokenizer(): WordPieceTokenizer {
 }
 
 /** Builds the model and perturbs the BatchNorm running statistics (seeded). */
-export function tinyModel(config: RunConfig): BuiltModel {
+export async function tinyModel(config: RunConfig): Promise<BuiltModel> {
   const built = buildModel(config, tinyTokenizer());
   const rng = new Rng(11);
-  const rec = built.params.toRecord();
+  const rec = await built.params.toRecord();
   for (const [name, t] of Object.entries(rec)) {
     if (name.endsWith('running_mean')) t.data = t.data.map(() => rng.normal(0, 0.3));
     else if (name.endsWith('running_var')) t.data = t.data.map(() => rng.uniform(0.5, 2));

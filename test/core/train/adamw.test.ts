@@ -37,7 +37,7 @@ test('state round-trips exactly', async () => {
   o1.apply([p], { 'a.weight': tf.tensor1d([1, 1]) }, 0.1);
   const o2 = new AdamW({ beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0 });
   q.assign(p);
-  const st = o1.stateTensors();
+  const st = await o1.stateTensors();
   o2.loadState(o1.step, { 'adam_m.a.weight2': st['adam_m.a.weight'], 'adam_v.a.weight2': st['adam_v.a.weight'] }, [q]);
   o1.apply([p], { 'a.weight': tf.tensor1d([0.3, -0.2]) }, 0.1);
   o2.apply([q], { 'a.weight2': tf.tensor1d([0.3, -0.2]) }, 0.1);
@@ -47,7 +47,16 @@ test('state round-trips exactly', async () => {
 test('global-norm clipping scales all gradients by one factor', async () => {
   await tf.setBackend('cpu');
   const { grads, norm } = clipByGlobalNorm({ a: tf.tensor1d([3, 0]), b: tf.tensor1d([0, 4]) }, 1);
-  assert.ok(Math.abs(norm - 5) < 1e-6);
+  assert.ok(Math.abs(norm.dataSync()[0] - 5) < 1e-6);
   assert.ok(Math.abs(grads.a.dataSync()[0] - 0.6) < 1e-5);
   assert.ok(Math.abs(grads.b.dataSync()[1] - 0.8) < 1e-5);
+});
+
+test('global-norm clipping leaves gradients under the limit, or with a non-finite norm, unchanged', async () => {
+  await tf.setBackend('cpu');
+  const small = clipByGlobalNorm({ a: tf.tensor1d([0.3, 0]), b: tf.tensor1d([0, 0.4]) }, 1);
+  assert.deepEqual([...small.grads.a.dataSync(), ...small.grads.b.dataSync()], [...tf.tensor1d([0.3, 0, 0, 0.4]).dataSync()]);
+  const bad = clipByGlobalNorm({ a: tf.tensor1d([NaN, 2]) }, 1);
+  assert.ok(Number.isNaN(bad.norm.dataSync()[0]));
+  assert.equal(bad.grads.a.dataSync()[1], 2);
 });

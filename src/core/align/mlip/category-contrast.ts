@@ -32,6 +32,18 @@ export function categoryMeans(table: Float32Array, dim: number, ofEntity: Int32A
   return out;
 }
 
+/** categoryMeans of a device table, as one matmul with host averaging weights (no read-back). */
+export function categoryMeansOnDevice(table: tf.Tensor2D, ofEntity: Int32Array, numCategories: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = table.shape[0];
+    const count = new Float32Array(numCategories);
+    ofEntity.forEach((c) => { if (c >= 0) count[c]++; });
+    const w = new Float32Array(numCategories * rows);
+    ofEntity.forEach((c, row) => { if (c >= 0) w[c * rows + row] = 1 / count[c]; });
+    return tf.matMul(tf.tensor2d(w, [numCategories, rows]), table) as tf.Tensor2D;
+  });
+}
+
 /**
  * Knowledge targets [B, C]: uniform over the distinct categories of a report's non-negated finding
  * words; `has[b]` is 0 for a report that states no finding (its targets are pure Sinkhorn).

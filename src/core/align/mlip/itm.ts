@@ -6,9 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../../models/params';
 import type { Rng } from '../../rng';
-import { l2norm, matmul } from '../../models/ops';
+import { l2norm, matmul, noGrad } from '../../models/ops';
 import { pairedAttention } from '../local-attention';
-import { selectRows } from './select';
+import { selectRows, type RowIndex } from './select';
+import { cosineMatrix } from '../global-infonce';
 
 export interface ItmHead {
   w1: tf.Tensor2D;
@@ -37,7 +38,7 @@ export interface PairSource {
 }
 
 /** Fused features [P, 2D] of the pairs (image imageIdx[p], report textIdx[p]). */
-export function pairFeatures(src: PairSource, imageIdx: number[], textIdx: number[], gamma1: number): tf.Tensor2D {
+export function pairFeatures(src: PairSource, imageIdx: RowIndex, textIdx: RowIndex, gamma1: number): tf.Tensor2D {
   const regions = selectRows(src.regions, imageIdx);
   const words = selectRows(src.words, textIdx);
   const mask = selectRows(src.wordMask, textIdx);
@@ -86,4 +87,31 @@ export function sampleNegatives(sim: ArrayLike<number> | null, b: number, tau: n
   for (let i = 0; i < b; i++) textForImage.push(drawWeighted(Array.from({ length: b }, (_, t) => weight(i, t)), rng));
   for (let t = 0; t < b; t++) imageForText.push(drawWeighted(Array.from({ length: b }, (_, i) => weight(i, t)), rng));
   return { textForImage, imageForText };
+}
+
+/**
+ * sampleNegatives on the device: the same draws (inverse CDF of each row's weights against the
+ * host uniforms u [2B]: B for the images' negative reports, then B for the reports' negative
+ * images) without reading the similarities back. With imageGlobal/textGlobal null the weights
+ * are uniform over the other pairs. Returns int32 indices [B] each; no gradient.
+ */
+export function sampleNegativesOnDevice(
+  imageGlobal: tf.Tensor2D | null, textGlobal: tf.Tensor2D | null, b: number, tau: number, u: tf.Tensor1D,
+): { textForImage: tf.Tensor1D; imageForText: tf.Tensor1D } {
+  const draw = (...xs: tf.Tensor[]): tf.Tensor1D => {
+    const uu = xs[xs.length - 1] as tf.Tensor1D;
+    const offDiagonal = tf.sub(1, tf.eye(b));
+    const w = xs.length === 3
+      ? tf.mul(tf.exp(tf.div(tf.sub(cosineMatrix(xs[0] as tf.Tensor2D, xs[1] as tf.Tensor2D), 1), tau)), offDiagonal)
+      : offDiagonal;
+    const pick = (weights: tf.Tensor, uniforms: tf.Tensor): tf.Tensor => {
+      const cdf = tf.cumsum(weights, 1);
+      const target = tf.mul(uniforms.reshape([b, 1]), tf.slice(cdf, [0, b - 1], [b, 1]));
+      // The first j whose cumulative weight exceeds the target = how many do not.
+      return tf.minimum(tf.sum(tf.cast(tf.lessEqual(cdf, target), 'int32'), 1), b - 1);
+    };
+    return tf.concat([pick(w, tf.slice(uu, [0], [b])), pick(tf.transpose(w), tf.slice(uu, [b], [b]))]) as tf.Tensor1D;
+  };
+  const both = imageGlobal && textGlobal ? noGrad(draw, imageGlobal, textGlobal, u) : noGrad(draw, u);
+  return { textForImage: tf.slice(both, [0], [b]), imageForText: tf.slice(both, [b], [b]) };
 }

@@ -18,8 +18,8 @@ import { defaultKnowledgeBase } from '../../knowledge/kb';
 import { asMlipConfig } from './config';
 import { emaUpdate, residualProject, stochasticView } from './divergence';
 import { knowledgeAttention, selectLinkedTokens, slotEntityEmbeddings, tokenKnowledgeLoss } from './token-knowledge-patch';
-import { categoryLoss, categoryMeans, findingCategories, knowledgeTargets } from './category-contrast';
-import { createItmHead, itmLogits, itmLoss, pairFeatures, sampleNegatives } from './itm';
+import { categoryLoss, categoryMeansOnDevice, findingCategories, knowledgeTargets } from './category-contrast';
+import { createItmHead, itmLogits, itmLoss, pairFeatures, sampleNegativesOnDevice } from './itm';
 import { textSwapPlan, type SwapKind } from './text-swap';
 import { selectRows } from './select';
 
@@ -47,8 +47,8 @@ export function createMlip(args: MethodFactoryArgs, variant = 'mlip'): AlignMeth
     const fresh = !params.has(`${P}.category_prototypes`);
     prototypes = params.param(`${P}.category_prototypes`, [categories.ids.length, dim], { kind: 'uniform', limit: 1 / Math.sqrt(dim) }) as tf.Variable<tf.Rank.R2>;
     if (fresh && entityTable) {
-      const init = categoryMeans(entityTable.dataSync() as Float32Array, dim, categories.ofEntity, categories.ids.length);
-      tf.tidy(() => prototypes!.assign(tf.tensor2d(init, [categories.ids.length, dim])));
+      const table = entityTable;
+      tf.tidy(() => prototypes!.assign(categoryMeansOnDevice(table, categories.ofEntity, categories.ids.length)));
     }
   }
 
@@ -76,7 +76,8 @@ export function createMlip(args: MethodFactoryArgs, variant = 'mlip'): AlignMeth
 
       const ids = inputs.entityIds;
       const negated = inputs.entityNegated;
-      const mask = ids ? inputs.wordMask.dataSync() : undefined;
+      if (ids && !inputs.wordMaskValues) throw new Error('mlip: AlignInputs.wordMaskValues is required with entityIds (the encoder fills it)');
+      const mask = ids ? inputs.wordMaskValues : undefined;
 
       if (entityTable && ids && mask && cfg.knowledgeWeight > 0) {
         const tokens = selectLinkedTokens(ids, negated, mask);
@@ -97,11 +98,13 @@ export function createMlip(args: MethodFactoryArgs, variant = 'mlip'): AlignMeth
 
       if (itmHead && cfg.itmWeight > 0 && b >= 2) {
         const rng = new Rng(mixSeed(0x171, ctx.step));
-        const sim = cfg.hardNegatives ? tf.tidy(() => cosineMatrix(inputs.imageGlobal, inputs.textGlobal)).dataSync() : null;
-        const negs = sampleNegatives(sim, b, cfg.tau, rng);
-        const all = Array.from({ length: b }, (_, i) => i);
-        const imageIdx = [...all, ...all, ...negs.imageForText];
-        const textIdx = [...all, ...negs.textForImage, ...all];
+        // The draws are made on the device (no read-back inside the tape) from host uniforms
+        // taken in the same order as sampleNegatives, so the rng state after them is the same.
+        const u = tf.tensor1d(Array.from({ length: 2 * b }, () => rng.next()));
+        const negs = sampleNegativesOnDevice(cfg.hardNegatives ? inputs.imageGlobal : null, cfg.hardNegatives ? inputs.textGlobal : null, b, cfg.tau, u);
+        const all = tf.range(0, b, 1, 'int32');
+        const imageIdx = tf.concat([all, all, negs.imageForText]) as tf.Tensor1D;
+        const textIdx = tf.concat([all, negs.textForImage, all]) as tf.Tensor1D;
         const feats = [pairFeatures(inputs, imageIdx, textIdx, cfg.gamma1)];
         if (cfg.textSwap && ids && mask) {
           const plan = textSwapPlan(ids, negated, mask, b, n, kindOf, rng);
@@ -127,9 +130,9 @@ export function createMlip(args: MethodFactoryArgs, variant = 'mlip'): AlignMeth
         let relation = identityRelation(inputs.wordMask);
         const ids = inputs.entityIds;
         if (entityTable && ids) {
-          const mask = inputs.wordMask.dataSync();
           // Negated mentions are shown too: where the model looks for "pneumothorax" in "no pneumothorax".
-          const linked = tf.tensor3d(Array.from(ids, (k, s) => (k >= 0 && mask[s] > 0 ? 1 : 0)), [b, n, 1]);
+          const hasEntity = tf.tensor2d(Array.from(ids, (k) => (k >= 0 ? 1 : 0)), [b, n]);
+          const linked = tf.mul(hasEntity, tf.cast(tf.greater(inputs.wordMask, 0), 'float32')).reshape([b, n, 1]);
           const att = knowledgeAttention(slotEntityEmbeddings(entityTable, ids, b, n), inputs.words, inputs.regions, inputs.wordMask, cfg.localTau);
           const unlinked = tf.sub(1, linked);
           attention = tf.add(tf.mul(att.patchAttention, linked), tf.mul(plain, unlinked)) as tf.Tensor3D;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { drawWeighted, itmLogits, itmLoss, pairFeatures, sampleNegatives, type ItmHead } from '../../../../src/core/align/mlip/itm';
+import { drawWeighted, itmLogits, itmLoss, pairFeatures, sampleNegatives, sampleNegativesOnDevice, type ItmHead } from '../../../../src/core/align/mlip/itm';
 import { Rng } from '../../../../src/core/rng';
 import { IMG, MASK, REGIONS, TXT, WORDS, close, closeArr, useCpu } from '../fixture';
 import { dot, l2n, softmax, type Mat, type Vec } from '../ref';
@@ -79,4 +79,30 @@ test('negative sampling never returns the matched pair; hard sampling follows th
   assert.ok(hits > 190 && hitsT > 190, `hard negatives drawn ${hits}, ${hitsT} / 200`);
   const uniform = Array.from({ length: 300 }, () => sampleNegatives(null, b, 0.07, rng).textForImage[0]);
   for (const t of [1, 2, 3]) assert.ok(uniform.filter((x) => x === t).length > 70, `uniform draw of ${t}`);
+});
+
+test('negatives drawn on the device equal the host draws from the same uniforms (hard and uniform)', async () => {
+  await useCpu();
+  const b = 6;
+  const dataRng = new Rng(21);
+  const img = Array.from({ length: b * 4 }, () => dataRng.normal(0, 1));
+  const txt = Array.from({ length: b * 4 }, () => dataRng.normal(0, 1));
+  for (let seed = 0; seed < 20; seed++) {
+    for (const hard of [true, false]) {
+      const hostRng = new Rng(seed);
+      const sim = hard ? tf.tidy(() => {
+        const a = tf.tensor2d(img, [b, 4]);
+        const t = tf.tensor2d(txt, [b, 4]);
+        const n = (x: tf.Tensor2D) => tf.div(x, tf.norm(x, 'euclidean', 1, true));
+        return tf.matMul(n(a), n(t), false, true).dataSync();
+      }) : null;
+      const host = sampleNegatives(sim, b, 0.5, hostRng);
+      const devRng = new Rng(seed);
+      const u = tf.tensor1d(Array.from({ length: 2 * b }, () => devRng.next()));
+      const dev = sampleNegativesOnDevice(hard ? tf.tensor2d(img, [b, 4]) : null, hard ? tf.tensor2d(txt, [b, 4]) : null, b, 0.5, u);
+      assert.deepEqual(Array.from(dev.textForImage.dataSync()), host.textForImage, `seed ${seed} hard ${hard} textForImage`);
+      assert.deepEqual(Array.from(dev.imageForText.dataSync()), host.imageForText, `seed ${seed} hard ${hard} imageForText`);
+      assert.equal(devRng.next(), hostRng.next(), 'the rng is left in the same state');
+    }
+  }
 });

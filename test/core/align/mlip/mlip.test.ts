@@ -65,7 +65,7 @@ for (const variant of MLIP_VARIANTS) {
     for (const p of params.names()) assert.ok(p.startsWith('align.mlip.'), p);
     const x = { ...randomInputs(B, N, M, D, 17), ...entities() };
     const enc = { words: tf.variable(x.words), regions: tf.variable(x.regions), imageGlobal: tf.variable(x.imageGlobal), textGlobal: tf.variable(x.textGlobal) };
-    const batch = { ...x, ...enc, entityIds: x.ids, entityNegated: x.negated };
+    const batch = { ...x, ...enc, wordMaskValues: x.wordMask.dataSync() as Float32Array, entityIds: x.ids, entityNegated: x.negated };
     const vars = [...params.trainable(), ...Object.values(enc)];
     let termNames: string[] = [];
     const { value, grads } = tf.variableGrads(() => {
