@@ -95,12 +95,35 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
     (args[1] as tf.GradSaveFunc)([flat]);
     return {
       value: tf.gather(t, flat) as tf.Tensor2D,
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) =>
-        tf.scatterND(tf.reshape(saved[0], [-1, 1]), tf.reshape(dy, [-1, dim]), [vocab, dim]),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => (tf.getBackend() === 'webgpu'
+        ? scatterAddByMatmul(saved[0] as tf.Tensor1D, tf.reshape(dy, [-1, dim]) as tf.Tensor2D, vocab)
+        : tf.scatterND(tf.reshape(saved[0], [-1, 1]), tf.reshape(dy, [-1, dim]), [vocab, dim])),
     };
   });
   const rows = lookup(table);
   return tf.reshape(rows, [...ids.shape, dim]);
+}
+
+/** Rows of the vocabulary one-hot block of scatterAddByMatmul (bounds its memory: block x ids x 4 bytes). */
+const SCATTER_BLOCK = 2048;
+
+/**
+ * sum over k of onehot(ids[k]) * rows[k] as [vocab, dim], by one-hot matmuls over blocks of the
+ * vocabulary. WebGPU's ScatterNd adds floats with atomics in whatever order the threads run, so
+ * two identical steps differ and a resumed run drifts from an uninterrupted one; a matmul sums
+ * in a fixed order.
+ */
+export function scatterAddByMatmul(ids: tf.Tensor1D, rows: tf.Tensor2D, vocab: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor2D[] = [];
+    for (let start = 0; start < vocab; start += SCATTER_BLOCK) {
+      const size = Math.min(SCATTER_BLOCK, vocab - start);
+      // Ids outside [start, start + size) give all-zero one-hot rows.
+      const hot = tf.oneHot(tf.cast(tf.sub(ids, start), 'int32') as tf.Tensor1D, size, 1, 0, 'float32') as tf.Tensor2D; // [K, size]
+      parts.push(tf.matMul(hot, rows, true, false) as tf.Tensor2D);
+    }
+    return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor2D;
+  });
 }
 
 export interface AttentionResult {

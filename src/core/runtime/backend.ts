@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors';
 import { registerWasmKernels } from './wasm-kernels';
 
-export const BACKEND_ORDER = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_ORDER)[number];
+import { BACKEND_ORDER, type BackendName } from '../../protocol/backends';
+
+export { BACKEND_ORDER, type BackendName };
 
 export interface BackendProbe {
   name: string;
@@ -17,12 +18,21 @@ export interface BackendProbe {
   loadMs?: number;
   /** Human description of the compute device once loaded. */
   device?: string;
+  /** The GPU adapter (webgpu only). */
+  adapter?: GpuAdapterReport;
 }
 
 export interface BackendSelection {
   name: string;
   device: string;
   probes: BackendProbe[];
+  /** The GPU adapter when the backend is webgpu. */
+  adapter?: GpuAdapterReport;
+}
+
+/** Whether `auto` may pick this loaded backend: a software GPU adapter is slower than wasm. */
+function autoEligible(p: BackendProbe): boolean {
+  return p.available && !p.adapter?.software;
 }
 
 /** The tfjs registry name each of our backends registers under. */
@@ -70,7 +80,15 @@ export function wasmBinaryDir(): string {
 
 let wasmPathsSet = false;
 
-async function loadNodeBinding(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<{ ok: boolean; reason?: string; device?: string }> {
+interface LoadResult {
+  ok: boolean;
+  reason?: string;
+  device?: string;
+  adapter?: GpuAdapterReport;
+  note?: string;
+}
+
+async function loadNodeBinding(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<LoadResult> {
   const full = `@tensorflow/${pkg}`;
   if (!resolvable(full)) {
     return { ok: false, reason: `${full} is not installed (optional dependency; its native TensorFlow addon could not be installed here)` };
@@ -84,41 +102,138 @@ async function loadNodeBinding(pkg: 'tfjs-node-gpu' | 'tfjs-node'): Promise<{ ok
   return { ok: true, device: pkg === 'tfjs-node-gpu' ? 'gpu (TensorFlow C, CUDA)' : 'cpu (TensorFlow C)' };
 }
 
-interface WebGpuModule {
-  create(flags: string[]): { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> };
+/** The WebGPU adapter Dawn chose, as `reclf info --backends` and the run header report it. */
+export interface GpuAdapterReport {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A CPU implementation (Mesa llvmpipe/lavapipe, SwiftShader, a fallback adapter): correct, slow. */
+  software: boolean;
+  /** The limits that bound tensor sizes on this adapter, in bytes. */
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
 }
 
-async function loadWebGpu(): Promise<{ ok: boolean; reason?: string; device?: string }> {
-  if (!resolvable('webgpu')) return { ok: false, reason: "the 'webgpu' package (Dawn) is not installed" };
-  let adapterText: string;
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; description?: string };
+  isFallbackAdapter?: boolean;
+  limits: Record<string, number>;
+  features: { has(name: string): boolean };
+  requestDevice(descriptor?: unknown): Promise<unknown>;
+}
+
+interface WebGpuModule {
+  create(flags: string[]): { requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null> };
+  globals: Record<string, unknown>;
+}
+
+/** Whether an adapter is a software rasteriser: never chosen by `auto` over wasm. */
+export function isSoftwareAdapter(a: { architecture?: string; description?: string; vendor?: string; isFallbackAdapter?: boolean }): boolean {
+  if (a.isFallbackAdapter) return true;
+  if ((a.architecture ?? '').toLowerCase() === 'software') return true;
+  return /llvmpipe|lavapipe|swiftshader|software rasteri[sz]er|microsoft basic render/i.test(`${a.vendor ?? ''} ${a.description ?? ''}`);
+}
+
+export function describeAdapter(a: GpuAdapterReport): string {
+  const name = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unknown adapter';
+  return a.software ? `${name}; software adapter` : name;
+}
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
+}
+
+/** The adapter as tfjs-backend-webgpu would want it, and how it is reported. */
+async function openDawnAdapter(): Promise<{ adapter: GpuAdapterLike; report: GpuAdapterReport } | { reason: string }> {
+  if (!resolvable('webgpu')) return { reason: "the 'webgpu' package (Dawn) is not installed" };
+  // The package is ESM-only; a dynamic import works from both the CJS bundle and tsx.
+  const mod = (await import('webgpu')) as unknown as WebGpuModule;
+  // tfjs-backend-webgpu uses the WebGPU enums (GPUBufferUsage, GPUMapMode, ...) as globals, as in a browser.
+  for (const [k, v] of Object.entries(mod.globals ?? {})) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  const gpu = mod.create([]);
+  // The backend's constructor checks navigator.gpu, which Node (before 21) lacks.
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return { reason: 'Dawn loaded but found no GPU adapter (requestAdapter() returned null: no Vulkan/Metal/D3D12 driver or GPU visible)' };
+  // GPUAdapterInfo's fields are getters on a native object: read them, do not spread it.
+  const info = adapter.info;
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const description = info?.description ?? '';
+  const report: GpuAdapterReport = {
+    vendor, architecture, description,
+    software: isSoftwareAdapter({ vendor, architecture, description, isFallbackAdapter: adapter.isFallbackAdapter }),
+    maxBufferSize: Number(adapter.limits.maxBufferSize ?? 0),
+    maxStorageBufferBindingSize: Number(adapter.limits.maxStorageBufferBindingSize ?? 0),
+  };
+  return { adapter, report };
+}
+
+let webgpuAdapter: GpuAdapterReport | undefined;
+
+/** tfjs-backend-webgpu's MatMulProgramType.MatMulPackedProgram. */
+const MATMUL_PACKED = 3;
+
+/** The adapter of the loaded webgpu backend (undefined until it loaded). */
+export function webgpuAdapterReport(): GpuAdapterReport | undefined {
+  return webgpuAdapter;
+}
+
+async function loadWebGpu(): Promise<LoadResult> {
+  let opened: Awaited<ReturnType<typeof openDawnAdapter>>;
   try {
-    // The package is ESM-only; a dynamic import works from both the CJS bundle and tsx.
-    const mod = (await import('webgpu')) as unknown as WebGpuModule;
-    const adapter = await mod.create([]).requestAdapter();
-    if (!adapter) {
-      return { ok: false, reason: 'Dawn loaded but found no GPU adapter (requestAdapter() returned null: no Vulkan driver / GPU visible)' };
-    }
-    const info = adapter.info ?? {};
-    adapterText = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+    opened = await openDawnAdapter();
   } catch (e) {
     return { ok: false, reason: `Dawn (webgpu package) failed to load: ${errorText(e)}` };
   }
-  if (!resolvable('@tensorflow/tfjs-backend-webgpu')) {
-    return {
-      ok: false,
-      reason: `Dawn found an adapter (${adapterText}) but @tensorflow/tfjs-backend-webgpu is not installed, so tfjs has no webgpu backend to register`,
-    };
-  }
+  if ('reason' in opened) return { ok: false, reason: opened.reason };
+  const { adapter, report } = opened;
+  const adapterText = describeAdapter(report);
+  let mod: { WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend };
   try {
-    require('@tensorflow/tfjs-backend-webgpu');
+    mod = require('@tensorflow/tfjs-backend-webgpu');
   } catch (e) {
-    return { ok: false, reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${errorText(e)}` };
+    return { ok: false, reason: `Dawn found an adapter (${adapterText}) but @tensorflow/tfjs-backend-webgpu failed to load: ${errorText(e)}` };
+  }
+  // Registered by us rather than by the package (which looks for navigator.gpu, absent in Node):
+  // the device is created on the adapter chosen above, with the adapter's own limits so large
+  // models are not capped at WebGPU's conservative defaults.
+  if (!tf.findBackendFactory('webgpu')) {
+    tf.registerBackend('webgpu', async () => {
+      const limits = adapter.limits;
+      const requiredFeatures = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+      const device = await adapter.requestDevice({
+        requiredFeatures,
+        requiredLimits: {
+          maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+          maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+          maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+          maxBufferSize: limits.maxBufferSize,
+          maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+          maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+        },
+      });
+      return new mod.WebGPUBackend(device, adapter.info);
+    }, 3);
   }
   if (!(await activate('webgpu'))) return { ok: false, reason: `tfjs webgpu backend did not initialise on ${adapterText}` };
-  return { ok: true, device: `gpu (WebGPU/Dawn: ${adapterText})` };
+  // Deterministic matmuls: the split-K program adds partial sums with float atomics in whatever
+  // order threads run, so two identical steps could differ and a resumed run drift from an
+  // uninterrupted one. The packed program sums in a fixed order (its cost on a real GPU is not
+  // measured yet). The embedding gradient avoids ScatterNd's atomics likewise (models/layers.ts).
+  tf.env().set('WEBGPU_MATMUL_PROGRAM_TYPE', MATMUL_PACKED);
+  webgpuAdapter = report;
+  return {
+    ok: true,
+    device: `gpu (WebGPU/Dawn: ${adapterText})`,
+    adapter: report,
+    note: `max buffer ${mib(report.maxBufferSize)}, max storage binding ${mib(report.maxStorageBufferBindingSize)}`,
+  };
 }
 
-async function loadWasm(): Promise<{ ok: boolean; reason?: string; device?: string }> {
+async function loadWasm(): Promise<LoadResult> {
   let wasmMod: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasmMod = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
@@ -144,7 +259,7 @@ async function wasmSimd(): Promise<boolean> {
   }
 }
 
-async function loadCpu(): Promise<{ ok: boolean; reason?: string; device?: string }> {
+async function loadCpu(): Promise<LoadResult> {
   try {
     require('@tensorflow/tfjs-backend-cpu');
   } catch (e) {
@@ -154,7 +269,7 @@ async function loadCpu(): Promise<{ ok: boolean; reason?: string; device?: strin
   return { ok: true, device: 'cpu (JavaScript)' };
 }
 
-async function loadOne(name: BackendName): Promise<{ ok: boolean; reason?: string; device?: string }> {
+async function loadOne(name: BackendName): Promise<LoadResult> {
   switch (name) {
     case 'tfjs-node-gpu':
       return loadNodeBinding('tfjs-node-gpu');
@@ -179,7 +294,7 @@ export async function probeBackend(name: BackendName): Promise<BackendProbe> {
     return cached;
   }
   const t0 = performance.now();
-  let r: { ok: boolean; reason?: string; device?: string };
+  let r: LoadResult;
   try {
     r = await loadOne(name);
   } catch (e) {
@@ -189,6 +304,8 @@ export async function probeBackend(name: BackendName): Promise<BackendProbe> {
   if (r.ok) {
     probe.loadMs = Math.round(performance.now() - t0);
     probe.device = r.device;
+    if (r.adapter) probe.adapter = r.adapter;
+    if (r.note) probe.reason = r.note;
   } else {
     probe.reason = r.reason;
   }
@@ -237,13 +354,16 @@ export async function initBackend(preferred?: string): Promise<BackendSelection>
       );
     }
     await activate(TF_NAME[preferred]);
-    return { name: preferred, device: probe.device ?? preferred, probes: [probe] };
+    return { name: preferred, device: probe.device ?? preferred, probes: [probe], ...(probe.adapter ? { adapter: probe.adapter } : {}) };
   }
   const probes: BackendProbe[] = [];
   for (const name of BACKEND_ORDER) {
     const p = await probeBackend(name);
     probes.push(p);
-    if (p.available) return { name, device: p.device ?? name, probes };
+    if (autoEligible(p)) {
+      await activate(TF_NAME[name]);
+      return { name, device: p.device ?? name, probes, ...(p.adapter ? { adapter: p.adapter } : {}) };
+    }
   }
   throw new ConfigError(`no TF.js backend could be loaded:\n${describeBackends(probes)}`, 'backend');
 }
@@ -254,7 +374,11 @@ export function describeBackends(probes: BackendProbe[]): string {
   return probes
     .map((p) => {
       const head = `${p.available ? '+' : '-'} ${p.name.padEnd(width)}`;
-      if (p.available) return `${head}available  ${p.device ?? ''}${p.loadMs !== undefined ? ` (loaded in ${p.loadMs} ms)` : ''}`;
+      if (p.available) {
+        const note = p.reason ? `; ${p.reason}` : '';
+        const auto = p.adapter?.software ? '; not chosen by auto (a software adapter is slower than wasm; use --backend webgpu)' : '';
+        return `${head}available  ${p.device ?? ''}${p.loadMs !== undefined ? ` (loaded in ${p.loadMs} ms)` : ''}${note}${auto}`;
+      }
       return `${head}unavailable: ${p.reason ?? 'unknown reason'}`;
     })
     .join('\n');

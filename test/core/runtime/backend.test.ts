@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { BACKEND_ORDER, describeBackends, initBackend, probeBackends } from '../../../src/core/runtime/backend';
+import { BACKEND_ORDER, describeBackends, initBackend, isSoftwareAdapter, probeBackends } from '../../../src/core/runtime/backend';
 import { isUserError } from '../../../src/core/errors';
 
 test('probeBackends reports every backend in preference order, with reasons for the missing ones', async () => {
@@ -19,12 +19,32 @@ test('probeBackends reports every backend in preference order, with reasons for 
   for (const p of probes) assert.match(text, new RegExp(p.name));
 });
 
-test('initBackend auto-selects the first backend that loads', async () => {
+test('initBackend auto-selects the first backend that loads, passing over a software GPU adapter', async () => {
   const probes = await probeBackends();
-  const first = probes.find((p) => p.available)!;
+  const first = probes.find((p) => p.available && !p.adapter?.software)!;
   const sel = await initBackend();
   assert.equal(sel.name, first.name);
+  assert.equal(tf.getBackend(), first.name === 'tfjs-node' || first.name === 'tfjs-node-gpu' ? 'tensorflow' : first.name);
   assert.ok(sel.probes.length >= 1 && sel.probes[sel.probes.length - 1].available);
+  const soft = probes.find((p) => p.adapter?.software);
+  if (soft) assert.match(describeBackends(probes), /software adapter.*not chosen by auto/);
+});
+
+test('software adapters are recognised by architecture, fallback flag or driver name; hardware ones are not', () => {
+  assert.equal(isSoftwareAdapter({ vendor: 'mesa', architecture: 'software', description: 'llvmpipe: Mesa 25.0.7' }), true);
+  assert.equal(isSoftwareAdapter({ vendor: 'google', architecture: '', description: 'SwiftShader Device (Subzero)' }), true);
+  assert.equal(isSoftwareAdapter({ vendor: 'x', architecture: 'y', description: 'z', isFallbackAdapter: true }), true);
+  assert.equal(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }), false);
+  assert.equal(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3', description: 'Apple M2' }), false);
+});
+
+test('a webgpu probe describes its adapter and the limits that bound tensor sizes', async (t) => {
+  const p = (await probeBackends()).find((x) => x.name === 'webgpu')!;
+  if (!p.available) { t.skip(`webgpu unavailable: ${p.reason}`); return; }
+  assert.ok(p.adapter && p.adapter.maxBufferSize > 0 && p.adapter.maxStorageBufferBindingSize > 0);
+  const line = describeBackends([p]);
+  assert.match(line, /WebGPU\/Dawn: /);
+  assert.match(line, /max buffer [\d,]+ MiB, max storage binding [\d,]+ MiB/);
 });
 
 test('a forced backend is activated, an unknown or unavailable one is a ConfigError', async () => {
