@@ -308,7 +308,7 @@ export class ExplainService {
       fs.writeFileSync(reportFile, r.report.text);
     }
     const modelArgs = r.model.kind === 'onnx' ? ['--model', r.model.path] : ['--run', r.model.path];
-    const lines = await this.run(['explain', ...modelArgs, '--image', r.image, '--report', reportFile, '--json'],
+    const lines = await this.run(['explain', ...modelArgs, '--image', r.image, '--report', reportFile, '--payload'],
       { title: `Explain ${path.basename(r.image)}`, silent });
     const payload = parseExplainOutput(lines);
     if ('text' in r.report) payload.reportPath = undefined;

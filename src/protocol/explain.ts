@@ -64,6 +64,34 @@ export function encodeExplanation(p: ExplanationPayload): ExplanationPayloadJson
   };
 }
 
+/**
+ * The explanation for people and scripts (`reclf explain --json`): plain JSON arrays, one row
+ * per word (attention [N][M], relation [N][N]); the image stays base64 PNG. The base64 typed
+ * arrays of encodeExplanation are the engine-extension protocol only.
+ */
+export interface PlainExplanation extends Omit<ExplanationPayload, 'image' | 'attention' | 'relation' | 'importance' | 'wordScore'> {
+  image: { png_base64: string; width: number; height: number; sourcePath?: string };
+  attention: number[][];
+  relation: number[][];
+  importance: number[];
+  wordScore: number[];
+}
+
+export function plainExplanation(p: ExplanationPayload): PlainExplanation {
+  const N = p.words.length;
+  const M = p.grid[0] * p.grid[1];
+  const rows = (a: Float32Array, width: number): number[][] => Array.from({ length: N }, (_, i) => Array.from(a.subarray(i * width, (i + 1) * width)));
+  const { png, ...image } = p.image;
+  return {
+    ...p,
+    image: { ...image, png_base64: b64(png) },
+    attention: rows(p.attention, M),
+    relation: rows(p.relation, N),
+    importance: Array.from(p.importance),
+    wordScore: Array.from(p.wordScore),
+  };
+}
+
 export function decodeExplanation(j: ExplanationPayloadJson): ExplanationPayload {
   const png = Buffer.from(j.image.png, 'base64');
   return {

@@ -18,7 +18,7 @@ test('reclf explain with no --model uses the bundled model on a real IU X-ray an
   const row = table.slice(1).find((r) => r[header.indexOf('view')] === 'frontal') ?? table[1];
   const image = path.join(iu, 'images', path.basename(row[header.indexOf('image')]));
   const report = row[header.indexOf('report')];
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), 'explain', '--image', image, '--report-text', report, '--json'], {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), 'explain', '--image', image, '--report-text', report, '--payload'], {
     cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 26,
   });
   assert.equal(r.status, 0, r.stderr);

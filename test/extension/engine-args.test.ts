@@ -172,7 +172,7 @@ test('Explain builds a valid `reclf explain` line for an ONNX model, a run and a
   for (const e of [onnx, fromRun, inline]) {
     assert.equal(e.name, 'explain');
     assert.equal(e.parsed.flags.image, image);
-    assert.equal(e.parsed.flags.json, true, 'explain must print its payload as JSON');
+    assert.equal(e.parsed.flags.payload, true, 'explain must print the engine-extension payload');
   }
   assert.equal(onnx.parsed.flags.model, model);
   assert.equal(fromRun.parsed.flags.run, runDir);

@@ -98,7 +98,7 @@ test('explain cache: keyed by file stamps + model; concurrent requests share one
   const [a, b] = await Promise.all([f.service.explain(req), f.service.explain(req)]);
   assert.equal(f.calls.length, 1);
   assert.equal(a, b);
-  assert.deepEqual(f.calls[0], ['explain', '--model', path.join(f.dir, 'm.onnx'), '--image', f.image, '--report', f.reportFile, '--json']);
+  assert.deepEqual(f.calls[0], ['explain', '--model', path.join(f.dir, 'm.onnx'), '--image', f.image, '--report', f.reportFile, '--payload']);
   assert.ok(a.attention instanceof Float32Array && a.attention.length === f.payload.attention.length);
   await f.service.explain(req);
   assert.equal(f.calls.length, 1, 'cache hit');

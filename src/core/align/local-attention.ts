@@ -15,12 +15,24 @@ export interface LocalAttention {
  * projected features; softmax over the REAL words of each region first (GLoRIA normalises over
  * words, then sharpens over regions), then softmax over regions of gamma1 * that.
  */
-export function pairedAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number): LocalAttention {
+export function pairedAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, context: ContextMode = 'attended'): LocalAttention {
   const [b, n] = wordMask.shape;
   const s = bmm(regions, words, false, true); // [B, M, N]
   const overWords = maskedSoftmax(s, wordMask.reshape([b, 1, n])); // [B, M, N]
   const a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 1]), gamma1)) as tf.Tensor3D; // [B, N, M]
-  return { attention: a, context: bmm(a, regions) };
+  return { attention: a, context: bmm(a, contextRegions(regions, context)) };
+}
+
+/**
+ * What the attended context is made of. 'attended': the regions as they are (GLoRIA). 'centered':
+ * each image's regions minus their mean, so that a uniform attention yields a zero context and
+ * only attention that leaves uniform carries image information into the local score (the local
+ * branch can no longer match words against a mean-pooled image descriptor). [design]
+ */
+export type ContextMode = 'attended' | 'centered';
+
+export function contextRegions(regions: tf.Tensor3D, mode: ContextMode): tf.Tensor3D {
+  return mode === 'centered' ? (tf.sub(regions, tf.mean(regions, 1, true)) as tf.Tensor3D) : regions;
 }
 
 /**
@@ -28,13 +40,13 @@ export function pairedAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMa
  * loop over pairs: scores [Bi*M, Bt*N] in one matmul, contexts as a batched matmul over images.
  * Pair order is image-major: attention [Bi, Bt, N, M], context [Bi, Bt, N, D].
  */
-export function crossAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number): LocalAttention {
+export function crossAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, contextMode: ContextMode = 'attended'): LocalAttention {
   const [bt, n, d] = words.shape;
   const [bi, m] = regions.shape;
   const s = matmul(regions.reshape([bi * m, d]) as tf.Tensor2D, words.reshape([bt * n, d]) as tf.Tensor2D, false, true);
   const overWords = maskedSoftmax(s.reshape([bi, m, bt, n]), wordMask.reshape([1, 1, bt, n]));
   const a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 3, 1]), gamma1)); // [Bi, Bt, N, M]
-  const context = bmm(a.reshape([bi, bt * n, m]) as tf.Tensor3D, regions).reshape([bi, bt, n, d]);
+  const context = bmm(a.reshape([bi, bt * n, m]) as tf.Tensor3D, contextRegions(regions, contextMode)).reshape([bi, bt, n, d]);
   return { attention: a, context };
 }
 

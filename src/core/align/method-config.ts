@@ -72,6 +72,12 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     learnTemperature: { kind: 'bool', default: false, doc: 'learn the local temperature (align.reclf.log_inv_tau)' },
     gamma1: pos(4, 'attention sharpness over regions'),
     gamma2: pos(5, 'LogSumExp pooling sharpness (irm: lse)'),
+    context: {
+      kind: 'enum',
+      default: 'attended',
+      values: ['attended', 'centered'],
+      doc: "attended context: the regions as they are (GLoRIA), or each image's regions minus their mean (uniform attention then carries no image information)",
+    },
     globalWeight: weight('weight of the global loss'),
     localWeight: weight('weight of the local loss'),
   },

@@ -47,11 +47,24 @@ function groundedSlots(study: LoadedStudy, spans: readonly [number, number][]): 
   return out;
 }
 
+/** Entropy (nats) of a non-negative row, normalised to sum 1 first. */
+export function rowEntropy(p: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) sum += p[i];
+  if (!(sum > 0)) return NaN;
+  let h = 0;
+  for (let i = 0; i < p.length; i++) {
+    const q = p[i] / sum;
+    if (q > 0) h -= q * Math.log(q);
+  }
+  return h;
+}
+
 export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { maxStudies?: number } = {}): Promise<Record<string, number>> {
   const rows = rowsWithRegions(f).slice(0, opts.maxStudies ?? Infinity);
   const ex = await src.explainPairs(f, rows);
   const [gr, gc] = f.grid;
-  let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0;
+  let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0, entropy = 0;
   for (let k = 0; k < rows.length; k++) {
     const study = f.studies[rows[k]];
     const slots = groundedSlots(study, f.wordSpans[rows[k]]);
@@ -68,6 +81,7 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
       if (!target) continue;
       const att = ex[k].attention.subarray(slot * f.M, (slot + 1) * f.M);
       words++;
+      entropy += rowEntropy(att);
       if (pointingGameHit(att, g, target)) hits++;
       const m = attentionMassInside(att, g, target);
       if (!Number.isNaN(m)) {
@@ -82,6 +96,9 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
     attention_mass_inside: massN ? mass / massN : NaN,
     // What uniform attention would score: the baseline a model must beat.
     uniform_mass_inside: massN ? chanceMass / massN : NaN,
+    // How far the finding words' attention is from uniform (log M nats) at all.
+    attention_entropy: words ? entropy / words : NaN,
+    uniform_entropy: Math.log(f.M),
     words_scored: words,
     studies: rows.length,
   };

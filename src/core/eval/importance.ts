@@ -3,6 +3,7 @@
 import { importanceMetrics } from './metrics';
 import type { EncodedSplit, PairExplanation } from './features';
 import { rowsWithWordTruth, slotTruths } from './relations';
+import { rowEntropy } from './grounding';
 import type { EvalSource } from './source';
 
 export async function runImportance(src: EvalSource, f: EncodedSplit, ex?: { rows: number[]; pairs: PairExplanation[] }): Promise<Record<string, number>> {
@@ -14,8 +15,18 @@ export async function runImportance(src: EvalSource, f: EncodedSplit, ex?: { row
     return { importance: pairs[k].importance, roles: slots.map((w) => w?.role ?? ('modifier' as const)) };
   });
   const m = importanceMetrics(studies);
+  // Entropy of each report's importance over its real words, against uniform importance (log of the word count).
+  let h = 0, hUniform = 0, counted = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const real = f.wordSpans[rows[k]].length;
+    if (real < 2) continue;
+    h += rowEntropy(pairs[k].importance.subarray(0, real));
+    hUniform += Math.log(real);
+    counted++;
+  }
   return {
     pooled_auroc: m.pooledAuroc, mean_study_auroc: m.meanStudyAuroc, studies_scored: m.studiesScored,
     positive_words: m.positiveWords, negative_words: m.negativeWords,
+    importance_entropy: counted ? h / counted : NaN, uniform_importance_entropy: counted ? hUniform / counted : NaN,
   };
 }

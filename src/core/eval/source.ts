@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import type { LoadedStudy, Split } from '../data/manifest-types';
-import type { LoadedRun } from '../train/run-loader';
+import { loadRunConfig, loadRunTokenizer, type LoadedRun } from '../train/run-loader';
+import { buildModel } from '../train/trainer';
 import { configHash } from '../train/run-config';
 import { loadExplainModel, type ExplainModel } from '../explain/explain';
 import {
@@ -52,6 +53,18 @@ export function runSource(run: LoadedRun): EvalSource {
     explainPairs: (f, rows) => explainPairs(run, f, rows),
     dispose: async () => run.params.dispose(),
   };
+}
+
+/**
+ * The run's model as it was before training: its config and vocabulary, parameters freshly
+ * initialised from the run's seed. Its features are cached apart (RUN/eval/random-init/), so
+ * the word-level metrics of the trained model can be read against this floor.
+ */
+export function randomInitRun(runDir: string): LoadedRun {
+  const config = loadRunConfig(runDir);
+  const tokenizer = loadRunTokenizer(runDir, config);
+  const built = buildModel(config, tokenizer, { namespace: 'random-init/' });
+  return { ...built, runDir: path.join(runDir, 'eval', 'random-init'), config, checkpointFile: 'random-init', step: 0 };
 }
 
 /** Tasks whose heads train on encoder feature maps, which the ONNX contract does not expose. */

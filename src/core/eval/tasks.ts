@@ -8,9 +8,9 @@ import { readDataset } from '../data/manifest';
 import type { LoadedStudy, Split } from '../data/manifest-types';
 import { loadRun } from '../train/run-loader';
 import { dataHash, type EncodedSplit, type PairExplanation, type ScoreKind } from './features';
-import { modelSource, runSource, type EvalSource } from './source';
+import { modelSource, randomInitRun, runSource, type EvalSource } from './source';
 import { runZeroShot, positiveLabels } from './zeroshot';
-import { runRetrieval } from './retrieval';
+import { LOCAL_RETRIEVAL_ITEMS, runRetrieval } from './retrieval';
 import { runGrounding } from './grounding';
 import { rowsWithWordTruth, runRelations } from './relations';
 import { runImportance } from './importance';
@@ -74,6 +74,11 @@ export interface EvaluateOptions {
   backend: string;
   createdBy: string;
   workers?: number;
+  /**
+   * Grounding, relations and importance also report the same metrics of a randomly initialised
+   * model of the run's config (random_init_*), their floor. Default true; TF.js runs only.
+   */
+  floors?: boolean;
   onResult?: (r: EvalResult) => void;
   onSkip?: (task: TaskName, reason: string) => void;
   log?: (m: string) => void;
@@ -115,6 +120,8 @@ export async function evaluateModel(o: EvaluateModelOptions): Promise<EvaluateSu
 
 async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDataset>, o: Omit<EvaluateOptions, 'runDir' | 'checkpoint'>): Promise<EvaluateSummary> {
   const log = o.log ?? (() => {});
+  // The floor of the word-level metrics: the same config, randomly initialised (TF.js runs only).
+  const floors = new WordLevelFloors(src, o, dataset.studies);
   try {
     const evalStudies = dataset.studies.filter((s) => s.split === o.split);
     if (evalStudies.length === 0) throw new DataError(`${o.dataDir}: no studies in split '${o.split}'`, o.dataDir, 'split');
@@ -162,11 +169,11 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
           break;
         }
         case 'retrieval':
-          metrics = await runRetrieval(src, f!, { score: o.retrievalScore ?? 'global' });
+          metrics = await runRetrieval(src, f!, { score: o.retrievalScore ?? 'global', localItems: src.run ? LOCAL_RETRIEVAL_ITEMS : 0 });
           details = { score: o.retrievalScore ?? 'global' };
           break;
         case 'grounding':
-          metrics = await runGrounding(src, f!);
+          metrics = { ...await runGrounding(src, f!), ...await floors.of('grounding') };
           break;
         case 'relations':
         case 'importance': {
@@ -175,6 +182,7 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
             explained = { rows, pairs: await src.explainPairs(f!, rows) };
           }
           metrics = task === 'relations' ? await runRelations(src, f!, explained) : await runImportance(src, f!, explained);
+          metrics = { ...metrics, ...await floors.of(task) };
           break;
         }
         case 'linear': {
@@ -223,7 +231,50 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
     }
     return { results, skipped, encodeSeconds };
   } finally {
+    await floors.dispose();
     await src.dispose();
+  }
+}
+
+/** Metrics of the random-init floor, reported as random_init_<name>. */
+const FLOOR_METRICS: Record<'grounding' | 'relations' | 'importance', string[]> = {
+  grounding: ['pointing_game', 'attention_mass_inside', 'attention_entropy'],
+  relations: ['top1_accuracy', 'pair_auroc'],
+  importance: ['pooled_auroc', 'importance_entropy'],
+};
+
+/**
+ * Word-level metrics of a randomly initialised model of the run's config, computed once per
+ * evaluation: every grounding, relation and importance number then has its floor beside it.
+ */
+class WordLevelFloors {
+  private source?: EvalSource;
+  private split?: EncodedSplit;
+  private explained?: { rows: number[]; pairs: PairExplanation[] };
+
+  constructor(private readonly src: EvalSource, private readonly o: Omit<EvaluateOptions, 'runDir' | 'checkpoint'>, private readonly studies: readonly LoadedStudy[]) {}
+
+  async of(task: 'grounding' | 'relations' | 'importance'): Promise<Record<string, number>> {
+    if (!this.src.run || this.o.floors === false) return {};
+    if (!this.source) {
+      this.source = runSource(randomInitRun(this.src.run.runDir));
+      this.split = await this.source.encodeSplit(this.studies, { dataDir: this.o.dataDir, split: this.o.split, workers: this.o.workers });
+    }
+    const f = this.split!;
+    let m: Record<string, number>;
+    if (task === 'grounding') m = await runGrounding(this.source, f);
+    else {
+      if (!this.explained) {
+        const rows = rowsWithWordTruth(f);
+        this.explained = { rows, pairs: await this.source.explainPairs(f, rows) };
+      }
+      m = task === 'relations' ? await runRelations(this.source, f, this.explained) : await runImportance(this.source, f, this.explained);
+    }
+    return Object.fromEntries(FLOOR_METRICS[task].filter((k) => k in m).map((k) => [`random_init_${k}`, m[k]]));
+  }
+
+  async dispose(): Promise<void> {
+    await this.source?.dispose();
   }
 }
 

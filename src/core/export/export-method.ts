@@ -32,11 +32,12 @@ interface Dims {
   maxWords: number;
 }
 
-function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number): { attention: string; context: string } {
+function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number, contextMode = 'attended'): { attention: string; context: string } {
   const s = o.matmul(x.regions, o.transpose(x.words, [0, 2, 1])); // [B, M, N]
   const overWords = o.maskedSoftmax(s, o.unsqueeze(x.wordMask, [1]));
   const a = o.softmax(o.mulS(o.transpose(overWords, [0, 2, 1]), gamma1));
-  return { attention: a, context: o.matmul(a, x.regions) };
+  const regions = contextMode === 'centered' ? o.sub(x.regions, o.meanAxes(x.regions, [1], true)) : x.regions;
+  return { attention: a, context: o.matmul(a, regions) };
 }
 
 function zeroMaskedRows(o: OnnxOps, t: string, mask: string): string {
@@ -123,7 +124,7 @@ function mgca(o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: D
 function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: Dims): OnnxExplanation {
   const cfg: ReclfConfig = toReclfConfig(raw);
   const pre = 'align.reclf.';
-  const { attention, context } = pairedAttention(o, x, cfg.gamma1);
+  const { attention, context } = pairedAttention(o, x, cfg.gamma1, cfg.context);
   const e = x.words;
   const c = context;
   const mask = x.wordMask;

@@ -19,7 +19,13 @@ export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly frozen = new Set<string>();
 
-  constructor(private readonly rng: Rng) {}
+  /**
+   * `namespace` prefixes the names the variables are registered under in TF.js (which must be
+   * unique in a process), so a second model of the same config can live beside the first (the
+   * evaluation's random-init floor). Parameters keep their plain names here and in checkpoints;
+   * an optimizer keys by the registered name, so train only un-namespaced stores.
+   */
+  constructor(private readonly rng: Rng, private readonly namespace = '') {}
 
   /** Creates (or returns the existing) parameter `name` with a seeded initialisation. */
   param(name: string, shape: number[], init: Init, trainable = true): tf.Variable {
@@ -35,7 +41,7 @@ export class ParamStore {
     fillInit(values, init, this.rng);
     const initial = tf.tensor(values, shape, 'float32');
     // The variable shares the initial tensor's data; the tensor handle itself is released.
-    const v = tf.variable(initial, trainable, name);
+    const v = tf.variable(initial, trainable, this.namespace + name);
     initial.dispose();
     this.vars.set(name, v);
     if (!trainable) this.frozen.add(name);

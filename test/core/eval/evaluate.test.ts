@@ -69,6 +69,16 @@ test('evaluateRun: every applicable task writes a schema-valid RUN/eval/<task>.j
   assert.ok((by.relations.scored_finding_words ?? 0) > 0);
   const imp = by.importance.pooled_auroc;
   assert.ok(imp === null || (imp >= 0 && imp <= 1));
+  // Diagnostics: every word-level metric has its floor (random init of the same config) and
+  // its uniform reference beside it; the local branch is scored alone on retrieval.
+  for (const k of ['random_init_pointing_game', 'random_init_attention_mass_inside', 'attention_entropy', 'uniform_entropy']) assert.ok(k in by.grounding, `grounding ${k}`);
+  assert.ok((by.grounding.attention_entropy ?? Infinity) <= (by.grounding.uniform_entropy ?? 0) + 1e-6, 'an entropy never exceeds the uniform one');
+  assert.equal(by.grounding.uniform_entropy, Math.log(readEvalGrid(runDir)));
+  for (const k of ['random_init_top1_accuracy', 'random_init_pair_auroc']) assert.ok(k in by.relations, `relations ${k}`);
+  for (const k of ['random_init_pooled_auroc', 'importance_entropy', 'uniform_importance_entropy']) assert.ok(k in by.importance, `importance ${k}`);
+  assert.ok((by.retrieval.local_n ?? 0) >= 2 && 'local_i2t_R@1' in by.retrieval && 'local_subset_global_t2i_R@10' in by.retrieval);
+  // The floor is a different model: its features are cached apart, the run's cache is untouched.
+  assert.ok(fs.existsSync(path.join(runDir, 'eval', 'random-init', 'eval', 'cache')));
   assert.ok('auroc@100%' in by.linear && 'auroc@10%' in by.linear);
   const fractions = fs.readdirSync(path.join(runDir, 'eval', 'linear-fractions'));
   assert.equal(fractions.length, 2);
@@ -76,6 +86,14 @@ test('evaluateRun: every applicable task writes a schema-valid RUN/eval/<task>.j
   assert.equal(ids.length, drawFraction(30, 0.1, 0).length);
   assert.equal(validateEvalResult({ task: 'x', metrics: { a: 'high' } }).ok, false);
 });
+
+/** Regions M of the run's model (its grid). */
+function readEvalGrid(run: string): number {
+  const loaded = loadRun(run);
+  const [r, c] = loaded.model.grid;
+  loaded.params.dispose();
+  return r * c;
+}
 
 test('task applicability and helpers', () => {
   const ds = readDataset(data);
