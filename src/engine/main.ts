@@ -1,13 +1,25 @@
 // `reclf` entry point: finds the subcommand (one or two words), parses its flags, runs it.
-// User mistakes (UsageError, DataError) print one line and exit 2; anything else is a bug and
-// keeps its stack trace.
+// User mistakes (UsageError, DataError) print one line and exit 2; failures of the environment
+// (a disk full: WriteError) print one line and exit with their own status (1); anything else is
+// a bug and keeps its stack trace.
+import * as tf from '@tensorflow/tfjs-core';
 import { formatHelp, parseArgs, UsageError } from './args';
 import type { Command } from './command';
 import { commands } from './commands/index';
-import { createEventSink } from './events';
+import { createEventSink, engineVersion } from './events';
 import { isUserError } from '../core/errors';
 
-const VERSION = '0.1.0';
+const VERSION = engineVersion();
+
+/**
+ * TF.js prints advice through its own warn(), silenced by the PROD flag (which changes nothing
+ * else in tfjs-core 4.22): the cpu backend's "Hi, looks like you are running TensorFlow.js in
+ * Node.js... install our node backend" banner on its first tensor, and kernel re-registration
+ * notices. Nothing there is for our users to act on; the engine reports its backend choice itself.
+ */
+export function quietTfjs(): void {
+  tf.env().set('PROD', true);
+}
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;
@@ -49,25 +61,40 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { cmd, rest } = found;
+  quietTfjs();
   try {
     const args = parseArgs(cmd.spec, rest);
     if (args.help) { process.stdout.write(formatHelp(cmd.spec) + '\n'); return 0; }
     return await cmd.run({ args, events: createEventSink(), tty: Boolean(process.stderr.isTTY) });
   } catch (e) {
     if (e instanceof UsageError || isUserError(e)) {
-      process.stderr.write(`reclf ${cmd.spec.name}: ${(e as Error).message}\n`);
-      return 2;
+      process.stderr.write(`reclf ${cmd.spec.name}: ${(e as Error).message.split('\n')[0]}\n`);
+      const status = (e as { exitCode?: unknown }).exitCode;
+      return typeof status === 'number' && Number.isInteger(status) ? status : 2;
     }
     throw e;
   }
 }
 
-/** Runs the CLI as a process: sets the exit code, prints internal errors with their stack. */
+/**
+ * Runs the CLI as a process: sets the exit code, prints internal errors with their stack. If the
+ * event loop empties while the command is still awaiting something (a promise nothing can settle
+ * any more), Node would exit with status 0 as if the command had succeeded; that is reported as
+ * an internal error with status 1 instead.
+ */
 export function runProcess(argv: string[]): void {
+  let settled = false;
+  const onBeforeExit = (): void => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write(`reclf: internal error: the command stopped before finishing (it awaited something that can never complete)\n`);
+    process.exitCode = 1;
+  };
+  process.once('beforeExit', onBeforeExit);
   main(argv).then(
-    (code) => { process.exitCode = code; },
-    (e) => { process.stderr.write(`reclf: internal error: ${(e as Error)?.stack ?? String(e)}\n`); process.exitCode = 1; },
-  );
+    (code) => { settled = true; process.exitCode = code; },
+    (e) => { settled = true; process.stderr.write(`reclf: internal error: ${(e as Error)?.stack ?? String(e)}\n`); process.exitCode = 1; },
+  ).finally(() => process.off('beforeExit', onBeforeExit));
 }
 
 if (require.main === module) runProcess(process.argv.slice(2));

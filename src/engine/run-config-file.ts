@@ -1,14 +1,25 @@
-// Reads a `*.reclf.json` config file for the CLI: JSON errors name the file and position; paths
-// inside the config are resolved against the config's own folder and may not escape it.
+// Reads a `*.reclf.json` config file for the CLI: JSON errors name the file and position; values
+// are checked against the published schema (the same validator resolveRunConfig uses) before any
+// caller merges flags into them; paths inside the config are resolved against the config's own
+// folder and may not leave it, neither by their text nor, once symlinks are followed, by their
+// real path.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
 import { resolveInside } from '../core/fs-atomic';
+import { MAX_VOCAB_BYTES, realDir, realFileUnder, regularInputFile } from '../core/data/input-guard';
+import { validateConfigSchema } from '../core/train/run-config';
+import { splitProvenance } from '../core/train/trainer';
+
+/** A config file is a few KiB; anything past this is not one (and /dev/zero would never end). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export function readConfigFile(file: string): Record<string, unknown> {
+  const checked = regularInputFile(file, MAX_CONFIG_BYTES, undefined, 'the config');
+  if (!checked.ok) throw new ConfigError(`${file}: ${checked.reason.startsWith('file not found') ? 'config file not found' : checked.reason}`);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(checked.real, 'utf8');
   } catch (e) {
     throw new ConfigError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
@@ -19,12 +30,19 @@ export function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected a JSON object`);
+  // A run's config.json also records its provenance, which is not config (callers split it off).
+  validateConfigSchema(splitProvenance(raw).config, file);
   const obj = raw as Record<string, unknown>;
   const text_ = obj.text as Record<string, unknown> | undefined;
   if (text_ && typeof text_.vocab === 'string' && text_.vocab) {
-    const inside = resolveInside(path.dirname(path.resolve(file)), text_.vocab);
+    const dir = path.dirname(path.resolve(file));
+    const inside = resolveInside(dir, text_.vocab);
     if (!inside) throw new ConfigError(`${file}: text.vocab '${text_.vocab}' must be a relative path inside the config's folder`, 'text.vocab');
-    obj.text = { ...text_, vocab: inside };
+    const real = realFileUnder(inside, {
+      roots: [realDir(dir) ?? dir], rootName: "the config's folder", maxBytes: MAX_VOCAB_BYTES, shown: text_.vocab,
+    });
+    if (!real.ok) throw new ConfigError(`${file}: text.vocab: ${real.reason}`, 'text.vocab');
+    obj.text = { ...text_, vocab: real.real };
   }
   return obj;
 }

@@ -91,9 +91,20 @@ test('explain --model with a report file prints a payload that validates', async
   const reportFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-rep-')), 'report.txt');
   fs.writeFileSync(reportFile, s.report);
   await run(exportCommand, ['--run', runDir]);
-  const r = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', s.image, '--report', reportFile, '--json']);
+  const r = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', s.image, '--report', reportFile, '--payload']);
   assert.equal(r.code, 0, r.stderr);
   const p = checkPayload(r.stdout, s.report);
+  // --json: the same explanation as plain arrays, one row per word.
+  const plain = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', s.image, '--report', reportFile, '--json']);
+  assert.equal(plain.code, 0, plain.stderr);
+  const j = JSON.parse(plain.stdout);
+  const M = p.grid[0] * p.grid[1];
+  assert.equal(j.attention.length, p.words.length);
+  assert.ok(j.attention.every((row: number[]) => Array.isArray(row) && row.length === M));
+  assert.deepEqual(j.attention[0], Array.from(p.attention.subarray(0, M)));
+  assert.equal(j.relation.length, p.words.length);
+  assert.deepEqual(j.importance, Array.from(p.importance));
+  assert.equal(typeof j.image.png_base64, 'string');
   assert.equal(p.model.source, 'onnx');
   assert.equal(p.reportPath, reportFile);
   assert.equal(p.image.width, 32);
@@ -117,7 +128,7 @@ test('explain a real IU X-ray image with its report', { skip: !fs.existsSync(pat
   assert.ok(line, 'pairs.csv has a frontal image');
   const [, image, , ...rest] = line.split(',');
   const report = rest.join(',').replace(/^"|"$/g, '');
-  const r = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', path.join(iu, image), '--report-text', report, '--json']);
+  const r = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', path.join(iu, image), '--report-text', report, '--payload']);
   assert.equal(r.code, 0, r.stderr);
   const p = checkPayload(r.stdout, report);
   assert.equal(p.image.sourcePath, path.join(iu, image));

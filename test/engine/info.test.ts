@@ -4,24 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { main } from '../../src/engine/main';
+import { runMain } from '../helpers/run-main';
 import type { DatasetSummary } from '../../src/core/data/dataset-summary';
+import { buildDicom } from '../core/data/dicom-writer';
+import { pngClaiming } from '../core/data/png-claiming';
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => { stdout += String(chunk); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const run = runMain;
 
 /** n good PNG studies (train/valid/test round-robin) followed by the given raw bad lines. */
 async function dataset(n: number, badLines: string[] = []): Promise<string> {
@@ -70,12 +58,17 @@ test('reclf info prints a table with every invalid record', async () => {
   assert.match(r.stdout, /line 15: not valid JSON/);
 });
 
-test('reclf info exits 2 with a clear message when too many records are bad', async () => {
+test('reclf info checks everything in one pass, prints it, then exits 2 when too many records are bad', async () => {
   const dir = await dataset(3, [missingImage, badSplit]);
+  fs.writeFileSync(path.join(dir, 'img', 's2.png'), 'not a png');
   const r = await run(['info', dir, '--json']);
   assert.equal(r.code, 2);
-  assert.equal(r.stdout, '');
-  assert.match(r.stderr, /reclf info: .*manifest\.jsonl: 2 of 5 records are invalid \(40%, more than the allowed 20%\)/);
+  // The manifest's bad rows are over the threshold, and the image headers were still read: all three problems at once.
+  const all = JSON.parse(r.stdout) as DatasetSummary;
+  assert.deepEqual(all.invalid.map((x) => x.line), [3, 4, 5]);
+  assert.match(all.invalid[0].reason, /img\/s2\.png: image header cannot be read/);
+  fs.copyFileSync(path.join(dir, 'img', 's0.png'), path.join(dir, 'img', 's2.png'));
+  assert.match(r.stderr, /reclf info: .*manifest\.jsonl: 3 of 5 records are invalid \(60%, more than the allowed 20%\)/);
   assert.match(r.stderr, /invalid: line 4 \(gone\): image: file not found/);
   const relaxed = await run(['info', dir, '--json', '--max-invalid-share', '0.5']);
   assert.equal(relaxed.code, 0, relaxed.stderr);
@@ -87,6 +80,7 @@ test('reclf info counts unreadable image headers against the threshold; --no-ima
   fs.writeFileSync(path.join(dir, 'img', 's1.png'), 'not a png');
   const r = await run(['info', dir, '--json']);
   assert.equal(r.code, 2);
+  assert.equal((JSON.parse(r.stdout) as DatasetSummary).studies, 2, 'the summary is printed before the verdict');
   assert.match(r.stderr, /1 of 3 records are invalid/);
   assert.match(r.stderr, /line 2 \(s1\): image: img\/s1\.png: image header cannot be read/);
   const skip = await run(['info', dir, '--json', '--no-images']);
@@ -94,6 +88,22 @@ test('reclf info counts unreadable image headers against the threshold; --no-ima
   const s = JSON.parse(skip.stdout) as DatasetSummary;
   assert.equal(s.images, undefined);
   assert.equal(s.studies, 3);
+});
+
+test('reclf info --decode finds a truncated image whose header reads fine', async () => {
+  const dir = await dataset(6);
+  const noise = Buffer.from(Array.from({ length: 64 * 64 }, (_, i) => (i * 7919) % 251));
+  const png = await sharp(noise, { raw: { width: 64, height: 64, channels: 1 } }).png({ compressionLevel: 0 }).toBuffer();
+  // Keep the signature, IHDR (the header) and part of the pixel data.
+  fs.writeFileSync(path.join(dir, 'img', 's4.png'), png.subarray(0, Math.floor(png.length / 2)));
+  const headers = await run(['info', dir, '--json']);
+  assert.equal(headers.code, 0, headers.stderr);
+  assert.equal((JSON.parse(headers.stdout) as DatasetSummary).invalid.length, 0, 'the header alone looks valid');
+  const decoded = await run(['info', dir, '--json', '--decode', '--max-invalid-share', '0.5']);
+  assert.equal(decoded.code, 0, decoded.stderr);
+  const s = JSON.parse(decoded.stdout) as DatasetSummary;
+  assert.deepEqual(s.invalid.map((x) => [x.line, x.field]), [[5, 'image']]);
+  assert.equal(s.studies, 5);
 });
 
 test('reclf info: usage mistakes and a missing dataset exit 2 without a stack', async () => {
@@ -111,4 +121,51 @@ test('reclf info: usage mistakes and a missing dataset exit 2 without a stack', 
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--max-invalid-share SHARE/);
   assert.match(help.stdout, /--no-images/);
+});
+
+test('reclf info reads a DICOM without the 128-byte preamble, as train and explain decode it', async () => {
+  const dir = await dataset(6);
+  fs.writeFileSync(path.join(dir, 'img', 'bare.dcm'), buildDicom({ rows: 10, cols: 12, implicit: true, pixels: new Array<number>(120).fill(5) }));
+  fs.appendFileSync(path.join(dir, 'manifest.jsonl'), JSON.stringify({ id: 'bare', image: 'img/bare.dcm', split: 'train', report: 'Clear lungs.' }) + '\n');
+  const r = await run(['info', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as DatasetSummary;
+  assert.deepEqual(s.invalid, []);
+  assert.equal(s.images?.formats.dicom, 1);
+  assert.deepEqual(s.images?.sizes.find((b) => b.width === 12), { width: 12, height: 10, count: 1 });
+});
+
+test('reclf info refuses files that symlinks take out of the dataset, headers over the pixel limit and zero-width reports', async () => {
+  const dir = await dataset(12);
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-info-outside-'));
+  fs.copyFileSync(path.join(dir, 'img', 's0.png'), path.join(outside, 'secret.png'));
+  fs.writeFileSync(path.join(outside, 'secret.txt'), 'Secretword report.');
+  fs.symlinkSync(path.join(outside, 'secret.png'), path.join(dir, 'img', 'out.png'));
+  fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(dir, 'out.txt'));
+  // A PNG whose header claims 16000x16000 in about a hundred bytes.
+  fs.writeFileSync(path.join(dir, 'img', 'huge.png'), pngClaiming(16000, 16000));
+  const extra = [
+    { id: 'outimg', image: 'img/out.png', split: 'train', report: 'Clear lungs.' },
+    { id: 'outrf', image: 'img/s0.png', split: 'train', report_file: 'out.txt' },
+    { id: 'huge', image: 'img/huge.png', split: 'train', report: 'Clear lungs.' },
+    { id: 'zw', image: 'img/s0.png', split: 'train', report: '\u200b\u200b' },
+  ];
+  fs.appendFileSync(path.join(dir, 'manifest.jsonl'), extra.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const r = await run(['info', dir, '--json', '--max-invalid-share', '0.5']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as DatasetSummary;
+  assert.deepEqual(s.invalid.map((i) => [i.line, i.id, i.field]), [[13, 'outimg', 'image'], [14, 'outrf', 'report_file'], [15, 'huge', 'image'], [16, 'zw', 'report']]);
+  assert.match(s.invalid[0].reason, /img\/out\.png resolves to .*secret\.png, outside the dataset folder/);
+  assert.match(s.invalid[1].reason, /out\.txt resolves to .*secret\.txt, outside the dataset folder/);
+  assert.equal(s.invalid[2].reason, 'img/huge.png: image is 16000x16000 (256 MP), more than the 20 MP limit (data.maxImagePixels)');
+  assert.match(s.invalid[3].reason, /report text has no words/);
+  assert.doesNotMatch(r.stdout, /Secretword/);
+  assert.equal(s.images?.sizes.some((b) => b.width === 16000), false);
+  // The limit is a flag: raised, the header is accepted (nothing is decoded by info).
+  const raised = await run(['info', dir, '--json', '--max-invalid-share', '0.5', '--max-image-pixels', '300000000']);
+  assert.equal(raised.code, 0, raised.stderr);
+  assert.ok((JSON.parse(raised.stdout) as DatasetSummary).images?.sizes.some((b) => b.width === 16000));
+  const bad = await run(['info', dir, '--max-report-bytes', '0']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--max-report-bytes must be a positive integer, got 0/);
 });

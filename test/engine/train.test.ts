@@ -10,7 +10,10 @@ import { resolveRunConfig } from '../../src/core/train/run-config';
 import { runTraining, type TrainListener } from '../../src/core/train/trainer';
 import { initBackend } from '../../src/core/runtime/backend';
 import { readCheckpoint, listStepCheckpoints } from '../../src/core/train/checkpoint';
+import { isUserError } from '../../src/core/errors';
 import { repoRoot, tinyConfig, tinySynth } from '../helpers/tiny';
+import { killResumeMaxDiff } from '../helpers/kill-resume';
+import { freeBytes, withTinyDisk } from '../helpers/tmpfs';
 
 let data: string;
 before(async () => {
@@ -90,35 +93,111 @@ test('kill -9 mid-training, then --resume, ends with the same weights as an unin
   const cfg = path.join(dir, 'tiny.reclf.json');
   fs.writeFileSync(cfg, JSON.stringify(tinyConfig({ train: { maxSteps: 10, checkpointEvery: 2, epochs: 20 } })));
   const common = ['train', '--data', data, '--method', 'reclf', '--config', cfg, '--backend', 'cpu', '--seed', '4'];
-  const full = reclf([...common, '--out', path.join(dir, 'full')]);
-  assert.equal(full.status, 0, full.stderr);
-
-  const killedDir = path.join(dir, 'killed');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), ...common, '--out', killedDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] });
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      // Kill hard right after the step-4 checkpoint, mid-way through step 5.
-      if (/"type":"checkpoint"[^\n]*"step":4/.test(buf)) child.kill('SIGKILL');
-    });
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`not killed: exit ${code}`))));
-  });
-  const steps = listStepCheckpoints(killedDir).map((c) => c.step);
-  assert.ok(steps.includes(4) && !steps.includes(10), `checkpoints after kill: ${steps}`);
-  const resumed = reclf([...common, '--out', killedDir, '--resume']);
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stdout, /"resumed_from_step":\d+/);
-
-  const a = readCheckpoint(listStepCheckpoints(path.join(dir, 'full')).at(-1)!.file);
-  const b = readCheckpoint(listStepCheckpoints(killedDir).at(-1)!.file);
-  assert.equal(a.state.step, 10);
-  assert.equal(b.state.step, 10);
-  let maxDiff = 0;
-  for (const [name, t] of Object.entries(a.params)) {
-    const u = b.params[name];
-    assert.ok(u, `missing ${name}`);
-    for (let i = 0; i < t.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(t.data[i] - u.data[i]));
-  }
+  const { maxDiff, resumedStdout } = await killResumeMaxDiff(common, dir, 10);
+  assert.match(resumedStdout, /"resumed_from_step":\d+/);
   assert.ok(maxDiff <= 1e-5, `max weight difference ${maxDiff}`);
+});
+
+function collectWithLogs(): { listener: TrainListener; events: EngineEvent[]; logs: string[] } {
+  const events: EngineEvent[] = [];
+  const logs: string[] = [];
+  return { events, logs, listener: { emit: (e) => events.push(e), log: (m) => logs.push(m) } };
+}
+
+test('--resume passes over an unreadable checkpoint with a warning, says where it resumed, clears stale temp files; refuses when none can be read', async () => {
+  await initBackend('wasm');
+  const config = resolveRunConfig(tinyConfig({ train: { maxSteps: 4, checkpointEvery: 2, keepLast: 3 } }), 'convirt');
+  const runDir = tmpRun();
+  const first = await runTraining({ runDir, dataDir: data, config, resume: false, listener: collect().listener, cancel: { requested: false }, backend: 'wasm', device: 'cpu' });
+  assert.equal(first.step, 4);
+  const ckdir = path.join(runDir, 'checkpoints');
+  assert.deepEqual(listStepCheckpoints(runDir).map((c) => c.step), [2, 4]);
+  // A kill mid-write leaves a temp file; a disk that filled left a torn newest checkpoint.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const stale = path.join(ckdir, `.step-00000006.safetensors.${dead}.1700000000000-0.tmp`);
+  fs.writeFileSync(stale, Buffer.alloc(4096));
+  fs.truncateSync(path.join(ckdir, 'step-00000004.safetensors'), 1000);
+
+  const { listener, events, logs } = collectWithLogs();
+  const resumed = await runTraining({ runDir, dataDir: data, config, resume: true, listener, cancel: { requested: false }, backend: 'wasm', device: 'cpu' });
+  assert.equal(resumed.status, 'ok');
+  assert.equal(resumed.step, 4);
+  assert.equal(fs.existsSync(stale), false, 'stale temp file removed');
+  assert.ok(logs.some((l) => /removed 1 unfinished temp file/.test(l)), logs.join('\n'));
+  const warnings = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
+  assert.ok(warnings.some((w) => /skipped unreadable checkpoint checkpoints\/step-00000004\.safetensors: .*truncated/.test(w)), warnings.join('\n'));
+  assert.ok(logs.includes(`resumed from ${path.join(ckdir, 'step-00000002.safetensors')} at step 2`), logs.join('\n'));
+  assert.equal((events.find((e) => e.type === 'run_started') as { resumed_from_step?: number }).resumed_from_step, 2);
+  const prov = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')).provenance;
+  assert.deepEqual(prov.resumedFrom, { checkpoint: path.join('checkpoints', 'step-00000002.safetensors'), step: 2 });
+  assert.equal(prov.earlier.length, 1);
+
+  // Every checkpoint damaged: no silent restart from step 0.
+  for (const f of fs.readdirSync(ckdir)) fs.truncateSync(path.join(ckdir, f), 50);
+  const before = fs.readdirSync(ckdir).sort();
+  const again = collectWithLogs();
+  await assert.rejects(
+    runTraining({ runDir, dataDir: data, config, resume: true, listener: again.listener, cancel: { requested: false }, backend: 'wasm', device: 'cpu' }),
+    (e: unknown) => {
+      assert.ok(isUserError(e));
+      assert.match((e as Error).message, /^cannot resume .*: none of its \d+ checkpoint\(s\) can be read \(.*truncated.*\); move the checkpoints folder away/);
+      return true;
+    },
+  );
+  assert.equal(again.events.filter((e) => e.type === 'warning').length, before.length);
+  assert.equal(again.events.some((e) => e.type === 'run_started'), false);
+  assert.deepEqual(fs.readdirSync(ckdir).sort(), before);
+});
+
+test('disk full during training: run_finished failed with a one-line error, no torn checkpoint; once space is back --resume continues from the last complete one', async (t) => {
+  const dir = tmpRun();
+  const cfg = path.join(dir, 'tiny.reclf.json');
+  fs.writeFileSync(cfg, JSON.stringify(tinyConfig({ train: { maxSteps: 40, checkpointEvery: 2, epochs: 20 } })));
+  await withTinyDisk(t, 4, async (mnt) => {
+    const out = path.join(mnt, 'run');
+    const common = ['train', '--data', data, '--method', 'reclf', '--config', cfg, '--backend', 'wasm', '--out', out];
+    const filler = path.join(mnt, 'filler');
+    const full = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), ...common], { cwd: repoRoot });
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /"type":"checkpoint","path":"([^"]+)"/.exec(stdout);
+        if (m && !fs.existsSync(filler)) {
+          // Leave half a checkpoint of space: the next checkpoint write runs out mid-file.
+          const size = fs.statSync(path.join(out, m[1])).size;
+          fs.writeFileSync(filler, Buffer.alloc(Math.max(0, freeBytes(mnt) - Math.floor(size / 2))));
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(full.code, 1, full.stderr);
+    assert.match(full.stderr, /^reclf train: cannot write \S+\.safetensors: no space left on device \(ENOSPC\)$/m);
+    assert.doesNotMatch(full.stderr, /internal error|\n\s+at .*:\d+:\d+/);
+    const events = full.stdout.trim().split('\n').map((l) => JSON.parse(l) as EngineEvent);
+    assert.deepEqual(events.at(-2), { type: 'error', code: 'io_error', message: (events.at(-2) as { message: string }).message });
+    assert.equal(events.at(-1)?.type, 'run_finished');
+    assert.equal((events.at(-1) as { status: string }).status, 'failed');
+    const steps = listStepCheckpoints(out);
+    assert.ok(steps.length > 0);
+    for (const c of steps) assert.equal(readCheckpoint(c.file).state.step, c.step);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'checkpoints')).filter((f) => f.endsWith('.tmp')), []);
+
+    // Space back: resume from the last complete checkpoint, say so, and stop it after one step.
+    fs.rmSync(filler);
+    const last = steps.at(-1)!;
+    const resumed = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), ...common, '--resume'], { cwd: repoRoot });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('"type":"progress"')) child.kill('SIGINT'); });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(resumed.code, 130, resumed.stderr);
+    assert.ok(resumed.stderr.includes(`resumed from ${last.file} at step ${last.step}`), resumed.stderr);
+  });
 });

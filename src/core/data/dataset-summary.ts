@@ -2,10 +2,12 @@
 // report lengths. Reading image headers here catches unreadable files early (the full decode,
 // and with it corrupt pixel data, is the image loader's job).
 import fs from 'node:fs';
-import path from 'node:path';
 import sharp from 'sharp';
-import * as dicomParser from 'dicom-parser';
+import type * as dicomParser from 'dicom-parser';
 import { DataError } from '../errors';
+import { looksLikeDicom, parseDataSet, parserMessage } from './dicom';
+import { decodeImageFile, resolveImageLimits, type ImageLimits } from './image-io';
+import { describeKind, formatBytes, pixelLimitProblem } from './input-guard';
 import type { Dataset } from './manifest';
 import { SPLITS, type InvalidRecord, type LoadedStudy, type Split } from './manifest-types';
 
@@ -73,6 +75,13 @@ export interface SummarizeOptions {
   imageStats?: boolean;
   /** Parallel header reads; default 8. */
   concurrency?: number;
+  /** Image size limits (default 20 MP, 512 MiB): a header above them makes the record invalid. */
+  limits?: Partial<ImageLimits>;
+  /**
+   * Also decode every image fully (after its header was read): catches truncated files and
+   * corrupt pixel data that a valid header hides. Slower: a full decode per image.
+   */
+  decode?: boolean;
 }
 
 export interface ImageHeader {
@@ -88,7 +97,9 @@ export async function summarizeDataset(ds: Dataset, opts: SummarizeOptions = {})
   if (opts.imageStats ?? true) {
     const headers = await mapPool(ds.studies, opts.concurrency ?? 8, async (s) => {
       try {
-        return await readImageHeader(s.imagePath);
+        const header = await readImageHeader(s.imagePath, opts.limits);
+        if (opts.decode) await decodeImageFile(s.imagePath, opts.limits);
+        return header;
       } catch (e) {
         invalid.push({ line: s.line, id: s.id, field: 'image', reason: `${s.image}: ${(e as Error).message}` });
         return undefined;
@@ -177,35 +188,54 @@ export function lengthStats(values: readonly number[]): LengthStats {
 const DICOM_MAGIC_OFFSET = 128;
 
 /**
- * Reads an image's format and size from its header only. DICOM (by .dcm extension or the DICM
- * magic) is parsed with dicom-parser up to the pixel data; everything else goes to sharp.
- * Throws a DataError with a short reason when the header cannot be read.
+ * Reads an image's format and size from its header only. DICOM (the DICM magic, or a .dcm /
+ * .dicom name, with or without the 128-byte preamble: the same rule as decoding) is parsed with
+ * dicom-parser up to the pixel data; everything else goes to sharp. Only a regular file within
+ * limits.maxBytes is read, and a header declaring more than limits.maxPixels is refused.
+ * Throws a DataError with a short reason when the header cannot be read or is over a limit.
  */
-export async function readImageHeader(file: string): Promise<ImageHeader> {
-  const head = readHead(file, DICOM_MAGIC_OFFSET + 4);
-  const magic = head.length >= DICOM_MAGIC_OFFSET + 4 && head.toString('latin1', DICOM_MAGIC_OFFSET, DICOM_MAGIC_OFFSET + 4) === 'DICM';
-  if (magic || path.extname(file).toLowerCase() === '.dcm') return readDicomHeader(file);
+export async function readImageHeader(file: string, limits: Partial<ImageLimits> = {}): Promise<ImageHeader> {
+  const lim = resolveImageLimits(limits);
+  let st: fs.Stats;
   try {
-    const meta = await sharp(file).metadata();
-    if (!meta.width || !meta.height) throw new Error('no width/height in header');
-    return { format: String(meta.format), width: meta.width, height: meta.height };
+    st = fs.statSync(file);
   } catch (e) {
-    throw new DataError(`image header cannot be read (${shortReason(e)})`, file, 'image');
+    throw new DataError(`cannot read the image (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file, 'image');
   }
+  if (!st.isFile()) throw new DataError(`the image is ${describeKind(st)}, not a regular file`, file, 'image');
+  if (st.size > lim.maxBytes) {
+    throw new DataError(`the image file is ${formatBytes(st.size)}, more than the ${formatBytes(lim.maxBytes)} limit (data.maxImageBytes)`, file, 'image');
+  }
+  if (st.size === 0) throw new DataError('empty file', file, 'image');
+  const head = readHead(file, DICOM_MAGIC_OFFSET + 4);
+  let header: ImageHeader;
+  if (looksLikeDicom(head, file)) {
+    header = readDicomHeader(file, st.size, lim.maxBytes);
+  } else {
+    try {
+      const meta = await sharp(file).metadata();
+      if (!meta.width || !meta.height) throw new Error('no width/height in header');
+      header = { format: String(meta.format), width: meta.width, height: meta.height };
+    } catch (e) {
+      throw new DataError(`image header cannot be read (${shortReason(e)})`, file, 'image');
+    }
+  }
+  const tooBig = pixelLimitProblem(header.width, header.height, lim.maxPixels);
+  if (tooBig) throw new DataError(tooBig, file, 'image');
+  return header;
 }
 
-function readDicomHeader(file: string): ImageHeader {
+function readDicomHeader(file: string, size: number, maxBytes: number): ImageHeader {
   // The header rarely exceeds a few KiB; parse a prefix first and only fall back to the whole
   // file when the prefix ends before the pixel data tag.
   const prefix = readHead(file, 1 << 20);
-  const size = fs.statSync(file).size;
   let ds: dicomParser.DataSet;
   try {
-    ds = dicomParser.parseDicom(prefix, { untilTag: 'x7fe00010' });
+    ds = parseDataSet(prefix, maxBytes, 'x7fe00010');
   } catch (first) {
     if (size <= prefix.length) throw new DataError(`DICOM header cannot be read (${shortReason(first)})`, file, 'image');
     try {
-      ds = dicomParser.parseDicom(fs.readFileSync(file), { untilTag: 'x7fe00010' });
+      ds = parseDataSet(fs.readFileSync(file), maxBytes, 'x7fe00010');
     } catch (e) {
       throw new DataError(`DICOM header cannot be read (${shortReason(e)})`, file, 'image');
     }
@@ -228,9 +258,8 @@ function readHead(file: string, bytes: number): Buffer {
 }
 
 function shortReason(e: unknown): string {
-  // dicom-parser throws plain strings; sharp's messages can span lines.
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0].replace(/^dicomParser\.\w+: /, '');
+  // dicom-parser throws plain strings or {exception} objects; sharp's messages can span lines.
+  return parserMessage(e);
 }
 
 async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,10 +1,12 @@
 // DICOM radiographs -> grey [0,1]: stored values -> modality (rescale) -> VOI window (or min-max)
 // -> MONOCHROME1 inversion. Uncompressed (and deflated) transfer syntaxes are read directly,
 // baseline JPEG through sharp; other compressed syntaxes are refused with a DataError.
+import zlib from 'node:zlib';
 import * as dicomParser from 'dicom-parser';
 import sharp from 'sharp';
 import { DataError } from '../errors';
-import type { GreyImage } from './image-io';
+import type { GreyImage, ImageLimits } from './image-io';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, formatBytes, pixelLimitProblem } from './input-guard';
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -35,9 +37,14 @@ export function looksLikeDicom(bytes: Uint8Array, hint = ''): boolean {
   return /\.(dcm|dicom)$/i.test(hint);
 }
 
-/** Decodes the first frame of a DICOM image to grey [0,1]. */
-export async function decodeDicom(bytes: Uint8Array, hint = 'image.dcm'): Promise<GreyImage> {
-  const ds = parse(bytes, hint);
+/**
+ * Decodes the first frame of a DICOM image to grey [0,1]. Rows x Columns is checked against
+ * limits.maxPixels before any pixel buffer is allocated; a deflated data set may not inflate to
+ * more than limits.maxBytes.
+ */
+export async function decodeDicom(bytes: Uint8Array, hint = 'image.dcm', limits: Partial<ImageLimits> = {}): Promise<GreyImage> {
+  const maxPixels = limits.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const ds = parse(bytes, hint, limits.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES);
   const fail = (msg: string, field?: string): DataError => new DataError(`${hint}: ${msg}`, hint, field);
 
   const syntax = transferSyntax(ds);
@@ -52,6 +59,8 @@ export async function decodeDicom(bytes: Uint8Array, hint = 'image.dcm'): Promis
   const cols = ds.uint16('x00280011');
   if (!rows) throw fail('missing or zero Rows (0028,0010)', 'Rows');
   if (!cols) throw fail('missing or zero Columns (0028,0011)', 'Columns');
+  const tooBig = pixelLimitProblem(cols, rows, maxPixels);
+  if (tooBig) throw fail(`${tooBig} by its Rows/Columns`, 'Rows');
   const photometric = (ds.string('x00280004') ?? 'MONOCHROME2').trim().toUpperCase();
   if (photometric === 'PALETTE COLOR') throw fail('PhotometricInterpretation PALETTE COLOR not supported', 'PhotometricInterpretation');
 
@@ -82,16 +91,39 @@ export async function decodeDicom(bytes: Uint8Array, hint = 'image.dcm'): Promis
   return { width: cols, height: rows, data: values };
 }
 
-function parse(bytes: Uint8Array, hint: string): dicomParser.DataSet {
-  // dicom-parser copies with Buffer methods when inflating deflated data sets.
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const part10 = buf.length >= 132 && buf.toString('latin1', 128, 132) === 'DICM';
+function parse(bytes: Uint8Array, hint: string, maxBytes: number): dicomParser.DataSet {
   try {
-    // A bare data set without the Part 10 header is assumed implicit little endian (the default syntax).
-    return dicomParser.parseDicom(buf, part10 ? {} : { TransferSyntaxUID: IMPLICIT_LE });
+    return parseDataSet(bytes, maxBytes);
   } catch (e) {
     throw new DataError(`${hint}: corrupt or truncated DICOM (${parserMessage(e)})`, hint);
   }
+}
+
+/**
+ * dicom-parser on a Part 10 file (preamble + 'DICM') or a bare data set (assumed implicit little
+ * endian, the default syntax): the one way train, explain and info read DICOM. `untilTag` stops
+ * before the pixel data (header reads). Throws dicom-parser's own errors (strings or objects).
+ */
+export function parseDataSet(bytes: Uint8Array, maxBytes: number, untilTag?: string): dicomParser.DataSet {
+  // dicom-parser copies with Buffer methods when inflating deflated data sets.
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const part10 = buf.length >= 132 && buf.toString('latin1', 128, 132) === 'DICM';
+  // A deflated data set inflates with a cap: a small file must not expand to gigabytes.
+  const inflater = (arr: Uint8Array, position: number): Uint8Array => {
+    let inflated: Buffer;
+    try {
+      inflated = zlib.inflateRawSync(Buffer.from(arr.buffer, arr.byteOffset + position, arr.byteLength - position), { maxOutputLength: maxBytes });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`deflated data set inflates to more than ${formatBytes(maxBytes)} (data.maxImageBytes)`);
+      throw new Error(`cannot inflate the deflated data set (${(e as Error).message})`);
+    }
+    return Buffer.concat([Buffer.from(arr.buffer, arr.byteOffset, position), inflated]);
+  };
+  const opts: dicomParser.ParseDicomOptions = {
+    inflater, ...(part10 ? {} : { TransferSyntaxUID: IMPLICIT_LE }), ...(untilTag ? { untilTag } : {}),
+  };
+  return dicomParser.parseDicom(buf, opts);
 }
 
 function transferSyntax(ds: dicomParser.DataSet): string {
@@ -102,11 +134,15 @@ function transferSyntax(ds: dicomParser.DataSet): string {
   return raw.replace(/\0/g, '').trim();
 }
 
-function parserMessage(e: unknown): string {
-  if (typeof e === 'string') return e;
-  if (e instanceof Error) return e.message;
-  if (typeof e === 'object' && e !== null && 'exception' in e) return parserMessage((e as { exception: unknown }).exception);
-  return String(e);
+/** dicom-parser throws strings, Errors, or {exception, dataSet} objects: the text of any of them. */
+export function parserMessage(e: unknown): string {
+  let msg: string;
+  if (typeof e === 'string') msg = e;
+  else if (e instanceof Error) msg = e.message;
+  else if (typeof e === 'object' && e !== null && 'exception' in e) return parserMessage((e as { exception: unknown }).exception);
+  else if (typeof e === 'object' && e !== null && 'message' in e) msg = String((e as { message: unknown }).message);
+  else msg = typeof e === 'object' ? 'unknown parser error' : String(e);
+  return msg.split('\n')[0].replace(/^[A-Za-z]+\.\w+: /, '');
 }
 
 function readNative(

@@ -1,10 +1,24 @@
 // Image decoding into one grey float plane, plus the geometric and intensity preprocessing every
 // encoder shares (resize-and-pad, normalisation). Decoding accepts PNG/JPEG (via sharp) and
 // uncompressed DICOM (via ./dicom); every failure on user data is a DataError naming the file.
+// Limits hold before allocation: the file's size from stat (only regular files are read), the
+// image's width x height from its header (data.maxImagePixels).
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError } from '../errors';
 import { decodeDicom, looksLikeDicom } from './dicom';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, describeKind, formatBytes, pixelLimitProblem } from './input-guard';
+
+export interface ImageLimits {
+  /** Largest width x height the header may declare (default 20 MP). */
+  maxPixels: number;
+  /** Largest file size read (default 512 MiB). */
+  maxBytes: number;
+}
+
+export function resolveImageLimits(given: Partial<ImageLimits> = {}): ImageLimits {
+  return { maxPixels: given.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS, maxBytes: given.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES };
+}
 
 export interface GreyImage {
   width: number;
@@ -25,32 +39,70 @@ const LUMA_R = 0.299;
 const LUMA_G = 0.587;
 const LUMA_B = 0.114;
 
-/** Decodes PNG, JPEG or DICOM bytes to a grey image in [0,1]. `hint` names the file in errors. */
-export async function decodeImage(bytes: Uint8Array, hint = 'image'): Promise<GreyImage> {
+/**
+ * Decodes PNG, JPEG or DICOM bytes to a grey image in [0,1]. `hint` names the file in errors. An
+ * image whose header declares more than limits.maxPixels is refused before it is decoded.
+ */
+export async function decodeImage(bytes: Uint8Array, hint = 'image', limits: Partial<ImageLimits> = {}): Promise<GreyImage> {
+  const lim = resolveImageLimits(limits);
   if (bytes.length === 0) throw new DataError(`${hint}: empty file`, hint);
-  if (looksLikeDicom(bytes, hint)) return decodeDicom(bytes, hint);
-  return decodeRaster(bytes, hint);
+  if (looksLikeDicom(bytes, hint)) return decodeDicom(bytes, hint, lim);
+  return decodeRaster(bytes, hint, lim.maxPixels);
 }
 
-/** Reads and decodes one image file; an unreadable file is a DataError naming it. */
-export async function decodeImageFile(file: string): Promise<GreyImage> {
+/**
+ * Reads and decodes one image file; an unreadable file is a DataError naming it. Only a regular
+ * file of at most limits.maxBytes is read (a device such as /dev/zero, a FIFO or a folder is not).
+ */
+export async function decodeImageFile(file: string, limits: Partial<ImageLimits> = {}): Promise<GreyImage> {
+  const lim = resolveImageLimits(limits);
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    const st = await fs.stat(file);
+    if (!st.isFile()) throw new DataError(`${file}: the image is ${describeKind(st)}, not a regular file`, file, 'image');
+    if (st.size > lim.maxBytes) {
+      throw new DataError(`${file}: the image file is ${formatBytes(st.size)}, more than the ${formatBytes(lim.maxBytes)} limit (data.maxImageBytes)`, file, 'image');
+    }
+    const handle = await fs.open(file, 'r');
+    try {
+      // Read at most the limit even if the file grew since stat.
+      const buf = Buffer.allocUnsafe(Math.min(st.size, lim.maxBytes));
+      let n = 0;
+      while (n < buf.length) {
+        const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+      }
+      bytes = buf.subarray(0, n);
+    } finally {
+      await handle.close();
+    }
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataError(`${file}: cannot read image file (${errorText(e)})`, file);
   }
-  return decodeImage(bytes, file);
+  return decodeImage(bytes, file, lim);
 }
 
-async function decodeRaster(bytes: Uint8Array, hint: string): Promise<GreyImage> {
+async function decodeRaster(bytes: Uint8Array, hint: string, maxPixels: number): Promise<GreyImage> {
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
   try {
-    const meta = await sharp(bytes).metadata();
+    meta = await sharp(bytes).metadata();
+  } catch (e) {
+    throw new DataError(`${hint}: cannot decode image (${errorText(e)})`, hint);
+  }
+  // The header's size, before a single pixel is decoded.
+  if (meta.width && meta.height) {
+    const tooBig = pixelLimitProblem(meta.width, meta.height, maxPixels);
+    if (tooBig) throw new DataError(`${hint}: ${tooBig}`, hint, 'image');
+  }
+  try {
     const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
     const grey = (meta.channels ?? 3) <= 2;
     // sharp 0.35 widens grey to sRGB and narrows 16-bit to 8 unless the colourspace is pinned.
     const space = sixteen ? (grey ? 'grey16' : 'rgb16') : grey ? 'b-w' : 'srgb';
-    const { data, info } = await sharp(bytes)
+    // limitInputPixels repeats the check inside libvips for formats whose metadata lacks a size.
+    const { data, info } = await sharp(bytes, { limitInputPixels: Math.max(1, Math.floor(maxPixels)) })
       .autoOrient()
       .toColourspace(space)
       .raw(sixteen ? { depth: 'ushort' } : undefined)

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../rng';
 import { augment as augmentImage, resolveAugmentConfig, type AugmentConfig } from './augment';
-import { decodeImageFile, errorText, normalizeInPlace, resizeAndPad } from './image-io';
+import { decodeImageFile, errorText, normalizeInPlace, resizeAndPad, resolveImageLimits, type ImageLimits } from './image-io';
 
 export interface ImageLoaderOptions {
   /** Worker threads; 0 decodes on the calling thread. Default min(2, cores). */
@@ -16,6 +16,8 @@ export interface ImageLoaderOptions {
   augment?: Partial<AugmentConfig>;
   mean?: number;
   std?: number;
+  /** Header size and file size limits (data.maxImagePixels, data.maxImageBytes; defaults 20 MP, 512 MiB). */
+  limits?: Partial<ImageLimits>;
 }
 
 export interface LoadJob {
@@ -37,6 +39,7 @@ export interface PreprocessConfig {
   augment: AugmentConfig;
   mean: number;
   std: number;
+  limits: ImageLimits;
 }
 
 export interface DecodeRequest {
@@ -57,7 +60,7 @@ export type DecodeReply =
 
 /** Decode -> resize-and-pad -> (seeded augment) -> normalise: one [size*size] plane. */
 export async function preprocessFile(file: string, seed: number, augment: boolean, cfg: PreprocessConfig): Promise<Float32Array> {
-  let img = resizeAndPad(await decodeImageFile(file), cfg.size);
+  let img = resizeAndPad(await decodeImageFile(file, cfg.limits), cfg.size);
   if (augment && cfg.augment.enabled) img = augmentImage(img, new Rng(seed), cfg.augment);
   const data = img.data.length === cfg.size * cfg.size && img.data.byteOffset === 0 ? img.data : new Float32Array(img.data);
   normalizeInPlace(data, { mean: cfg.mean, std: cfg.std });
@@ -129,7 +132,10 @@ export class ImageLoader {
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`ImageLoader: workers must be an integer >= 0, got ${workers}`);
     this.size = opts.size;
     this.workers = workers;
-    this.cfg = { size: opts.size, augment: resolveAugmentConfig(opts.augment), mean: opts.mean ?? 0.5, std: opts.std ?? 0.5 };
+    this.cfg = {
+      size: opts.size, augment: resolveAugmentConfig(opts.augment), mean: opts.mean ?? 0.5, std: opts.std ?? 0.5,
+      limits: resolveImageLimits(opts.limits),
+    };
   }
 
   async load(jobs: LoadJob[]): Promise<LoadedImages> {

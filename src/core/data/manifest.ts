@@ -1,16 +1,22 @@
 // Reads and validates a dataset folder (manifest.jsonl + files). Bad records are skipped and
 // reported one by one so a few broken studies never sink a run, while a mostly broken manifest
 // (wrong folder, wrong format) stops with one clear message instead of training on scraps.
+// Every file a record names is resolved by real path (all symlinks followed) and must stay in the
+// dataset folder; images may also resolve into the folders that reclf import declared in
+// reclf-dataset.json. Sizes are checked from stat before anything is read.
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from '../../../schemas/manifest.schema.json';
 import { ConfigError, DataError } from '../errors';
 import { resolveInside } from '../fs-atomic';
-import { MANIFEST_FILE } from './manifest-write';
+import { DATASET_META_FILE, DATASET_META_FORMAT, MANIFEST_FILE } from './manifest-write';
 import type { InvalidRecord, LoadedStudy, StudyRecord } from './manifest-types';
+import { formatBytes, realDir, realFileUnder, resolveLimits, type InputLimits } from './input-guard';
+import { decodeReportText, reportTextProblem } from './report-text';
+import { fieldPath, valueAt } from '../json-pointer';
 
-export { MANIFEST_FILE };
+export { MANIFEST_FILE, DATASET_META_FILE };
 
 export const DEFAULT_MAX_INVALID_SHARE = 0.2;
 
@@ -18,6 +24,8 @@ export interface ReadDatasetOptions {
   /** Largest tolerated share of invalid records (0..1); above it readDataset throws. */
   maxInvalidShare?: number;
   onWarning?: (rec: InvalidRecord) => void;
+  /** Size limits (defaults: DEFAULT_INPUT_LIMITS); maxImagePixels is checked when images are decoded. */
+  limits?: Partial<InputLimits>;
 }
 
 export interface Dataset {
@@ -29,6 +37,8 @@ export interface Dataset {
   invalid: InvalidRecord[];
   /** Non-blank manifest lines (each one a record, valid or not). */
   totalLines: number;
+  /** Real paths of the folders reclf-dataset.json declares for image symlinks (often none). */
+  linkRoots: string[];
 }
 
 export type ValidationResult =
@@ -81,27 +91,6 @@ function explain(errors: readonly ErrorObject[], obj: unknown): { ok: false; fie
   }
 }
 
-/** JSON pointer "/boxes/0/2" -> "boxes[0][2]", "/labels/Edema" -> "labels.Edema". */
-function fieldPath(pointer: string): string {
-  if (!pointer) return '';
-  let out = '';
-  for (const raw of pointer.slice(1).split('/')) {
-    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(part) ? `[${part}]` : out ? `.${part}` : part;
-  }
-  return out;
-}
-
-function valueAt(obj: unknown, pointer: string): unknown {
-  if (!pointer) return obj;
-  let cur: unknown = obj;
-  for (const raw of pointer.slice(1).split('/')) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return cur;
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -140,9 +129,12 @@ export function readDataset(dir: string, opts: ReadDatasetOptions = {}): Dataset
     throw new ConfigError(`maxInvalidShare must be between 0 and 1, got ${maxInvalidShare}`, 'maxInvalidShare');
   }
   const root = path.resolve(dir);
-  if (!isDir(root)) throw new DataError(`dataset folder not found: ${root}`, root);
+  const realRoot = realDir(root);
+  if (!realRoot) throw new DataError(`dataset folder not found: ${root}`, root);
   const manifest = path.join(root, MANIFEST_FILE);
   if (!isFile(manifest)) throw new DataError(`${MANIFEST_FILE} not found in dataset folder ${root}`, manifest);
+  const linkRoots = readLinkRoots(root, realRoot);
+  const ctx: LineContext = { realRoot, linkRoots, limits: resolveLimits(opts.limits) };
 
   const studies: LoadedStudy[] = [];
   const invalid: InvalidRecord[] = [];
@@ -161,12 +153,12 @@ export function readDataset(dir: string, opts: ReadDatasetOptions = {}): Dataset
     }
     if (text.trim() === '') continue;
     totalLines++;
-    const result = loadLine(root, text, lineNo, firstLineOfId);
+    const result = loadLine(ctx, text, lineNo, firstLineOfId);
     if ('reason' in result) report(result);
     else studies.push(result);
   }
   assertUsable(manifest, invalid, totalLines, maxInvalidShare);
-  return { dir: root, manifest, studies, invalid, totalLines };
+  return { dir: root, manifest, studies, invalid, totalLines, linkRoots };
 
   function report(rec: InvalidRecord): void {
     invalid.push(rec);
@@ -174,7 +166,57 @@ export function readDataset(dir: string, opts: ReadDatasetOptions = {}): Dataset
   }
 }
 
-function loadLine(root: string, text: string, line: number, firstLineOfId: Map<string, number>): LoadedStudy | InvalidRecord {
+interface LineContext {
+  realRoot: string;
+  linkRoots: string[];
+  limits: InputLimits;
+}
+
+/**
+ * The folders reclf-dataset.json declares for image symlinks, as real paths. No file: none (a
+ * dataset written by hand, or imported before the file existed: its outside links are refused
+ * with a message saying how to declare them). Folders that no longer exist are left out (their
+ * images are then reported missing, record by record).
+ */
+export function readLinkRoots(root: string, realRoot = realDir(root) ?? root): string[] {
+  const file = path.join(root, DATASET_META_FILE);
+  try {
+    fs.lstatSync(file);
+  } catch {
+    return [];
+  }
+  const r = realFileUnder(file, { roots: [realRoot], rootName: 'the dataset folder', maxBytes: 16 << 20, shown: DATASET_META_FILE });
+  if (!r.ok) throw new DataError(`${file}: ${r.reason}`, file);
+  let meta: unknown;
+  try {
+    meta = JSON.parse(fs.readFileSync(r.real, 'utf8'));
+  } catch (e) {
+    throw new DataError(`${file}: not valid JSON (${(e as Error).message})`, file);
+  }
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new DataError(`${file}: expected a JSON object`, file);
+  const m = meta as Record<string, unknown>;
+  if (m.format !== undefined && m.format !== DATASET_META_FORMAT) {
+    throw new DataError(`${file}: format must be "${DATASET_META_FORMAT}", got ${JSON.stringify(m.format)}`, file, 'format');
+  }
+  const list = m.linkRoots ?? [];
+  if (!Array.isArray(list)) throw new DataError(`${file}: linkRoots must be a list of absolute folder paths`, file, 'linkRoots');
+  const out: string[] = [];
+  list.forEach((p: unknown, i) => {
+    const field = `linkRoots[${i}]`;
+    if (typeof p !== 'string' || !path.isAbsolute(p)) {
+      throw new DataError(`${file}: ${field} must be an absolute folder path, got ${JSON.stringify(p)}`, file, field);
+    }
+    const real = realDir(p);
+    if (!real) return;
+    if (path.parse(real).root === real) {
+      throw new DataError(`${file}: ${field} is the file-system root ${real}, which would let links reach every file; name the folder the images live in`, file, field);
+    }
+    out.push(real);
+  });
+  return out;
+}
+
+function loadLine(ctx: LineContext, text: string, line: number, firstLineOfId: Map<string, number>): LoadedStudy | InvalidRecord {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -188,53 +230,70 @@ function loadLine(root: string, text: string, line: number, firstLineOfId: Map<s
   }
   const rec = v.record;
   const bad = (field: string, reason: string): InvalidRecord => ({ line, id: rec.id, field, reason });
+  const { limits } = ctx;
 
   const first = firstLineOfId.get(rec.id);
   if (first !== undefined) return bad('id', `duplicate id (first used on line ${first})`);
   firstLineOfId.set(rec.id, line);
 
-  const imagePath = existingFileInside(root, rec.image);
+  const imagePath = fileInside(ctx, rec.image, 'image', limits.maxImageBytes, 'data.maxImageBytes');
   if (typeof imagePath !== 'string') return bad('image', imagePath.reason);
 
   let report: string;
   if (rec.report !== undefined) {
     report = rec.report;
-    if (report.trim() === '') return bad('report', 'report text is empty');
+    const bytes = Buffer.byteLength(report, 'utf8');
+    if (bytes > limits.maxReportBytes) {
+      return bad('report', `report text is ${formatBytes(bytes)}, more than the ${formatBytes(limits.maxReportBytes)} limit (data.maxReportBytes)`);
+    }
+    const problem = reportTextProblem(report);
+    if (problem) return bad('report', `report text ${problem}`);
   } else {
     const reportFile = rec.report_file as string;
-    const reportPath = existingFileInside(root, reportFile);
+    const reportPath = fileInside(ctx, reportFile, 'report_file', limits.maxReportBytes, 'data.maxReportBytes');
     if (typeof reportPath !== 'string') return bad('report_file', reportPath.reason);
+    let bytes: Buffer;
     try {
-      report = utf8.decode(fs.readFileSync(reportPath));
+      bytes = fs.readFileSync(reportPath);
     } catch (e) {
-      if (e instanceof TypeError) return bad('report_file', `${reportFile} is not valid UTF-8 text`);
-      return bad('report_file', `cannot read ${reportFile} (${(e as Error).message})`);
+      return bad('report_file', `cannot read ${reportFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    if (report.trim() === '') return bad('report_file', `${reportFile} is empty`);
+    const decoded = decodeReportText(bytes);
+    if (!decoded.ok) return bad('report_file', `${reportFile} ${decoded.reason}`);
+    report = decoded.text;
   }
 
   let maskPath: string | undefined;
   if (rec.mask !== undefined) {
-    const m = existingFileInside(root, rec.mask);
+    const m = fileInside(ctx, rec.mask, 'mask', limits.maxImageBytes, 'data.maxImageBytes');
     if (typeof m !== 'string') return bad('mask', m.reason);
     maskPath = m;
   }
   return { ...rec, report, imagePath, ...(maskPath ? { maskPath } : {}), line };
 }
 
-function existingFileInside(root: string, rel: string): string | { reason: string } {
-  const full = resolveInside(root, rel);
+/**
+ * The real path of a file a record names: the text must stay in the dataset folder (no `..`, not
+ * absolute) and so must the file once every symlink is followed; images may also resolve into a
+ * declared link root.
+ */
+function fileInside(ctx: LineContext, rel: string, field: 'image' | 'report_file' | 'mask', maxBytes: number, limitName: string): string | { reason: string } {
+  const full = resolveInside(ctx.realRoot, rel);
   if (!full) return { reason: `path escapes the dataset folder: ${rel}` };
-  if (!isFile(full)) return { reason: `file not found: ${rel}` };
-  return full;
+  const links = field === 'image' ? ctx.linkRoots : [];
+  const r = realFileUnder(full, {
+    roots: [ctx.realRoot, ...links],
+    rootName: links.length ? `the dataset folder and the link roots in ${DATASET_META_FILE}` : 'the dataset folder',
+    outsideHint: field !== 'image'
+      ? `a ${field} must be inside the dataset folder`
+      : links.length ? undefined : `images made by reclf import may link to their source only when ${DATASET_META_FILE} lists it in linkRoots: re-run the import or add the folder there`,
+    maxBytes, limitName, shown: rel,
+  });
+  return r.ok ? r.real : { reason: r.reason };
 }
 
 function isFile(p: string): boolean {
   try { return fs.statSync(p).isFile(); } catch { return false; }
-}
-
-function isDir(p: string): boolean {
-  try { return fs.statSync(p).isDirectory(); } catch { return false; }
 }
 
 /** Yields raw lines (without \n or \r) so huge manifests are never held in memory twice. */

@@ -254,3 +254,40 @@ export function cleanReportMgca(text: string): string {
 export function countWords(text: string): number {
   return text.match(/[\p{L}\p{N}_]+/gu)?.length ?? 0;
 }
+
+// Control characters other than the usual whitespace, private-use code points and U+FFFD (what a
+// lenient decoder makes of invalid bytes): none of them belongs in a radiology report.
+const NON_TEXT = /(?![\t\n\v\f\r])[\p{Cc}\p{Co}\uFFFD]/gu;
+/** Largest share of NON_TEXT characters a report may have before it counts as binary data. */
+const MAX_NON_TEXT_SHARE = 0.02;
+
+/**
+ * Why a report's text cannot be trained on or explained (undefined when it can): the one rule
+ * shared by `info`, `train` and `explain`. Refused: empty or whitespace only; no letter or digit
+ * at all (zero-width characters, punctuation); NUL characters or more than 2% control /
+ * replacement characters (a binary file).
+ */
+export function reportTextProblem(text: string): string | undefined {
+  if (text.trim() === '') return 'is empty';
+  if (text.includes('\0')) return 'contains NUL characters (a binary file, not text)';
+  const nonText = text.match(NON_TEXT)?.length ?? 0;
+  if (nonText > MAX_NON_TEXT_SHARE * text.length) {
+    return `does not look like text (${Math.round((100 * nonText) / text.length)}% control or undecodable characters)`;
+  }
+  if (!/[\p{L}\p{N}]/u.test(text)) return 'has no words (only whitespace, punctuation or invisible characters such as zero-width spaces)';
+  return undefined;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A report file's bytes as text (UTF-8, BOM stripped), or why they are not a usable report. */
+export function decodeReportText(bytes: Uint8Array): { ok: true; text: string } | { ok: false; reason: string } {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return { ok: false, reason: 'is not valid UTF-8 text' };
+  }
+  const problem = reportTextProblem(text);
+  return problem ? { ok: false, reason: problem } : { ok: true, text };
+}

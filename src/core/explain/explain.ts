@@ -4,9 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../errors';
-import { decodeImageFile, encodePng, normalize, resizeAndPad, type GreyImage } from '../data/image-io';
+import { decodeImageFile, encodePng, normalize, resizeAndPad, type GreyImage, type ImageLimits } from '../data/image-io';
+import { DEFAULT_MAX_REPORT_BYTES, MAX_VOCAB_BYTES, formatBytes, realDir, realFileUnder } from '../data/input-guard';
+import { reportTextProblem } from '../data/report-text';
 import { WordPieceTokenizer, parseVocabText } from '../text';
-import { ContractSession } from '../runtime/onnx-session';
+import { ContractSession, METADATA_MAXIMA } from '../runtime/onnx-session';
 import { VOCAB_METADATA_KEY, vocabPathFor } from '../export/export-model';
 import type { ExplainModelInfo, ExplanationPayload } from '../../protocol/explain';
 import { defaultKnowledgeBase, type KnowledgeBase } from '../knowledge/kb';
@@ -40,8 +42,10 @@ function parseJson(meta: Record<string, string>, key: string, file: string): unk
   }
 }
 
-function positiveInt(v: unknown, key: string, file: string): number {
+function positiveInt(v: unknown, key: keyof typeof METADATA_MAXIMA, file: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new DataError(`${file}: ONNX metadata '${key}' must be a positive integer, got ${JSON.stringify(v)}`, file, key);
+  const { max, field } = METADATA_MAXIMA[key];
+  if (v > max) throw new DataError(`${file}: ONNX metadata '${key}' is ${v}, more than ${max} (the largest ${field} the config schema allows)`, file, key);
   return v;
 }
 
@@ -67,20 +71,34 @@ export function readExplainMeta(meta: Record<string, string>, file: string): Exp
   };
 }
 
-/** The tokenizer stored in the model (inline vocab), else `<model>.vocab.txt` next to it. */
+/**
+ * The tokenizer stored in the model (inline vocab), else `<model>.vocab.txt` next to it: a regular
+ * file whose real path stays in the model's folder. Every error names the model file.
+ */
 export function tokenizerFor(file: string, meta: Record<string, string>): WordPieceTokenizer {
   const opts = parseJson(meta, 'tokenizer', file) as { lower_case?: unknown; strip_accents?: unknown };
   const lowerCase = typeof opts?.lower_case === 'boolean' ? opts.lower_case : true;
   const stripAccents = typeof opts?.strip_accents === 'boolean' ? opts.strip_accents : undefined;
   let tokens: string[];
-  if (meta[VOCAB_METADATA_KEY]) {
-    tokens = parseVocabText(meta[VOCAB_METADATA_KEY], `${file} (metadata '${VOCAB_METADATA_KEY}')`);
+  let source: string;
+  const inline = meta[VOCAB_METADATA_KEY];
+  if (inline) {
+    source = `${file} (metadata '${VOCAB_METADATA_KEY}')`;
+    if (inline.trim() === '') throw new DataError(`${file}: ONNX metadata '${VOCAB_METADATA_KEY}' (the inline vocabulary) is empty`, file, VOCAB_METADATA_KEY);
+    tokens = parseVocabText(inline, source);
   } else {
     const vocabFile = vocabPathFor(file);
-    if (!fs.existsSync(vocabFile)) throw new DataError(`${file}: no vocabulary inline and no ${path.basename(vocabFile)} next to the model`, file, 'vocab');
-    tokens = parseVocabText(fs.readFileSync(vocabFile, 'utf8'), vocabFile);
+    const name = path.basename(vocabFile);
+    const dir = path.dirname(path.resolve(file));
+    const found = realFileUnder(vocabFile, { roots: [realDir(dir) ?? dir], rootName: "the model's folder", maxBytes: MAX_VOCAB_BYTES, shown: name });
+    if (!found.ok) {
+      const missing = found.reason.startsWith('file not found');
+      throw new DataError(missing ? `${file}: no vocabulary inline and no ${name} next to the model` : `${file}: vocabulary ${found.reason}`, file, 'vocab');
+    }
+    source = vocabFile;
+    tokens = parseVocabText(fs.readFileSync(found.real, 'utf8'), vocabFile);
   }
-  const tok = WordPieceTokenizer.fromTokens(tokens, { lowerCase, stripAccents });
+  const tok = WordPieceTokenizer.fromTokens(tokens, { lowerCase, stripAccents }, source);
   if (meta.vocab_hash && meta.vocab_hash !== tok.vocabHash) {
     throw new DataError(`${file}: the vocabulary's sha256 ${tok.vocabHash.slice(0, 12)}... does not match the model's vocab_hash ${meta.vocab_hash.slice(0, 12)}...`, file, 'vocab_hash');
   }
@@ -150,7 +168,13 @@ function cosine(a: Float32Array, ao: number, b: Float32Array, bo: number, d: num
 /** Explains a decoded image (values in [0,1]) against a report. */
 export async function explainImage(model: ExplainModel, image: GreyImage, req: Omit<ExplainRequest, 'imagePath'> & { sourcePath?: string }): Promise<ExplanationPayload> {
   const { meta, tokenizer } = model;
-  if (!req.report.trim()) throw new DataError(`${req.reportPath ?? 'report'}: the report is empty`, req.reportPath);
+  // The rules info and train apply to manifest reports (size, empty, no words, binary).
+  const bytes = Buffer.byteLength(req.report, 'utf8');
+  if (bytes > DEFAULT_MAX_REPORT_BYTES) {
+    throw new DataError(`${req.reportPath ?? 'report'}: the report is ${formatBytes(bytes)}, more than the ${formatBytes(DEFAULT_MAX_REPORT_BYTES)} limit`, req.reportPath, 'report');
+  }
+  const problem = reportTextProblem(req.report);
+  if (problem) throw new DataError(`${req.reportPath ?? 'report'}: the report ${problem}`, req.reportPath, 'report');
   const size = meta.imageSize;
   const seen = resizeAndPad(image, size);
   const pixels = normalize(seen, { mean: meta.mean, std: meta.std }).data;
@@ -204,8 +228,11 @@ export async function explainImage(model: ExplainModel, image: GreyImage, req: O
   };
 }
 
-/** Decodes the image file and explains it against the report. */
-export async function explain(model: ExplainModel, req: ExplainRequest): Promise<ExplanationPayload> {
-  const image = await decodeImageFile(req.imagePath);
+/**
+ * Decodes the image file (a regular file within `limits`: default 512 MiB and 20 MP, checked
+ * before decoding) and explains it against the report.
+ */
+export async function explain(model: ExplainModel, req: ExplainRequest, limits: Partial<ImageLimits> = {}): Promise<ExplanationPayload> {
+  const image = await decodeImageFile(req.imagePath, limits);
   return explainImage(model, image, { report: req.report, reportPath: req.reportPath, sourcePath: req.imagePath, linkEntities: req.linkEntities });
 }

@@ -85,6 +85,80 @@ export function decodeSafetensors(buf: Uint8Array, file = 'safetensors'): Decode
   return { tensors, metadata };
 }
 
+/** Largest header the reference implementation accepts (100 MB); a bigger one is damage, not data. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export interface SafetensorsLayout {
+  /** Bytes of the JSON header (the 8-byte length prefix not included). */
+  headerLength: number;
+  /** Bytes of tensor data the header declares (the largest end offset). */
+  dataLength: number;
+  /** The only valid file length: 8 + headerLength + dataLength. */
+  fileLength: number;
+}
+
+/**
+ * What the header says the file's length must be. `head` holds at least the first 8 + header
+ * length bytes. Throws a DataError naming `file` when the header is unreadable.
+ */
+export function safetensorsLayout(head: Uint8Array, file = 'safetensors'): SafetensorsLayout {
+  const headerLength = declaredHeaderLength(head, file);
+  if (8 + headerLength > head.length) throw new DataError(`${file}: truncated: ${head.length} bytes, the header alone declares ${8 + headerLength}`, file);
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(head.buffer, head.byteOffset + 8, headerLength).toString('utf8'));
+  } catch (e) {
+    throw new DataError(`${file}: header is not valid JSON (${(e as Error).message})`, file);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new DataError(`${file}: header is not a JSON object`, file);
+  let dataLength = 0;
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const offsets = (raw as { data_offsets?: unknown } | null)?.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0) || offsets[0] > offsets[1]) {
+      throw new DataError(`${file}: tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}`, file, name);
+    }
+    dataLength = Math.max(dataLength, offsets[1] as number);
+  }
+  return { headerLength, dataLength, fileLength: 8 + headerLength + dataLength };
+}
+
+function declaredHeaderLength(head: Uint8Array, file: string): number {
+  if (head.length < 8) throw new DataError(`${file}: too short to be a safetensors file (${head.length} bytes)`, file);
+  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  if (n === 0n || n > BigInt(MAX_HEADER_BYTES)) throw new DataError(`${file}: header length ${n} is not plausible (damaged file?)`, file);
+  return Number(n);
+}
+
+/**
+ * Checks a safetensors file on disk (by descriptor, e.g. a temp file before it is renamed into
+ * place): its length must be exactly what its header declares. Reads only the header.
+ */
+export function checkSafetensorsFd(fd: number, file: string): SafetensorsLayout {
+  const size = fs.fstatSync(fd).size;
+  const prefix = Buffer.alloc(8);
+  if (size < 8 || fs.readSync(fd, prefix, 0, 8, 0) !== 8) throw new DataError(`${file}: truncated: ${size} bytes, too short to hold a safetensors header`, file);
+  const headerLength = declaredHeaderLength(prefix, file);
+  if (8 + headerLength > size) throw new DataError(`${file}: truncated: ${size} bytes, the header alone declares ${8 + headerLength}`, file);
+  const head = Buffer.alloc(8 + headerLength);
+  prefix.copy(head, 0);
+  let got = 8;
+  while (got < head.length) {
+    const n = fs.readSync(fd, head, got, head.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  const layout = safetensorsLayout(head.subarray(0, got), file);
+  checkLength(layout, size, file);
+  return layout;
+}
+
+/** Throws unless `size` is exactly the length `layout` declares. */
+export function checkLength(layout: SafetensorsLayout, size: number, file: string): void {
+  if (size < layout.fileLength) throw new DataError(`${file}: truncated: ${size} bytes of the ${layout.fileLength} its header declares`, file);
+  if (size > layout.fileLength) throw new DataError(`${file}: ${size - layout.fileLength} unexpected bytes after the ${layout.fileLength} its header declares`, file);
+}
+
 export function readSafetensorsFile(file: string): DecodedSafetensors {
   let buf: Buffer;
   try {

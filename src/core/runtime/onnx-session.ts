@@ -4,6 +4,7 @@
 // with one clear message instead of at the first run.
 import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import configSchema from '../../../schemas/reclf-config.schema.json';
 import { DataError } from '../errors';
 import { readModelMetadata } from '../export/onnx-decode';
 
@@ -122,6 +123,87 @@ export function declaredInputViolations(metadata: Record<string, string>, inputN
   return (names as string[]).filter((n) => !inputNames.includes(n)).map((n) => `metadata 'extra_inputs' lists '${n}' but the graph has no such input`);
 }
 
+/**
+ * Largest values the metadata may declare, taken from the published config schema (the same
+ * bounds a training config has): a model's metadata sizes the buffers fed to it, so
+ * `max_length 1e8` must fail here and not exhaust the heap at the first explanation.
+ */
+const MODEL_SCHEMA = configSchema.properties.model.properties;
+export const METADATA_MAXIMA: Record<'image_size' | 'max_length' | 'max_words', { max: number; field: string }> = {
+  image_size: { max: MODEL_SCHEMA.image.properties.imageSize.maximum, field: 'model.image.imageSize' },
+  max_length: { max: MODEL_SCHEMA.text.properties.maxLength.maximum, field: 'model.text.maxLength' },
+  max_words: { max: MODEL_SCHEMA.maxWords.maximum, field: 'model.maxWords' },
+};
+
+export interface MetadataViolation {
+  /** The metadata key. */
+  field: string;
+  message: string;
+}
+
+function metadataNumber(metadata: Record<string, string>, key: string): unknown {
+  const raw = metadata[key];
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Metadata that sizes the inputs (image_size, max_length, max_words, grid) against the graph's
+ * declared shapes and the schema's maxima, one violation per key. Keys that are absent are left
+ * to their readers (explain requires them, eval may not); symbolic dims are only bounded.
+ */
+export function metadataShapeViolations(
+  metadata: Record<string, string>, inputs: readonly ValueInfo[], outputs: readonly ValueInfo[] = [],
+): MetadataViolation[] {
+  const out: MetadataViolation[] = [];
+  const shapeOf = (list: readonly ValueInfo[], name: string): readonly (number | string)[] | undefined => list.find((v) => v.name === name)?.shape;
+  const fmt = (shape: readonly (number | string)[]): string => `[${shape.join(', ')}]`;
+  const sized = (key: keyof typeof METADATA_MAXIMA, against: { list: readonly ValueInfo[]; name: string; dims: number[] }[]): void => {
+    const v = metadataNumber(metadata, key);
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      out.push({ field: key, message: `ONNX metadata '${key}' must be a positive integer, got ${JSON.stringify(metadata[key])}` });
+      return;
+    }
+    const { max, field } = METADATA_MAXIMA[key];
+    if (v > max) {
+      out.push({ field: key, message: `ONNX metadata '${key}' is ${v}, more than ${max} (the largest ${field} the config schema allows)` });
+      return;
+    }
+    for (const a of against) {
+      const shape = shapeOf(a.list, a.name);
+      if (!shape) continue;
+      const bad = a.dims.find((d) => typeof shape[d] === 'number' && (shape[d] as number) > 0 && shape[d] !== v);
+      if (bad !== undefined) {
+        out.push({ field: key, message: `ONNX metadata '${key}' is ${v} but the graph's ${a.list === outputs ? 'output' : 'input'} '${a.name}' has shape ${fmt(shape)}` });
+        return;
+      }
+    }
+  };
+  sized('image_size', [{ list: inputs, name: 'pixel_values', dims: [2, 3] }]);
+  sized('max_length', [
+    { list: inputs, name: 'input_ids', dims: [1] }, { list: inputs, name: 'attention_mask', dims: [1] }, { list: inputs, name: 'word_ids', dims: [1] },
+  ]);
+  sized('max_words', [{ list: inputs, name: 'entity_ids', dims: [1] }]);
+  const grid = metadataNumber(metadata, 'grid');
+  if (Array.isArray(grid) && grid.length === 2 && grid.every((g) => Number.isInteger(g) && g > 0)) {
+    const m = (grid[0] as number) * (grid[1] as number);
+    for (const [name, dim] of [['attention', 2], ['region_features', 1]] as const) {
+      const shape = shapeOf(outputs, name);
+      const got = shape?.[dim];
+      if (shape && typeof got === 'number' && got > 0 && got !== m) {
+        out.push({ field: 'grid', message: `ONNX metadata 'grid' is ${grid.join('x')} (${m} regions) but the graph's output '${name}' has shape ${fmt(shape)}` });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** Word slots N of a declared entity_ids input: its static dim 1, else metadata max_words. */
 function entityWordsOf(session: ort.InferenceSession, metadata: Record<string, string>): number | undefined {
   const info = session.inputMetadata.find((m) => m.name === 'entity_ids');
@@ -200,6 +282,11 @@ export class ContractSession {
     if (violations.length) {
       await session.release();
       throw new DataError(`${file}: does not follow the RECLF ONNX model contract:\n  - ${violations.join('\n  - ')}`, file);
+    }
+    const metaProblems = metadataShapeViolations(metadata, session.inputMetadata.map(infoOf), session.outputMetadata.map(infoOf));
+    if (metaProblems.length) {
+      await session.release();
+      throw new DataError(`${file}: ${metaProblems.map((p) => p.message).join('; ')}`, file, metaProblems[0].field);
     }
     return new ContractSession(file, session, metadata, ep, session.inputNames.includes('word_ids'), entityWords);
   }

@@ -110,8 +110,9 @@ export class WordPieceTokenizer {
     return new WordPieceTokenizer(tokens, opts, file);
   }
 
-  static fromTokens(tokens: string[], opts: WordPieceOptions = {}): WordPieceTokenizer {
-    return new WordPieceTokenizer(tokens, opts, '(vocabulary)');
+  /** `source` names where the tokens came from in errors (a file, a model's metadata). */
+  static fromTokens(tokens: string[], opts: WordPieceOptions = {}, source = '(vocabulary)'): WordPieceTokenizer {
+    return new WordPieceTokenizer(tokens, opts, source);
   }
 
   /** The id of a token, or the [UNK] id when the vocabulary lacks it. */

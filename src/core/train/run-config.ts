@@ -1,11 +1,19 @@
 // The run configuration: one group per concern (data, text, model, method, train), every default
 // filled, validated before any work starts. Errors name the exact field ("train.lr: ...").
+// Values are checked by one validator, the published schema itself
+// (schemas/reclf-config.schema.json through ajv): no bound is copied into code. What a schema
+// cannot say (cross-field rules: heads divide hidden, maxWords <= maxLength, per-method keys) is
+// checked by the model and method resolvers afterwards.
 import crypto from 'node:crypto';
+import Ajv, { type ErrorObject } from 'ajv';
+import schema from '../../../schemas/reclf-config.schema.json';
 import { ConfigError } from '../errors';
 import { resolveModelConfig, type ModelConfig } from '../models/model-config';
 import { resolveMethodConfig, METHOD_NAMES } from '../align/registry';
 import type { AugmentConfig } from '../data/augment';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../data/input-guard';
 import { resolveAugmentConfig } from './augment-config';
+import { fieldPath, valueAt } from '../json-pointer';
 
 export interface DataConfig {
   /** Largest share of bad manifest records tolerated before the run fails. */
@@ -14,6 +22,12 @@ export interface DataConfig {
   workers: number;
   /** Batches decoded ahead of the training step. */
   prefetch: number;
+  /** Largest image width x height accepted, read from the header before decoding (default 20 MP). */
+  maxImagePixels: number;
+  /** Largest image file read, in bytes (default 512 MiB). */
+  maxImageBytes: number;
+  /** Largest report text, in UTF-8 bytes (default 1 MiB). */
+  maxReportBytes: number;
   augment: AugmentConfig;
 }
 
@@ -80,114 +94,107 @@ export const DEFAULT_TRAIN: TrainConfig = {
 
 export const DEFAULT_TEXT: TextConfig = { vocab: '', vocabSize: 2000, minFrequency: 1, lowerCase: true };
 
+export const DEFAULT_DATA: Omit<DataConfig, 'augment'> = {
+  maxInvalidShare: 0.2,
+  workers: 2,
+  prefetch: 2,
+  ...DEFAULT_INPUT_LIMITS,
+};
+
+/** The input limits of a data group, for readDataset / ImageLoader / readImageHeader. */
+export function dataLimits(data: DataConfig): InputLimits {
+  return { maxImagePixels: data.maxImagePixels, maxImageBytes: data.maxImageBytes, maxReportBytes: data.maxReportBytes };
+}
+
 type Obj = Record<string, unknown>;
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// verbose: errors carry their parent schema (the allowed keys of an object, for "unknown field").
+// strictRequired would reject method's empty "required" list.
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, verbose: true });
+const validateSchema = ajv.compile(schema);
+
+/**
+ * Checks a raw config (a parsed *.reclf.json, a run's config.json, merged CLI overrides) against
+ * schemas/reclf-config.schema.json: the one validator of config values. Throws a one-line
+ * ConfigError naming the field ("model.image.imageSize: must be <= 2048, got 8192"), prefixed
+ * with `source` (the file) when given.
+ */
+export function validateConfigSchema(raw: unknown, source?: string): void {
+  if (validateSchema(raw)) return;
+  const { field, reason } = describeSchemaError(validateSchema.errors ?? [], raw);
+  throw new ConfigError(`${source ? `${source}: ` : ''}${field}: ${reason}`, field === 'config' ? undefined : field);
+}
+
+function describeSchemaError(errors: readonly ErrorObject[], raw: unknown): { field: string; reason: string } {
+  const e = errors[0];
+  if (!e) return { field: 'config', reason: 'does not match the config schema' };
+  const base = fieldPath(e.instancePath);
+  const value = valueAt(raw, e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  const field = base || 'config';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return { field: base ? `${base}.${key}` : key, reason: `unknown field${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}` };
+    }
+    case 'type':
+      if (!base) return { field: 'config', reason: `expected a JSON object at the top level, got ${describe(value)}` };
+      return { field, reason: `expected ${typeName(String(params.type))}, got ${describe(value)}` };
+    case 'enum':
+      return { field, reason: `expected one of ${(params.allowedValues as unknown[]).map((v) => String(v)).join(', ')}, got ${describe(value)}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { field, reason: `must be ${String(params.comparison)} ${String(params.limit)}, got ${describe(value)}` };
+    case 'minItems':
+    case 'maxItems':
+      return { field, reason: `expected ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(params.limit)} items, got ${Array.isArray(value) ? value.length : describe(value)}` };
+    default:
+      return { field, reason: `${e.message ?? 'is invalid'}, got ${describe(value)}` };
+  }
+}
+
+function typeName(t: string): string {
+  switch (t) {
+    case 'integer': return 'an integer';
+    case 'object': return 'an object';
+    case 'array': return 'an array';
+    case 'boolean': return 'true or false';
+    default: return `a ${t}`;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'number') return String(v);
+  return `${typeof v} ${String(v)}`;
+}
+
+// The group resolvers below run on schema-validated input: they only fill defaults.
 function group(raw: Obj, key: string): Obj {
   const v = raw[key];
-  if (v === undefined) return {};
-  if (!isObj(v)) throw new ConfigError(`${key}: expected an object`, key);
-  return v;
+  return isObj(v) ? v : {};
 }
 
-function checkKeys(obj: Obj, allowed: readonly string[], path: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) {
-      throw new ConfigError(`${path}.${k}: unknown field (allowed: ${allowed.join(', ')})`, `${path}.${k}`);
-    }
-  }
+function fill<T extends object>(raw: Obj, defaults: T): T {
+  const out = { ...defaults };
+  for (const k of Object.keys(defaults) as (keyof T & string)[]) if (raw[k] !== undefined) out[k] = raw[k] as T[keyof T & string];
+  return out;
 }
 
-function numberField(obj: Obj, key: string, def: number, path: string, check: { min?: number; max?: number; int?: boolean; exclusiveMin?: boolean } = {}): number {
-  const v = obj[key];
-  if (v === undefined) return def;
-  const field = `${path}.${key}`;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${field}: expected a number, got ${JSON.stringify(v)}`, field);
-  if (check.int && !Number.isInteger(v)) throw new ConfigError(`${field}: expected an integer, got ${v}`, field);
-  if (check.min !== undefined && (check.exclusiveMin ? v <= check.min : v < check.min)) {
-    throw new ConfigError(`${field}: must be ${check.exclusiveMin ? '>' : '>='} ${check.min}, got ${v}`, field);
-  }
-  if (check.max !== undefined && v > check.max) throw new ConfigError(`${field}: must be <= ${check.max}, got ${v}`, field);
-  return v;
-}
-
-function stringField(obj: Obj, key: string, def: string, path: string): string {
-  const v = obj[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'string') throw new ConfigError(`${path}.${key}: expected a string, got ${JSON.stringify(v)}`, `${path}.${key}`);
-  return v;
-}
-
-function enumField<T extends string>(obj: Obj, key: string, def: T, values: readonly T[], path: string): T {
-  const v = obj[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
-    throw new ConfigError(`${path}.${key}: expected one of ${values.join(', ')}, got ${JSON.stringify(v)}`, `${path}.${key}`);
-  }
-  return v as T;
-}
-
-function boolField(obj: Obj, key: string, def: boolean, path: string): boolean {
-  const v = obj[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'boolean') throw new ConfigError(`${path}.${key}: expected true or false, got ${JSON.stringify(v)}`, `${path}.${key}`);
-  return v;
-}
-
-export function resolveTrainConfig(raw: Obj, path = 'train'): TrainConfig {
-  checkKeys(raw, Object.keys(DEFAULT_TRAIN), path);
-  const d = DEFAULT_TRAIN;
-  const pos = { min: 0, exclusiveMin: true };
-  const nonNegInt = { min: 0, int: true };
-  const posInt = { min: 1, int: true };
-  const cfg: TrainConfig = {
-    epochs: numberField(raw, 'epochs', d.epochs, path, posInt),
-    maxSteps: numberField(raw, 'maxSteps', d.maxSteps, path, nonNegInt),
-    batchSize: numberField(raw, 'batchSize', d.batchSize, path, { min: 2, int: true }),
-    lr: numberField(raw, 'lr', d.lr, path, pos),
-    weightDecay: numberField(raw, 'weightDecay', d.weightDecay, path, { min: 0 }),
-    beta1: numberField(raw, 'beta1', d.beta1, path, { min: 0, max: 0.999999 }),
-    beta2: numberField(raw, 'beta2', d.beta2, path, { min: 0, max: 0.999999 }),
-    eps: numberField(raw, 'eps', d.eps, path, pos),
-    warmupSteps: numberField(raw, 'warmupSteps', d.warmupSteps, path, nonNegInt),
-    minLrRatio: numberField(raw, 'minLrRatio', d.minLrRatio, path, { min: 0, max: 1 }),
-    clipNorm: numberField(raw, 'clipNorm', d.clipNorm, path, { min: 0 }),
-    checkpointEvery: numberField(raw, 'checkpointEvery', d.checkpointEvery, path, posInt),
-    keepLast: numberField(raw, 'keepLast', d.keepLast, path, posInt),
-    earlyStopPatience: numberField(raw, 'earlyStopPatience', d.earlyStopPatience, path, nonNegInt),
-    selectBy: enumField(raw, 'selectBy', d.selectBy, ['retrieval', 'loss'] as const, path),
-    logEvery: numberField(raw, 'logEvery', d.logEvery, path, posInt),
-    seed: numberField(raw, 'seed', d.seed, path, { min: 0, int: true }),
-  };
-  return cfg;
-}
-
-export function resolveTextConfig(raw: Obj, path = 'text'): TextConfig {
-  checkKeys(raw, Object.keys(DEFAULT_TEXT), path);
-  return {
-    vocab: stringField(raw, 'vocab', DEFAULT_TEXT.vocab, path),
-    vocabSize: numberField(raw, 'vocabSize', DEFAULT_TEXT.vocabSize, path, { min: 16, int: true }),
-    minFrequency: numberField(raw, 'minFrequency', DEFAULT_TEXT.minFrequency, path, { min: 1, int: true }),
-    lowerCase: boolField(raw, 'lowerCase', DEFAULT_TEXT.lowerCase, path),
-  };
-}
-
-export function resolveDataConfig(raw: Obj, path = 'data'): DataConfig {
-  checkKeys(raw, ['maxInvalidShare', 'workers', 'prefetch', 'augment'], path);
+function resolveDataConfig(raw: Obj, path = 'data'): DataConfig {
   const augRaw = raw.augment;
-  if (augRaw !== undefined && !isObj(augRaw)) throw new ConfigError(`${path}.augment: expected an object`, `${path}.augment`);
-  return {
-    maxInvalidShare: numberField(raw, 'maxInvalidShare', 0.2, path, { min: 0, max: 1 }),
-    workers: numberField(raw, 'workers', 2, path, { min: 0, max: 64, int: true }),
-    prefetch: numberField(raw, 'prefetch', 2, path, { min: 1, max: 64, int: true }),
-    augment: resolveAugmentConfig((augRaw as Obj | undefined) ?? {}, `${path}.augment`),
-  };
+  return { ...fill(raw, DEFAULT_DATA), augment: resolveAugmentConfig(isObj(augRaw) ? augRaw : {}, `${path}.augment`) };
 }
-
-const TOP_KEYS = ['$schema', 'data', 'text', 'model', 'method', 'train', 'backend'] as const;
 
 /**
  * Fills every default and validates. `raw` is the parsed config file (or {}); `methodName`
@@ -195,29 +202,40 @@ const TOP_KEYS = ['$schema', 'data', 'text', 'model', 'method', 'train', 'backen
  */
 export function resolveRunConfig(raw: unknown, methodName?: string): RunConfig {
   if (raw === undefined || raw === null) raw = {};
-  if (!isObj(raw)) throw new ConfigError('config: expected a JSON object at the top level');
-  checkKeys(raw, TOP_KEYS, 'config');
-  const methodRaw = group(raw, 'method');
-  const name = methodName ?? (typeof methodRaw.name === 'string' ? methodRaw.name : 'reclf');
+  if (isObj(raw) && methodName !== undefined && (raw.method === undefined || isObj(raw.method))) {
+    raw = { ...raw, method: { ...(raw.method as Obj | undefined), name: methodName } };
+  }
+  validateConfigSchema(raw);
+  const top = raw as Obj;
+  const methodRaw = group(top, 'method');
+  const name = typeof methodRaw.name === 'string' ? methodRaw.name : 'reclf';
   if (!METHOD_NAMES.includes(name)) {
     throw new ConfigError(`method.name: unknown method '${name}' (choose ${METHOD_NAMES.join(', ')})`, 'method.name');
   }
   const { name: _ignored, ...methodRest } = methodRaw;
-  const backend = raw.backend === undefined ? 'auto' : raw.backend;
-  if (typeof backend !== 'string') throw new ConfigError('backend: expected a string', 'backend');
   return {
-    data: resolveDataConfig(group(raw, 'data')),
-    text: resolveTextConfig(group(raw, 'text')),
-    model: resolveModelConfig(group(raw, 'model'), 'model'),
+    data: resolveDataConfig(group(top, 'data')),
+    text: fill(group(top, 'text'), DEFAULT_TEXT),
+    model: resolveModelConfig(group(top, 'model'), 'model'),
     method: { name, ...resolveMethodConfig(name, methodRest, 'method') },
-    train: resolveTrainConfig(group(raw, 'train')),
-    backend,
+    train: fill(group(top, 'train'), DEFAULT_TRAIN),
+    backend: typeof top.backend === 'string' ? top.backend : 'auto',
   };
 }
 
-/** Stable hash of a resolved config (key order independent). */
+/**
+ * Stable hash of a resolved config (key order independent). Input limits at their defaults are
+ * left out, so runs made before the limits existed still resume.
+ */
 export function configHash(cfg: unknown): string {
-  return crypto.createHash('sha256').update(stableStringify(cfg)).digest('hex').slice(0, 16);
+  return crypto.createHash('sha256').update(stableStringify(withoutDefaultLimits(cfg))).digest('hex').slice(0, 16);
+}
+
+function withoutDefaultLimits(cfg: unknown): unknown {
+  if (!isObj(cfg) || !isObj(cfg.data)) return cfg;
+  const data: Obj = { ...cfg.data };
+  for (const k of Object.keys(DEFAULT_INPUT_LIMITS) as (keyof InputLimits)[]) if (data[k] === DEFAULT_INPUT_LIMITS[k]) delete data[k];
+  return { ...cfg, data };
 }
 
 export function stableStringify(v: unknown): string {

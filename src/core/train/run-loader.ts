@@ -6,7 +6,7 @@ import { DataError } from '../errors';
 import { resolveInside } from '../fs-atomic';
 import { WordPieceTokenizer } from '../text';
 import { bestCheckpointFile, readCheckpoint } from './checkpoint';
-import { buildModel, CONFIG_FILE, VOCAB_FILE, type BuiltModel } from './trainer';
+import { buildModel, CONFIG_FILE, VOCAB_FILE, splitProvenance, type BuiltModel } from './trainer';
 import { resolveRunConfig, type RunConfig } from './run-config';
 
 export interface LoadedRun extends BuiltModel {
@@ -25,7 +25,8 @@ export function loadRunConfig(runDir: string): RunConfig {
   } catch (e) {
     throw new DataError(`${file}: not valid JSON (${(e as Error).message})`, file);
   }
-  return resolveRunConfig(raw);
+  // config.json also records where the run's data came from (not part of the config schema).
+  return resolveRunConfig(splitProvenance(raw).config);
 }
 
 export function loadRunTokenizer(runDir: string, config: RunConfig): WordPieceTokenizer {

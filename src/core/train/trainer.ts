@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EngineEvent, RunStatus } from '../../protocol/events';
 import { Rng } from '../rng';
 import { ConfigError, DataError } from '../errors';
-import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
+import { removeStaleTempFiles, sha256File, writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
 import { readDataset } from '../data/manifest';
 import { ImageLoader, prefetch } from '../data/image-loader';
 import type { LoadedStudy } from '../data/manifest-types';
@@ -20,8 +20,8 @@ import type { AlignMethod } from '../align/types';
 import { AdamW, clipByGlobalNorm } from './adamw';
 import { describePretrained, loadPretrainedImage, loadPretrainedText } from '../io/pretrained';
 import { learningRate } from './schedule';
-import { latestCheckpoint, saveCheckpoint, type TrainState } from './checkpoint';
-import { configHash, type RunConfig } from './run-config';
+import { checkpointDir, findResumePoint, saveCheckpoint, type Checkpoint, type TrainState } from './checkpoint';
+import { configHash, dataLimits, type RunConfig } from './run-config';
 import { Throughput, progressLine } from './progress';
 import { readAll, readScalar } from '../runtime/host-read';
 import { RunAhead } from '../runtime/run-ahead';
@@ -58,6 +58,59 @@ export interface TrainRunOptions {
    * `text` = Hugging Face BERT names. See src/core/io/pretrained.ts.
    */
   init?: { image?: string; text?: string };
+  /** Who started the run (engine version, command line), recorded with the dataset in config.json and train-summary.json. */
+  provenance?: { engineVersion?: string; commandLine?: string; cwd?: string };
+}
+
+/** Where a run's data came from and what ran it: config.json's `provenance` and train-summary.json's. */
+export interface RunProvenance {
+  dataset: {
+    /** Absolute dataset folder. */
+    path: string;
+    manifest: string;
+    /** SHA-256 (hex) of manifest.jsonl's bytes. */
+    manifestSha256: string;
+    /** Studies used per split (valid may be held out of train), test studies present, manifest records skipped. */
+    records: { train: number; valid: number; validFrom: 'valid' | 'train'; test: number; skipped: number; total: number };
+  };
+  engine: { name: 'reclf'; version: string };
+  commandLine?: string;
+  cwd?: string;
+  startedAt: string;
+  /** On a resume: the checkpoint it continued from. */
+  resumedFrom?: { checkpoint: string; step: number };
+  /** The provenance recorded by earlier invocations of the same run (before resumes), oldest first. */
+  earlier?: Omit<RunProvenance, 'earlier'>[];
+}
+
+/** The key config.json keeps provenance under; not part of the config schema, removed before validation. */
+export const PROVENANCE_KEY = 'provenance';
+
+/** Splits a parsed config.json into the config proper and its recorded provenance. */
+export function splitProvenance(raw: unknown): { config: unknown; provenance?: RunProvenance } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !(PROVENANCE_KEY in raw)) return { config: raw };
+  const { [PROVENANCE_KEY]: provenance, ...config } = raw as Record<string, unknown>;
+  const ok = typeof provenance === 'object' && provenance !== null && !Array.isArray(provenance);
+  return { config, provenance: ok ? provenance as RunProvenance : undefined };
+}
+
+function withoutEarlier(p: RunProvenance): Omit<RunProvenance, 'earlier'> {
+  const { earlier: _earlier, ...rest } = p;
+  return rest;
+}
+
+/** The provenance a run folder records (config.json, else train-summary.json), if any. */
+export function readRunProvenance(runDir: string): RunProvenance | undefined {
+  for (const name of [CONFIG_FILE, SUMMARY_FILE]) {
+    try {
+      const raw = JSON.parse(fs.readFileSync(path.join(runDir, name), 'utf8')) as Record<string, unknown>;
+      const p = splitProvenance(raw).provenance;
+      if (p?.dataset && typeof p.dataset.path === 'string') return p;
+    } catch {
+      /* absent or unreadable: try the next */
+    }
+  }
+  return undefined;
 }
 
 export interface ValidationMetrics {
@@ -91,12 +144,13 @@ export interface BuiltModel {
 
 export const VOCAB_FILE = 'vocab.txt';
 export const CONFIG_FILE = 'config.json';
+export const SUMMARY_FILE = 'train-summary.json';
 
-export function buildModel(config: RunConfig, tokenizer: WordPieceTokenizer): BuiltModel {
+export function buildModel(config: RunConfig, tokenizer: WordPieceTokenizer, o: { namespace?: string } = {}): BuiltModel {
   if (config.model.text.vocabSize !== tokenizer.vocabSize) {
     throw new ConfigError(`model.text.vocabSize ${config.model.text.vocabSize} does not match the tokenizer's ${tokenizer.vocabSize} tokens`, 'model.text.vocabSize');
   }
-  const params = new ParamStore(new Rng(config.train.seed));
+  const params = new ParamStore(new Rng(config.train.seed), o.namespace);
   const model = new DualEncoder(config.model, params);
   const { name, ...methodCfg } = config.method;
   const method = createMethod(name, { params, dim: config.model.projDim, config: methodCfg });
@@ -138,21 +192,35 @@ function chooseSplits(studies: LoadedStudy[], seed: number, listener: TrainListe
 export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   const { runDir, listener, cancel } = opts;
   fs.mkdirSync(runDir, { recursive: true });
-  const resumeFrom = opts.resume ? latestCheckpoint(runDir) : undefined;
+  // Temp files of writes a crash or a kill interrupted (never renamed into place).
+  for (const dir of [runDir, checkpointDir(runDir)]) {
+    const stale = removeStaleTempFiles(dir);
+    if (stale.removed.length) listener.log(`removed ${stale.removed.length} unfinished temp file(s) (${(stale.bytes / 1e6).toFixed(1)} MB) in ${dir}`);
+  }
   if (!opts.resume && latestCheckpointExists(runDir)) {
     throw new ConfigError(`run folder ${runDir} already has checkpoints: pass --resume to continue it, or choose a new --out`, 'out');
   }
+  const resumeFrom = opts.resume ? resumePoint(runDir, listener) : undefined;
+  const earlierProvenance = opts.resume ? readRunProvenance(runDir) : undefined;
 
   // Data.
   let skipped = 0;
   const dataset = readDataset(opts.dataDir, {
     maxInvalidShare: opts.config.data.maxInvalidShare,
+    limits: dataLimits(opts.config.data),
     onWarning: (rec) => {
       skipped++;
       listener.emit({ type: 'warning', message: `skipped manifest line ${rec.line}${rec.field ? ` (${rec.field})` : ''}: ${rec.reason}`, record: rec.id });
     },
   });
   const { train, valid } = chooseSplits(dataset.studies, opts.config.train.seed, listener);
+  const manifestSha256 = sha256File(dataset.manifest);
+  if (earlierProvenance && earlierProvenance.dataset.manifestSha256 !== manifestSha256) {
+    listener.emit({
+      type: 'warning',
+      message: `the dataset's manifest changed since this run was started (sha256 ${earlierProvenance.dataset.manifestSha256.slice(0, 12)}… in ${earlierProvenance.dataset.path}, now ${manifestSha256.slice(0, 12)}… in ${dataset.dir}): the resumed run trains on different data`,
+    });
+  }
   const B = opts.config.train.batchSize;
   if (train.length < B) {
     throw new DataError(`${opts.dataDir}: ${train.length} usable training studies, fewer than one batch of ${B} (lower train.batchSize)`, opts.dataDir);
@@ -165,10 +233,26 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   if (resumeFrom && resumeFrom.state.configHash !== cfgHash) {
     throw new ConfigError(`cannot resume ${runDir}: its config differs from this one (config hash ${resumeFrom.state.configHash} vs ${cfgHash}); resume with the run's own config.json`, 'config');
   }
-  writeJsonAtomic(path.join(runDir, CONFIG_FILE), config);
   const T = config.model.text.maxLength;
   const preparedTrain = prepareStudies(train, tokenizer, T);
   const preparedValid = prepareStudies(valid, tokenizer, T);
+  const provenance: RunProvenance = {
+    dataset: {
+      path: dataset.dir, manifest: dataset.manifest, manifestSha256,
+      records: {
+        train: preparedTrain.length, valid: preparedValid.length,
+        validFrom: dataset.studies.some((s) => s.split === 'valid') ? 'valid' : 'train',
+        test: dataset.studies.filter((s) => s.split === 'test').length, skipped, total: dataset.totalLines,
+      },
+    },
+    engine: { name: 'reclf', version: opts.provenance?.engineVersion ?? 'unknown' },
+    ...(opts.provenance?.commandLine ? { commandLine: opts.provenance.commandLine } : {}),
+    ...(opts.provenance?.cwd ? { cwd: opts.provenance.cwd } : {}),
+    startedAt: new Date().toISOString(),
+    ...(resumeFrom ? { resumedFrom: { checkpoint: path.relative(runDir, resumeFrom.file), step: resumeFrom.state.step } } : {}),
+    ...(earlierProvenance ? { earlier: [...(earlierProvenance.earlier ?? []), withoutEarlier(earlierProvenance)] } : {}),
+  };
+  writeJsonAtomic(path.join(runDir, CONFIG_FILE), { ...config, [PROVENANCE_KEY]: provenance });
 
   // Model, method, optimizer.
   const built = buildModel(config, tokenizer);
@@ -178,7 +262,10 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   const byEpochs = spe * config.train.epochs;
   const totalSteps = config.train.maxSteps > 0 ? Math.min(config.train.maxSteps, byEpochs) : byEpochs;
   const imageSize = config.model.image.imageSize;
-  const loader = new ImageLoader({ workers: config.data.workers, size: imageSize, augment: config.data.augment });
+  const loader = new ImageLoader({
+    workers: config.data.workers, size: imageSize, augment: config.data.augment,
+    limits: { maxPixels: config.data.maxImagePixels, maxBytes: config.data.maxImageBytes },
+  });
   const optimizer = new AdamW({
     beta1: config.train.beta1, beta2: config.train.beta2, eps: config.train.eps, weightDecay: config.train.weightDecay,
   });
@@ -195,7 +282,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
     params.load(resumeFrom.params);
     optimizer.loadState(resumeFrom.state.step, resumeFrom.optimizer, params.trainable());
     state = { ...resumeFrom.state };
-    listener.log(`resumed from ${path.relative(process.cwd(), resumeFrom.file)} at step ${state.step}`);
+    listener.log(`resumed from ${resumeFrom.file} at step ${state.step}`);
   }
 
   const runId = path.basename(path.resolve(runDir));
@@ -210,7 +297,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   const throughput = new Throughput();
   const runAhead = new RunAhead();
   const writeCheckpoint = async (isBest: boolean): Promise<void> => {
-    const file = saveCheckpoint(runDir, { state, params: await params.toRecord(), optimizer: await optimizer.stateTensors() },
+    const file = await saveCheckpoint(runDir, { state, params: await params.toRecord(), optimizer: await optimizer.stateTensors() },
       { keepLast: config.train.keepLast, isBest });
     listener.emit({ type: 'checkpoint', path: path.relative(runDir, file), step: state.step });
   };
@@ -227,7 +314,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   let lastLoss = NaN;
 
   try {
-    outer: while (state.step < totalSteps) {
+    // A signal that came before the first step (while loading data or the backend) still ends with a checkpoint.
+    if (cancel.requested) {
+      await writeCheckpoint(false);
+      status = 'cancelled';
+    }
+    outer: while (status === 'ok' && state.step < totalSteps) {
       const order = epochOrder(preparedTrain.length, config.train.seed, state.epoch);
       const batchesLeft = Math.min(spe - state.batchInEpoch, totalSteps - state.step);
       const firstBatch = state.batchInEpoch;
@@ -315,14 +407,17 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
       }
     }
   } finally {
-    await loader.close();
+    await closeLoader(loader);
   }
   if (status === 'ok' && !lastValidation) await writeCheckpoint(false);
 
   const result: TrainResult = {
     status, step: state.step, totalSteps, validation: lastValidation, bestStep: state.bestStep, runDir, skippedRecords: skipped + badImages.size,
   };
-  writeJsonAtomic(path.join(runDir, 'train-summary.json'), { ...result, backend: opts.backend, configHash: cfgHash });
+  writeJsonAtomic(path.join(runDir, SUMMARY_FILE), {
+    ...result, backend: opts.backend, configHash: cfgHash,
+    provenance: { ...provenance, dataset: { ...provenance.dataset, records: { ...provenance.dataset.records, badImages: badImages.size } } },
+  });
   params.dispose();
   optimizer.dispose();
   return result;
@@ -335,6 +430,41 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
  */
 export function selectionScore(v: ValidationMetrics, selectBy: 'retrieval' | 'loss'): number {
   return selectBy === 'loss' ? -v.loss : (v.i2t_acc1 + v.t2i_acc1) / 2;
+}
+
+/**
+ * The checkpoint --resume continues from, saying which; a warning for each unreadable one passed
+ * over; an error (not a silent restart from step 0) when checkpoints exist but none can be read.
+ */
+function resumePoint(runDir: string, listener: TrainListener): Checkpoint | undefined {
+  const point = findResumePoint(runDir);
+  for (const s of point.skipped) {
+    listener.emit({ type: 'warning', message: `--resume: skipped unreadable checkpoint ${path.relative(runDir, s.file)}: ${s.reason}` });
+  }
+  if (point.checkpoint) return point.checkpoint;
+  if (point.found > 0) {
+    throw new DataError(
+      `cannot resume ${runDir}: none of its ${point.found} checkpoint(s) can be read (${point.skipped[0].reason}); ` +
+      'move the checkpoints folder away to start over from step 0', checkpointDir(runDir),
+    );
+  }
+  listener.emit({ type: 'warning', message: `--resume: ${runDir} has no checkpoint yet; starting from step 0` });
+  return undefined;
+}
+
+/**
+ * Closes the image loader, keeping the event loop alive meanwhile: a decode worker's exit can be
+ * the only pending event (its handle unreferenced), and without a live handle Node would end the
+ * process mid-await, exit status 0, before the summary and run_finished are written.
+ */
+async function closeLoader(loader: ImageLoader): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, 10_000); });
+  try {
+    await Promise.race([loader.close(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function latestCheckpointExists(runDir: string): boolean {

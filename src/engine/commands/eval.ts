@@ -2,12 +2,14 @@
 // no TF.js encoders) on a dataset folder (zero-shot, linear probe, retrieval, segmentation,
 // grounding, SRM relations, IRM importance). Results go to RUN/eval/<task>.json (a model's to
 // OUT/eval/<task>.json), one `eval_result` event per task on stdout, a table and timings on stderr.
+import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from '../command';
+import type { Command, CommandContext } from '../command';
 import { list, num, str, bool, UsageError } from '../args';
 import { initBackend } from '../../core/runtime/backend';
 import { BACKEND_CHOICES } from '../../protocol/backends';
-import { writeJsonAtomic } from '../../core/fs-atomic';
+import { sha256File, writeJsonAtomic } from '../../core/fs-atomic';
+import { readRunProvenance } from '../../core/train/trainer';
 import { evaluateModel, evaluateRun, parseTasks, type EvaluateOptions, type EvaluateSummary } from '../../core/eval/tasks';
 import { defaultModelOutDir } from '../../core/eval/source';
 import { loadPromptFile } from '../../core/eval/prompts';
@@ -29,6 +31,39 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return value as T;
 }
 
+/**
+ * The dataset to evaluate on: --data, or with --run and no --data the dataset the run recorded
+ * (config.json's provenance). Warns when that dataset's manifest changed since training.
+ */
+function evalDataDir(dataArg: string | undefined, runArg: string | undefined, ctx: CommandContext): string {
+  if (runArg === undefined) {
+    if (dataArg === undefined) throw new UsageError('--data DIR is required with --model');
+    return path.resolve(dataArg);
+  }
+  const runDir = path.resolve(runArg);
+  const recorded = readRunProvenance(runDir);
+  if (dataArg === undefined) {
+    if (!recorded) throw new UsageError(`--data not given and ${runDir} does not record the dataset it was trained on: pass --data DIR`);
+    if (!fs.existsSync(recorded.dataset.manifest)) {
+      throw new UsageError(`--data not given and the dataset ${runDir} was trained on is gone (${recorded.dataset.manifest} not found): pass --data DIR`);
+    }
+    ctx.events.log(`dataset: ${recorded.dataset.path} (recorded by the run)`);
+  }
+  const dataDir = path.resolve(dataArg ?? recorded!.dataset.path);
+  const real = (p: string): string => { try { return fs.realpathSync(p); } catch { return p; } };
+  if (recorded && real(dataDir) === real(recorded.dataset.path)) {
+    let now: string | undefined;
+    try { now = sha256File(recorded.dataset.manifest); } catch { /* readDataset reports a missing manifest */ }
+    if (now !== undefined && now !== recorded.dataset.manifestSha256) {
+      ctx.events.emit({
+        type: 'warning',
+        message: `the dataset's manifest changed since ${path.basename(runDir)} was trained (sha256 ${recorded.dataset.manifestSha256.slice(0, 12)}… then, ${now.slice(0, 12)}… now): splits and records may differ from training`,
+      });
+    }
+  }
+  return dataDir;
+}
+
 export const evalCommand: Command = {
   spec: {
     name: 'eval',
@@ -39,7 +74,7 @@ export const evalCommand: Command = {
       model: { type: 'string', description: 'ONNX model following the contract (global scores; no segmentation/detection)', value: 'M.onnx' },
       out: { type: 'string', description: 'With --model: results folder (OUT/eval/<task>.json; default <model>.eval next to it)', value: 'DIR' },
       device: { type: 'string', description: 'With --model: ONNX Runtime device auto, cpu or cuda', default: 'auto', value: 'NAME' },
-      data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
+      data: { type: 'string', description: 'Dataset folder with manifest.jsonl (with --run, default: the dataset the run was trained on)', value: 'DIR' },
       tasks: { type: 'list', description: 'Tasks to run (default: every task the dataset supports)', value: 'LIST' },
       split: { type: 'string', description: 'Split to evaluate on: train, valid or test', default: 'test', value: 'NAME' },
       checkpoint: { type: 'string', description: "Checkpoint: 'best', 'last' or a file in RUN/checkpoints", default: 'best', value: 'NAME' },
@@ -66,7 +101,7 @@ export const evalCommand: Command = {
       throw new UsageError(`give exactly one of --run RUN or --model M.onnx for 'reclf eval' (see 'reclf eval --help')`);
     }
     if (runArg !== undefined && str(f, 'out') !== undefined) throw new UsageError('--out applies to --model only (a run\'s results go to RUN/eval)');
-    const dataDir = path.resolve(str(f, 'data')!);
+    const dataDir = evalDataDir(str(f, 'data'), runArg, ctx);
     const split = oneOf<Split>(str(f, 'split'), ['train', 'valid', 'test'], 'split', 'test');
     const score = oneOf<ScoreKind>(str(f, 'score'), ['global', 'local', 'both'], 'score', modelArg ? 'global' : 'both');
     const device = oneOf(str(f, 'device'), ['auto', 'cpu', 'cuda'] as const, 'device', 'auto');

@@ -2,13 +2,15 @@
 // per-word attention over image regions, SRM relations, IRM importance and match scores.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bool, str, UsageError } from '../args';
+import { bool, num, str, UsageError } from '../args';
 import type { Command } from '../command';
 import { DataError } from '../../core/errors';
 import { explain, loadExplainModel } from '../../core/explain/explain';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_REPORT_BYTES, regularInputFile } from '../../core/data/input-guard';
+import { decodeReportText } from '../../core/data/report-text';
 import { exportRun } from '../../core/export/export-run';
 import { initBackend } from '../../core/runtime/backend';
-import { encodeExplanation, validateExplanation, type ExplainModelInfo, type ExplanationPayload } from '../../protocol/explain';
+import { encodeExplanation, plainExplanation, validateExplanation, type ExplainModelInfo, type ExplanationPayload } from '../../protocol/explain';
 
 /** The run's model.onnx, exported (from the best checkpoint) when missing or older than it. */
 export async function modelForRun(run: string, log: (m: string) => void): Promise<string> {
@@ -81,7 +83,7 @@ export const explainCommand: Command = {
   spec: {
     name: 'explain',
     summary: 'Explain an image + report: word attention over regions, SRM relations, IRM importance',
-    usage: 'reclf explain [--model M.onnx | --run RUN] --image IMG (--report TXT | --report-text STRING) [--json] [--device auto|cpu|cuda]',
+    usage: 'reclf explain [--model M.onnx | --run RUN] --image IMG (--report TXT | --report-text STRING) [--json | --payload] [--device auto|cpu|cuda]',
     flags: {
       model: { type: 'string', value: 'FILE', description: 'ONNX model following the contract (default: the bundled models/reclf-default.onnx)' },
       run: { type: 'string', value: 'RUN', description: 'Run folder (its model.onnx, exported from the best checkpoint when missing)' },
@@ -89,7 +91,12 @@ export const explainCommand: Command = {
       report: { type: 'string', value: 'TXT', description: 'Report text file' },
       'report-text': { type: 'string', value: 'STRING', description: 'Report text given inline' },
       device: { type: 'string', value: 'NAME', default: 'auto', description: 'ONNX Runtime execution provider: auto (CUDA when present), cpu, cuda' },
-      json: { type: 'boolean', description: 'Print the explanation payload as JSON (typed arrays base64) on stdout' },
+      'max-image-pixels': {
+        type: 'number', value: 'N', default: DEFAULT_MAX_IMAGE_PIXELS,
+        description: 'Refuse an image whose header declares more than N pixels (width x height), before decoding it',
+      },
+      json: { type: 'boolean', description: 'Print the explanation as JSON on stdout: words, attention [N][M], relation [N][N], importance [N], word scores [N] as plain arrays' },
+      payload: { type: 'boolean', description: 'Print the engine-extension payload instead (typed arrays as base64; what the VS Code extension reads)' },
     },
   },
   async run(ctx) {
@@ -105,26 +112,40 @@ export const explainCommand: Command = {
     if (Boolean(reportFile) === (reportText !== undefined)) throw new UsageError('give exactly one of --report and --report-text');
     const device = str(flags, 'device') ?? 'auto';
     if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be auto, cpu or cuda, got ${device}`);
+    const maxPixels = num(flags, 'maxImagePixels') ?? DEFAULT_MAX_IMAGE_PIXELS;
+    if (!Number.isInteger(maxPixels) || maxPixels < 1) throw new UsageError(`--max-image-pixels must be a positive integer, got ${maxPixels}`);
+    // Only regular files: /dev/zero, a FIFO or a folder would be read without end, block, or fail late.
+    const imagePath = path.resolve(str(flags, 'image') as string);
+    const image = regularInputFile(imagePath, DEFAULT_MAX_IMAGE_BYTES);
+    if (!image.ok) throw new DataError(`--image: ${image.reason}`, imagePath, 'image');
     let report = reportText ?? '';
     let reportPath: string | undefined;
     if (reportFile) {
       reportPath = path.resolve(reportFile);
+      const checked = regularInputFile(reportPath, DEFAULT_MAX_REPORT_BYTES);
+      if (!checked.ok) throw new DataError(`--report: ${checked.reason}`, reportPath, 'report');
+      let bytes: Buffer;
       try {
-        report = fs.readFileSync(reportPath, 'utf8');
+        bytes = fs.readFileSync(checked.real);
       } catch (e) {
-        throw new DataError(`${reportPath}: cannot read the report (${(e as Error).message})`, reportPath);
+        throw new DataError(`${reportPath}: cannot read the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, reportPath);
       }
+      const decoded = decodeReportText(bytes);
+      if (!decoded.ok) throw new DataError(`${reportPath}: the report ${decoded.reason}`, reportPath, 'report');
+      report = decoded.text;
     }
     const resolved = await resolveExplainModel({ model: modelFlag, run: runFlag }, (m) => ctx.events.log(m));
     if (!resolved) throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install)`);
     const model = await loadExplainModel(resolved.file, resolved.info, device);
     try {
       const t0 = performance.now();
-      const payload = await explain(model, { imagePath: path.resolve(str(flags, 'image') as string), report, reportPath });
+      const payload = await explain(model, { imagePath, report, reportPath }, { maxPixels, maxBytes: DEFAULT_MAX_IMAGE_BYTES });
       const problems = validateExplanation(payload);
       if (problems.length) throw new Error(`explanation payload is inconsistent: ${problems.join('; ')}`);
       ctx.events.log(`explained ${payload.words.length} words x ${payload.grid.join('x')} regions in ${(performance.now() - t0).toFixed(0)} ms (${model.session.executionProvider})`);
-      process.stdout.write(bool(flags, 'json') ? JSON.stringify(encodeExplanation(payload)) + '\n' : formatText(payload) + '\n');
+      const out = bool(flags, 'payload') ? JSON.stringify(encodeExplanation(payload))
+        : bool(flags, 'json') ? JSON.stringify(plainExplanation(payload)) : formatText(payload);
+      process.stdout.write(out + '\n');
       return 0;
     } finally {
       await model.session.close();

@@ -8,6 +8,7 @@ import {
 } from '../../core/data/manifest';
 import { summarizeDataset, type DatasetSummary, type LengthStats, type SplitKey } from '../../core/data/dataset-summary';
 import { SPLITS, type InvalidRecord } from '../../core/data/manifest-types';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_REPORT_BYTES } from '../../core/data/input-guard';
 import { describeBackends, probeBackends } from '../../core/runtime/backend';
 import { BACKEND_ORDER } from '../../protocol/backends';
 
@@ -15,7 +16,7 @@ export const infoCommand: Command = {
   spec: {
     name: 'info',
     summary: 'Check a dataset folder and summarise it (splits, labels, image sizes, report lengths, bad records)',
-    usage: 'reclf info DATASET [--json] [--max-invalid-share 0.2] [--no-images]\n       reclf info --backends [--json]',
+    usage: 'reclf info DATASET [--json] [--max-invalid-share 0.2] [--no-images] [--decode] [--max-image-pixels N] [--max-image-bytes N] [--max-report-bytes N]\n       reclf info --backends [--json]',
     positionals: 'DATASET  a folder containing manifest.jsonl',
     flags: {
       json: { type: 'boolean', description: 'Print the summary as JSON on stdout' },
@@ -24,6 +25,13 @@ export const infoCommand: Command = {
         description: 'Fail (exit 2) when more than this share of records is invalid',
       },
       images: { type: 'boolean', default: true, description: 'Read every image header (use --no-images to skip)' },
+      decode: { type: 'boolean', description: 'Also decode every image fully: finds truncated files and corrupt pixel data that a valid header hides (slower)' },
+      'max-image-pixels': {
+        type: 'number', value: 'N', default: DEFAULT_MAX_IMAGE_PIXELS,
+        description: 'An image whose header declares more pixels (width x height) is invalid (as data.maxImagePixels in training)',
+      },
+      'max-image-bytes': { type: 'number', value: 'N', default: DEFAULT_MAX_IMAGE_BYTES, description: 'An image file larger than this is invalid (data.maxImageBytes)' },
+      'max-report-bytes': { type: 'number', value: 'N', default: DEFAULT_MAX_REPORT_BYTES, description: 'A report larger than this is invalid (data.maxReportBytes)' },
       backends: { type: 'boolean', description: `Instead of a dataset: which TF.js backends (${BACKEND_ORDER.join(', ')}) load here, and why the others do not` },
     },
   },
@@ -37,15 +45,30 @@ export const infoCommand: Command = {
     if (positionals.length !== 1) throw new UsageError(`expected one DATASET folder, got ${positionals.length} (see 'reclf info --help')`);
     const maxInvalidShare = num(flags, 'maxInvalidShare') ?? DEFAULT_MAX_INVALID_SHARE;
     if (maxInvalidShare < 0 || maxInvalidShare > 1) throw new UsageError(`--max-invalid-share must be between 0 and 1, got ${maxInvalidShare}`);
+    const limit = (key: string, flag: string, def: number): number => {
+      const v = num(flags, key) ?? def;
+      if (!Number.isInteger(v) || v < 1) throw new UsageError(`--${flag} must be a positive integer, got ${v}`);
+      return v;
+    };
+    const limits = {
+      maxImagePixels: limit('maxImagePixels', 'max-image-pixels', DEFAULT_MAX_IMAGE_PIXELS),
+      maxImageBytes: limit('maxImageBytes', 'max-image-bytes', DEFAULT_MAX_IMAGE_BYTES),
+      maxReportBytes: limit('maxReportBytes', 'max-report-bytes', DEFAULT_MAX_REPORT_BYTES),
+    };
 
     const seen: InvalidRecord[] = [];
     try {
-      const ds = readDataset(positionals[0], { maxInvalidShare, onWarning: (r) => seen.push(r) });
-      const summary = await summarizeDataset(ds, { imageStats: bool(flags, 'images') });
-      // Unreadable image headers count against the same threshold as manifest errors.
+      // One pass: every row and every image is checked and every problem printed before the
+      // share of bad records decides the exit code, so a manifest is fixed in one round.
+      const ds = readDataset(positionals[0], { maxInvalidShare: 1, onWarning: (r) => seen.push(r), limits });
+      const summary = await summarizeDataset(ds, {
+        imageStats: bool(flags, 'images') || bool(flags, 'decode'), decode: bool(flags, 'decode'),
+        limits: { maxPixels: limits.maxImagePixels, maxBytes: limits.maxImageBytes },
+      });
+      process.stdout.write(bool(flags, 'json') ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary) + '\n');
+      // Unreadable images count against the same threshold as manifest errors.
       seen.splice(0, seen.length, ...summary.invalid);
       assertUsable(ds.manifest, summary.invalid, summary.totalLines, maxInvalidShare);
-      process.stdout.write(bool(flags, 'json') ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary) + '\n');
       return 0;
     } catch (e) {
       // The error message carries only the first few reasons; the full list helps fix the manifest.

@@ -1,12 +1,15 @@
 // `reclf train`: pretrain a dual encoder with an alignment method on a dataset folder.
 import path from 'node:path';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Command } from '../command';
 import { bool, num, str, UsageError } from '../args';
 import { resolveRunConfig, type RunConfig } from '../../core/train/run-config';
-import { runTraining, CONFIG_FILE } from '../../core/train/trainer';
+import { runTraining, splitProvenance, CONFIG_FILE } from '../../core/train/trainer';
 import { initBackend, describeBackends } from '../../core/runtime/backend';
 import { isUserError } from '../../core/errors';
+import { WriteError } from '../../core/fs-atomic';
+import { engineVersion } from '../events';
 import { METHOD_NAMES } from '../../core/align/registry';
 import { BACKEND_CHOICES } from '../../protocol/backends';
 import { readConfigFile } from '../run-config-file';
@@ -43,16 +46,25 @@ export const trainCommand: Command = {
       process.stdout.write(JSON.stringify(config, null, 2) + '\n');
       return 0;
     }
-    fs.mkdirSync(out, { recursive: true });
+    try {
+      fs.mkdirSync(out, { recursive: true });
+    } catch (e) {
+      throw new WriteError(out, (e as NodeJS.ErrnoException).code, 'cannot create the run folder');
+    }
     ctx.events.attachFile(path.join(out, 'events.jsonl'));
+    // SIGINT/SIGTERM: finish the step, checkpoint, write the summary and run_finished, exit 128+signal
+    // (130, 143). A second signal exits at once: checkpoints are renamed into place only when
+    // complete, so an interrupted write leaves a temp file (removed on the next start), never a torn one.
     const cancel = { requested: false };
+    let signalled: NodeJS.Signals | undefined;
     const onSignal = (sig: NodeJS.Signals): void => {
       if (cancel.requested) {
-        ctx.events.log(`${sig} again: exiting without waiting for the checkpoint`);
-        process.exit(130);
+        ctx.events.log(`${sig} again: exiting now; the checkpoints already written are complete`);
+        process.exit(signalExitCode(sig));
       }
       cancel.requested = true;
-      ctx.events.log(`${sig}: finishing the current step, writing a checkpoint, then stopping`);
+      signalled = sig;
+      ctx.events.log(`${sig}: finishing the current step, writing a checkpoint, then stopping (${sig} again to exit at once)`);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -63,6 +75,7 @@ export const trainCommand: Command = {
       const result = await runTraining({
         runDir: out, dataDir: data, config, resume, cancel, backend: backend.name, device: backend.device, adapter: backend.adapter,
         init: { image: initPath(str(f, 'initImage')), text: initPath(str(f, 'initText')) },
+        provenance: { engineVersion: engineVersion(), commandLine: commandLine(), cwd: process.cwd() },
         listener: {
           emit: (e) => ctx.events.emit(e),
           log: (m) => { if (statusShown) { process.stderr.write('\n'); statusShown = false; } ctx.events.log(m); },
@@ -78,12 +91,13 @@ export const trainCommand: Command = {
           `text->image acc@1 ${(100 * v.t2i_acc1).toFixed(1)}% acc@5 ${(100 * v.t2i_acc5).toFixed(1)}%, loss ${v.loss.toFixed(4)}`);
       }
       ctx.events.log(`run ${result.status} at step ${result.step}/${result.totalSteps}: ${out}`);
-      return result.status === 'cancelled' ? 130 : 0;
+      return result.status === 'cancelled' ? signalExitCode(signalled ?? 'SIGINT') : 0;
     } catch (e) {
       if (statusShown) process.stderr.write('\n');
-      const message = (e as Error).message;
-      ctx.events.emit({ type: 'error', code: isUserError(e) ? 'user_error' : 'internal_error', message });
-      ctx.events.emit({ type: 'run_finished', status: 'failed', summary: { error: message } });
+      const message = (e as Error).message.split('\n')[0];
+      const code = e instanceof WriteError ? 'io_error' : isUserError(e) ? 'user_error' : 'internal_error';
+      ctx.events.emit({ type: 'error', code, message });
+      ctx.events.emit({ type: 'run_finished', status: 'failed', summary: { error: message, code } });
       throw e;
     } finally {
       process.off('SIGINT', onSignal);
@@ -91,6 +105,17 @@ export const trainCommand: Command = {
     }
   },
 };
+
+/** The shell's convention: 128 + the signal's number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(sig: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[sig] ?? 2);
+}
+
+/** This invocation as a shell command line (quoted where needed), for the run's provenance. */
+function commandLine(): string {
+  const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['reclf', ...process.argv.slice(2)].map(quote).join(' ');
+}
 
 function initPath(p: string | undefined): string | undefined {
   if (!p) return undefined;
@@ -109,6 +134,8 @@ function loadConfig(f: Record<string, unknown>, out: string, resume: boolean): R
   } else {
     raw = file ? readConfigFile(file) : {};
   }
+  // A run's config.json (resumed, or given as --config) also records its provenance: not config.
+  raw = splitProvenance(raw).config as Record<string, unknown>;
   const train = { ...((raw.train as Record<string, unknown>) ?? {}) };
   const set = (key: string, flag: string): void => {
     const v = num(f as never, flag);

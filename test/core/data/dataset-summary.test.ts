@@ -5,7 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { readDataset } from '../../../src/core/data/manifest';
+import { writeDatasetMeta } from '../../../src/core/data/manifest-write';
 import { lengthStats, readImageHeader, summarizeDataset } from '../../../src/core/data/dataset-summary';
+import { decodeImageFile } from '../../../src/core/data/image-io';
+import { buildDicom } from './dicom-writer';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const realCxr = path.resolve(repoRoot, '..', 'shared', 'data', 'real-cxr');
@@ -87,6 +90,28 @@ test('readImageHeader: PNG, JPEG and DICOM sizes; unreadable headers throw', asy
   await assert.rejects(readImageHeader(path.join(dir, 'img/h.dcm')), /DICOM header/);
 });
 
+test('readImageHeader reads DICOM as decoding does: a bare data set without the 128-byte preamble is accepted', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-summary-dcm-'));
+  const bare = buildDicom({ rows: 10, cols: 12, implicit: true, pixels: new Array<number>(120).fill(1) });
+  fs.writeFileSync(path.join(dir, 'bare.dcm'), bare);
+  assert.deepEqual(await readImageHeader(path.join(dir, 'bare.dcm')), { format: 'dicom', width: 12, height: 10 });
+  assert.equal((await decodeImageFile(path.join(dir, 'bare.dcm'))).width, 12, 'and decoding agrees');
+  fs.writeFileSync(path.join(dir, 'bare.dicom'), bare);
+  assert.deepEqual(await readImageHeader(path.join(dir, 'bare.dicom')), { format: 'dicom', width: 12, height: 10 });
+});
+
+test('a DICOM header dicom-parser fails on inside the data set gives its message, not [object Object]', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-summary-dcm-'));
+  const p10 = Buffer.from(buildDicom({ rows: 10, cols: 12, pixels: new Array<number>(120).fill(1) }));
+  const metaEnd = 132 + 12 + p10.readUInt32LE(140);
+  // Cut inside the first data-set element: dicom-parser throws {exception, dataSet} here.
+  fs.writeFileSync(path.join(dir, 'cut.dcm'), p10.subarray(0, metaEnd + 11));
+  await assert.rejects(readImageHeader(path.join(dir, 'cut.dcm')), (e: Error) => {
+    assert.equal(e.message, 'DICOM header cannot be read (attempt to read past end of buffer)');
+    return true;
+  });
+});
+
 test('summarizeDataset: exact counts, prevalence, sizes, lengths; unreadable headers become invalid records', async () => {
   const dir = await tinyDataset();
   const ds = readDataset(dir, { maxInvalidShare: 1 });
@@ -151,6 +176,9 @@ test('summarizeDataset on real IU X-ray PNGs (linked, not copied)', { skip: !fs.
     return { id: path.basename(r.image, '.png'), image: r.image, view: r.view, split: 'train', report: r.report };
   });
   fs.writeFileSync(path.join(dir, 'manifest.jsonl'), records.map((r) => JSON.stringify(r)).join('\n'));
+  // Links that lead out of the dataset are read only from a declared root (as reclf import writes).
+  assert.throws(() => readDataset(dir), /resolves to .*outside the dataset folder/);
+  writeDatasetMeta(dir, [src]);
   const s = await summarizeDataset(readDataset(dir));
   assert.equal(s.studies, rows.length);
   assert.deepEqual(s.invalid, []);

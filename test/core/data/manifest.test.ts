@@ -153,7 +153,7 @@ test('readDataset skips, counts and reports every kind of bad record', () => {
   assert.match(reason(14), /file not found: masks\/none\.png/);
   assert.match(reason(15), /not valid UTF-8/);
   assert.match(reason(16), /must be a JSON object/);
-  assert.match(reason(18), /file not found: img$/);
+  assert.match(reason(18), /img is a folder, not a regular file/);
   assert.equal(formatInvalid(ds.invalid[2]), 'line 4 (ok1): id: duplicate id (first used on line 3)');
   assert.equal(formatInvalid(ds.invalid[0]).startsWith('line 1: not valid JSON'), true);
 });
@@ -195,4 +195,24 @@ test('readDataset reads manifests larger than one read chunk without splitting l
   assert.equal(ds.studies.length, n);
   assert.equal(ds.studies[n - 1].report, `${long} ${n - 1}`);
   assert.equal(ds.studies[1234].line, 1235);
+});
+
+test('readDataset refuses reports of only zero-width characters or random bytes, naming line, id and field', () => {
+  const random = Buffer.alloc(2048);
+  let x = 7;
+  for (let i = 0; i < random.length; i++) { x = (x * 1103515245 + 12345) >>> 0; random[i] = x >>> 24; }
+  const dir = makeDataset(
+    [
+      ...Array.from({ length: 8 }, (_, i) => good(`ok${i}`)),
+      good('zw', { image: 'img/ok0.png', report: '\u200b\u200b\u200d' }),
+      { id: 'rand', image: 'img/ok0.png', split: 'train', report_file: 'r/rand.txt' },
+      { id: 'zwf', image: 'img/ok0.png', split: 'train', report_file: 'r/zw.txt' },
+    ],
+    { ...goodImages(...Array.from({ length: 8 }, (_, i) => `ok${i}`)), 'r/rand.txt': random, 'r/zw.txt': Buffer.from('\u200b \u200b', 'utf8') },
+  );
+  const ds = readDataset(dir, { maxInvalidShare: 0.5 });
+  assert.deepEqual(ds.invalid.map((r) => [r.line, r.id, r.field]), [[9, 'zw', 'report'], [10, 'rand', 'report_file'], [11, 'zwf', 'report_file']]);
+  assert.match(ds.invalid[0].reason, /^report text has no words/);
+  assert.equal(ds.invalid[1].reason, 'r/rand.txt is not valid UTF-8 text');
+  assert.match(ds.invalid[2].reason, /^r\/zw\.txt has no words/);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  cleanReportMgca, countWords, extractSections, reportForTraining, splitSentences,
+  cleanReportMgca, countWords, decodeReportText, extractSections, reportForTraining, reportTextProblem, splitSentences,
 } from '../../../src/core/data/report-text';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -82,3 +82,32 @@ test('real IU X-ray reports: sentence spans are exact and cleaning keeps every m
     }
     assert.ok(checked > 100);
   });
+
+test('reportTextProblem: the one rule info, train and explain apply to a report', () => {
+  assert.equal(reportTextProblem('Heart size normal. No effusion.'), undefined);
+  assert.equal(reportTextProblem('Kein Erguss. Herz normal groß.'), undefined);
+  assert.equal(reportTextProblem('心脏大小正常。'), undefined);
+  assert.equal(reportTextProblem('Findings:\tclear.\r\n\fImpression: normal.\v'), undefined, 'ordinary whitespace controls are text');
+  assert.equal(reportTextProblem(' \n\t '), 'is empty');
+  assert.match(reportTextProblem('\u200b\u200c\u200d\u2060\ufeff') ?? '', /has no words .*zero-width/);
+  assert.match(reportTextProblem('... --- !!!') ?? '', /has no words/);
+  assert.match(reportTextProblem('Clear\u0000lungs') ?? '', /NUL characters/);
+  assert.equal(reportTextProblem('ab\u0001\u0002\u0003cd\u0004'.repeat(50)), 'does not look like text (50% control or undecodable characters)');
+  assert.match(reportTextProblem('Effusion \ufffd\ufffd\ufffd\ufffd\ufffd\ufffd') ?? '', /does not look like text/);
+  assert.equal(reportTextProblem(`${'Clear lungs. '.repeat(100)}\u0007`), undefined, 'one stray control character in a long report is tolerated');
+});
+
+test('decodeReportText: strict UTF-8 (random bytes refused), BOM stripped, then the text rule', () => {
+  assert.deepEqual(decodeReportText(Buffer.from('\uFEFFClear lungs.', 'utf8')), { ok: true, text: 'Clear lungs.' });
+  assert.deepEqual(decodeReportText(Buffer.from([0x43, 0x6c, 0xe9, 0x61, 0x72])), { ok: false, reason: 'is not valid UTF-8 text' });
+  // Random bytes: practically never valid UTF-8; when they are, they are mostly control characters.
+  for (let seed = 1; seed <= 20; seed++) {
+    const bytes = Buffer.alloc(4096);
+    let x = seed;
+    for (let i = 0; i < bytes.length; i++) { x = (x * 1103515245 + 12345) >>> 0; bytes[i] = x >>> 24; }
+    assert.equal(decodeReportText(bytes).ok, false, `seed ${seed}`);
+    const ascii = bytes.map((b) => b & 0x7f);
+    assert.equal(decodeReportText(ascii).ok, false, `ascii seed ${seed}`);
+  }
+  assert.deepEqual(decodeReportText(Buffer.from('\u200b\u200b', 'utf8')).ok, false);
+});

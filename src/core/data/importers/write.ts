@@ -1,12 +1,14 @@
 // Places an ImportResult in the output folder: images symlinked (default) or copied under
 // OUT/images/ so every manifest path stays inside the dataset folder (the dataset contract),
-// masks written as single-channel PNGs, extra JSON files, then manifest.jsonl last (atomically),
-// so that a manifest never names a file that is not there yet.
+// masks written as single-channel PNGs, extra JSON files, reclf-dataset.json declaring the folders
+// the symlinks lead into (readers refuse links that resolve anywhere else), then manifest.jsonl
+// last (atomically), so that a manifest never names a file that is not there yet.
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { resolveInside, writeJsonAtomic } from '../../fs-atomic';
-import { writeManifest } from '../manifest-write';
+import { isUnder } from '../input-guard';
+import { writeDatasetMeta, writeManifest } from '../manifest-write';
 import type { ImportResult } from './common';
 
 export type PlaceMode = 'link' | 'copy';
@@ -37,5 +39,38 @@ export async function writeImport(result: ImportResult, out: string, mode: Place
       .toColourspace('b-w').png().toFile(dest);
   }
   for (const [rel, value] of Object.entries(result.json)) writeJsonAtomic(inside(dir, rel), value);
+  writeDatasetMeta(dir, mode === 'link' ? linkRootsFor(result.files.map((f) => f.from)) : [], 'reclf import');
   return writeManifest(dir, result.studies);
+}
+
+/**
+ * The folders that symlinks to `sources` resolve into, as few and as tight as possible: the
+ * deepest folder holding every source (MIMIC-CXR: its files/ tree), or, when that would be the
+ * file-system root, each source folder that is not inside another one.
+ */
+export function linkRootsFor(sources: readonly string[]): string[] {
+  const dirs = new Set<string>();
+  for (const s of sources) {
+    try {
+      dirs.add(path.dirname(fs.realpathSync(s)));
+    } catch {
+      // A source that vanished leaves a dangling link, which readers report as a missing file.
+    }
+  }
+  if (dirs.size === 0) return [];
+  const common = [...dirs].reduce(commonAncestor);
+  if (path.parse(common).root !== common) return [common];
+  const out: string[] = [];
+  for (const d of [...dirs].sort()) if (!out.some((r) => isUnder(d, r))) out.push(d);
+  return out;
+}
+
+function commonAncestor(a: string, b: string): string {
+  let c = a;
+  while (!isUnder(b, c)) {
+    const up = path.dirname(c);
+    if (up === c) return c;
+    c = up;
+  }
+  return c;
 }
