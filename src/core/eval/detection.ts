@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../fs-atomic';
 import { mixSeed, Rng } from '../rng';
 import { AdamW } from '../train/adamw';
-import { readAll, readScalar } from '../runtime/host-read';
+import { readAllAndDispose, readScalar } from '../runtime/host-read';
 import { decodeImageFile, errorText, normalizeInPlace, padPlacement, resizeAndPad, type PadPlacement } from '../data/image-io';
 import type { LoadedStudy } from '../data/manifest-types';
 import type { LoadedRun } from '../train/run-loader';
@@ -125,12 +125,7 @@ async function loadAndEncode(run: LoadedRun, studies: readonly LoadedStudy[], si
     });
     shapes = maps.map((m) => [m.shape[1], m.shape[2], m.shape[3]]);
     // Every scale of the batch in one device round trip.
-    let vals: Float32Array[];
-    try {
-      vals = await readAll(maps);
-    } finally {
-      tf.dispose(maps);
-    }
+    const vals = await readAllAndDispose(maps);
     vals.forEach((v, k) => { (parts[k] ??= []).push(v); });
   }
   const feats = parts.map((p) => {
@@ -323,12 +318,7 @@ export async function runDetection(run: LoadedRun, trainStudies: readonly Loaded
         for (let s = 0; s < test.images.length; s += o.batchSize) {
           const idx = Array.from({ length: Math.min(o.batchSize, test.images.length - s) }, (_, i) => s + i);
           const out = tf.tidy(() => head.apply(batchFeatures(test, idx, shapes, stats)));
-          let vals: Float32Array[];
-          try {
-            vals = await readAll(out);
-          } finally {
-            tf.dispose(out);
-          }
+          const vals = await readAllAndDispose(out);
           vals.forEach((v, k) => raws[k].push(v));
         }
         const flat = raws.map((parts) => {

@@ -18,7 +18,7 @@ import type { AlignInputs } from '../align/types';
 import type { LoadedRun } from '../train/run-loader';
 import { disposeModelBatch, linkStudyWords, loadHostBatch, prepareStudies, toModelBatch, type PreparedStudy } from '../train/batches';
 import { defaultKnowledgeBase } from '../knowledge/kb';
-import { readAll, readOne } from '../runtime/host-read';
+import { readAllAndDispose, readOne } from '../runtime/host-read';
 
 export interface EncodedSplit {
   split: Split;
@@ -140,12 +140,7 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
       });
       disposeModelBatch(batch);
       // Every output of the batch in one device round trip.
-      let vals: Float32Array[];
-      try {
-        vals = await readAll(out);
-      } finally {
-        tf.dispose(out);
-      }
+      const vals = await readAllAndDispose(out);
       vals.forEach((v, k) => acc[ARRAYS[k]].push(v));
       kept.push(...hb.indices);
     }
@@ -234,12 +229,7 @@ export async function encodeTexts(run: LoadedRun, texts: readonly string[], batc
       const txt = run.model.encodeText({ inputIds: tf.tensor2d(ids, [n, T], 'int32'), attentionMask: tf.tensor2d(mask, [n, T]), wordIndex }, false);
       return [txt.words, txt.wordMask, txt.textGlobal, txt.clsAttention] as tf.Tensor[];
     });
-    let vals: Float32Array[];
-    try {
-      vals = await readAll(out);
-    } finally {
-      tf.dispose(out);
-    }
+    const vals = await readAllAndDispose(out);
     vals.forEach((v, k) => parts[k].push(v));
   }
   return { n: texts.length, N, D, words: concat(parts[0]), wordMask: concat(parts[1]), textGlobal: concat(parts[2]), clsAttention: concat(parts[3]) };
@@ -363,12 +353,7 @@ export async function explainPairs(run: LoadedRun, f: EncodedSplit, rows: readon
       const e = run.method.explain({ ...imageSide(f, r), ...textSide(texts, r), ...entitySide(f, r) } as AlignInputs);
       return [e.attention, e.relation, e.importance, e.localScore] as tf.Tensor[];
     });
-    let vals: Float32Array[];
-    try {
-      vals = await readAll(ts);
-    } finally {
-      tf.dispose(ts);
-    }
+    const vals = await readAllAndDispose(ts);
     const [a, rel, imp, ls] = vals;
     r.forEach((_, k) => out.push({
       attention: a.slice(k * N * M, (k + 1) * N * M), relation: rel.slice(k * N * N, (k + 1) * N * N),

@@ -26,6 +26,15 @@ export async function readAll(tensors: readonly tf.Tensor[]): Promise<Float32Arr
   return out;
 }
 
+/** readAll, then disposes the tensors (also when the read fails). */
+export async function readAllAndDispose(tensors: readonly tf.Tensor[]): Promise<Float32Array[]> {
+  try {
+    return await readAll(tensors);
+  } finally {
+    tf.dispose([...tensors]);
+  }
+}
+
 /** One tensor's values as float32 (a single round trip). */
 export async function readOne(t: tf.Tensor): Promise<Float32Array> {
   return toFloat32(await t.data());

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { readAll, readOne, readScalar } from '../../../src/core/runtime/host-read';
+import { readAll, readAllAndDispose, readOne, readScalar } from '../../../src/core/runtime/host-read';
 
 test('readAll returns each tensor (any rank, int32 cast to float) in order, and leaks nothing', async () => {
   await tf.setBackend('cpu');
@@ -19,4 +19,12 @@ test('readAll returns each tensor (any rank, int32 cast to float) in order, and 
   assert.deepEqual(Array.from(await readOne(c)), [5, -6, 8]);
   assert.equal(await readScalar(b), 7);
   tf.dispose([a, b, c]);
+});
+
+test('readAllAndDispose reads, then releases the tensors', async () => {
+  await tf.setBackend('cpu');
+  const before = tf.memory().numTensors;
+  const [x] = await readAllAndDispose([tf.tensor1d([1, 2]), tf.scalar(3)]);
+  assert.deepEqual(Array.from(x), [1, 2]);
+  assert.equal(tf.memory().numTensors, before);
 });
