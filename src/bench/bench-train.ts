@@ -12,7 +12,7 @@ import { estimateFlops } from '../core/models/model-config';
 import { AdamW } from '../core/train/adamw';
 import type { HostBatch } from '../core/train/batches';
 import { buildModel, trainStep, type BuiltModel } from '../core/train/trainer';
-import type { RunConfig } from '../core/train/run-config';
+import { mergeRawConfig, type RunConfig } from '../core/train/run-config';
 import { benchScriptPath, median, TORCH_PYTHON, torchAvailable, torchMissing } from './bench-ops';
 
 export interface TrainBenchOptions {
@@ -85,16 +85,8 @@ export function presetOverride(preset: string): Record<string, unknown> {
   throw new Error(`unknown bench preset '${preset}' (choose ${TRAIN_BENCH_PRESETS.join(', ')})`);
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `over` merged into `base`, objects recursively (arrays and scalars of `over` replace). */
-export function mergeRaw(base: unknown, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = isPlainObject(base) ? { ...base } : {};
-  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) ? mergeRaw(out[k], v) : v;
-  return out;
-}
+/** `over` merged into `base` (src/core/train/run-config.ts mergeRawConfig). */
+export const mergeRaw = mergeRawConfig;
 
 /** A WordPiece vocabulary of exactly `size` tokens (the specials, then placeholder words). */
 export function benchTokenizer(size: number, lowerCase = true): WordPieceTokenizer {

@@ -14,9 +14,10 @@ import { splitProvenance } from '../core/train/trainer';
 /** A config file is a few KiB; anything past this is not one (and /dev/zero would never end). */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
-export function readConfigFile(file: string): Record<string, unknown> {
-  const checked = regularInputFile(file, MAX_CONFIG_BYTES, undefined, 'the config');
-  if (!checked.ok) throw new ConfigError(`${file}: ${checked.reason.startsWith('file not found') ? 'config file not found' : checked.reason}`);
+/** A small JSON object file (a config, an ablation's variants): one-line errors naming the file. */
+export function readJsonObjectFile(file: string, what = 'config'): Record<string, unknown> {
+  const checked = regularInputFile(file, MAX_CONFIG_BYTES, undefined, `the ${what}`);
+  if (!checked.ok) throw new ConfigError(`${file}: ${checked.reason.startsWith('file not found') ? `${what} file not found` : checked.reason}`);
   let text: string;
   try {
     text = fs.readFileSync(checked.real, 'utf8');
@@ -30,6 +31,11 @@ export function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  const raw = readJsonObjectFile(file);
   // A run's config.json also records its provenance, which is not config (callers split it off).
   validateConfigSchema(splitProvenance(raw).config, file);
   const obj = raw as Record<string, unknown>;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic';
-import { resolveRunConfig } from '../train/run-config';
+import { mergeRawConfig, resolveRunConfig } from '../train/run-config';
 import { MLIP_VARIANTS } from '../align/mlip/config';
 import { runTraining, type TrainListener } from '../train/trainer';
 import { mean } from './metrics';
@@ -35,6 +35,8 @@ export interface AblationOptions {
   budget: number;
   /** Raw config (data/text/model/train groups) shared by every variant; method is replaced. */
   baseConfig?: Record<string, unknown>;
+  /** Named variants (design study): partial configs merged over baseConfig, beside the built-in ones. */
+  variants?: NamedVariants;
   evaluate: Omit<EvaluateOptions, 'runDir' | 'dataDir' | 'onResult' | 'onSkip'>;
   backend: string;
   device: string;
@@ -66,17 +68,49 @@ interface EvalSummaryFile {
   skipped: { task: TaskName; reason: string }[];
 }
 
-export function variantConfig(variant: string, seed: number, budget: number, base: Record<string, unknown> = {}): Record<string, unknown> {
+/** A named variant of a design study: config groups merged over the shared config. */
+export type NamedVariants = Record<string, Record<string, unknown>>;
+
+const VARIANT_GROUPS = new Set(['data', 'text', 'model', 'method', 'train']);
+const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Checks a `--variants` file's content: an object of name -> partial config (groups data, text,
+ * model, method, train; method.name required). Values are validated against the schema when
+ * the ablation resolves each variant.
+ */
+export function parseNamedVariants(raw: unknown, file: string): NamedVariants {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected an object of variant name -> partial config`, 'variants');
+  const out: NamedVariants = {};
+  for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (!VARIANT_NAME.test(name)) throw new ConfigError(`${file}: variant name '${name}' must be letters, digits, '.', '_' or '-' (it names the run folders)`, 'variants');
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${file}: ${name}: expected an object of config groups`, 'variants');
+    for (const g of Object.keys(v)) {
+      if (!VARIANT_GROUPS.has(g)) throw new ConfigError(`${file}: ${name}.${g}: not a config group (data, text, model, method, train)`, 'variants');
+    }
+    const method = (v as Record<string, unknown>).method as Record<string, unknown> | undefined;
+    if (!method || typeof method.name !== 'string') throw new ConfigError(`${file}: ${name}.method.name: every variant names its method`, 'variants');
+    out[name] = v as Record<string, unknown>;
+  }
+  if (Object.keys(out).length === 0) throw new ConfigError(`${file}: no variants`, 'variants');
+  return out;
+}
+
+export function variantConfig(variant: string, seed: number, budget: number, base: Record<string, unknown> = {}, named: NamedVariants = {}): Record<string, unknown> {
+  const custom = named[variant];
   const method = VARIANTS[variant];
-  if (!method) throw new ConfigError(`--methods: unknown variant '${variant}' (known: ${Object.keys(VARIANTS).join(', ')})`, 'methods');
-  const train = { ...((base.train as Record<string, unknown>) ?? {}), seed, maxSteps: budget };
-  return { ...base, method: { ...((base.method as Record<string, unknown>) ?? {}), ...method }, train };
+  if (!method && !custom) {
+    throw new ConfigError(`--methods: unknown variant '${variant}' (known: ${[...Object.keys(VARIANTS), ...Object.keys(named)].join(', ')})`, 'methods');
+  }
+  const merged = custom ? mergeRawConfig(base, custom) : { ...base, method: { ...((base.method as Record<string, unknown>) ?? {}), ...method } };
+  return { ...merged, train: { ...((merged.train as Record<string, unknown>) ?? {}), seed, maxSteps: budget } };
 }
 
 export async function runAblation(o: AblationOptions): Promise<AblationSummary> {
   if (!Number.isInteger(o.budget) || o.budget < 1) throw new ConfigError(`--budget must be a positive number of steps, got ${o.budget}`, 'budget');
   if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new ConfigError(`--seeds must be a positive integer, got ${o.seeds}`, 'seeds');
-  for (const m of o.methods) variantConfig(m, 0, o.budget, o.baseConfig);
+  // Every variant resolves (schema-checked) before the first run starts.
+  for (const m of o.methods) resolveRunConfig(variantConfig(m, 0, o.budget, o.baseConfig, o.variants));
   fs.mkdirSync(o.out, { recursive: true });
   const rows: AblationRow[] = [];
   const runs: AblationSummary['runs'] = [];
@@ -99,7 +133,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationSummary> 
         o.listener.log(`${variant} seed ${seed}: already evaluated, skipped`);
       } else {
         if (!fs.existsSync(path.join(runDir, 'train-summary.json'))) {
-          const config = resolveRunConfig(variantConfig(variant, seed, o.budget, o.baseConfig));
+          const config = resolveRunConfig(variantConfig(variant, seed, o.budget, o.baseConfig, o.variants));
           const resume = fs.existsSync(path.join(runDir, 'checkpoints'));
           o.listener.log(`${variant} seed ${seed}: training ${o.budget} steps${resume ? ' (resuming)' : ''}`);
           const r = await runTraining({

@@ -196,6 +196,17 @@ function resolveDataConfig(raw: Obj, path = 'data'): DataConfig {
   return { ...fill(raw, DEFAULT_DATA), augment: resolveAugmentConfig(isObj(augRaw) ? augRaw : {}, `${path}.augment`) };
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `over` merged into `base`, objects recursively (arrays and scalars of `over` replace). */
+export function mergeRawConfig(base: unknown, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = isPlainObject(base) ? { ...base } : {};
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) ? mergeRawConfig(out[k], v) : v;
+  return out;
+}
+
 /**
  * Fills every default and validates. `raw` is the parsed config file (or {}); `methodName`
  * overrides method.name (the --method flag).

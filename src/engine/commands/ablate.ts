@@ -5,9 +5,9 @@ import type { Command } from '../command';
 import { list, num, str, UsageError } from '../args';
 import { initBackend } from '../../core/runtime/backend';
 import { BACKEND_CHOICES } from '../../protocol/backends';
-import { runAblation, VARIANTS } from '../../core/eval/ablate';
+import { parseNamedVariants, runAblation, VARIANTS } from '../../core/eval/ablate';
 import { parseTasks } from '../../core/eval/tasks';
-import { readConfigFile } from '../run-config-file';
+import { readConfigFile, readJsonObjectFile } from '../run-config-file';
 
 const DEFAULT_METHODS = ['convirt', 'gloria', 'mgca', 'reclf', 'reclf-no-srm', 'reclf-no-irm'];
 
@@ -15,7 +15,7 @@ export const ablateCommand: Command = {
   spec: {
     name: 'ablate',
     summary: 'Train and evaluate method variants under one budget; tabulate mean ± std over seeds',
-    usage: 'reclf ablate --data DIR [--methods convirt,gloria,mgca,reclf,reclf-no-srm,reclf-no-irm] [--seeds 3] [--eval-seeds 1] --budget STEPS [--out DIR] [--tasks ...] [--config FILE]',
+    usage: 'reclf ablate --data DIR [--methods convirt,gloria,mgca,reclf,reclf-no-srm,reclf-no-irm] [--seeds 3] [--eval-seeds 1] --budget STEPS [--out DIR] [--tasks ...] [--config FILE] [--variants FILE]',
     flags: {
       data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
       methods: { type: 'list', description: `Variants: ${Object.keys(VARIANTS).join(', ')}`, default: DEFAULT_METHODS, value: 'LIST' },
@@ -26,6 +26,10 @@ export const ablateCommand: Command = {
       tasks: { type: 'list', description: 'Evaluation tasks (default: every task the dataset supports)', value: 'LIST' },
       split: { type: 'string', description: 'Evaluation split', default: 'test', value: 'NAME' },
       config: { type: 'string', description: 'Shared JSON config (data, text, model, train groups); method is set per variant', value: 'FILE' },
+      variants: {
+        type: 'string', value: 'FILE',
+        description: 'Named variants of a design study: a JSON object of name -> partial config (groups data, text, model, method with its name, train), merged over --config; --methods defaults to every name in it',
+      },
       backend: { type: 'string', description: `TF.js backend: ${BACKEND_CHOICES.join(', ')}`, value: 'NAME' },
     },
   },
@@ -39,6 +43,8 @@ export const ablateCommand: Command = {
     if (split !== 'train' && split !== 'valid' && split !== 'test') throw new UsageError(`--split must be train, valid or test, got '${split}'`);
     const out = path.resolve(str(f, 'out') ?? 'ablation');
     const configFile = str(f, 'config');
+    const variantsFile = str(f, 'variants');
+    const variants = variantsFile ? parseNamedVariants(readJsonObjectFile(variantsFile, 'variants'), variantsFile) : undefined;
     const backend = await initBackend(str(f, 'backend'));
     ctx.events.log(`backend: ${backend.name} (${backend.device})`);
     const cancel = { requested: false };
@@ -46,7 +52,7 @@ export const ablateCommand: Command = {
     process.on('SIGINT', onSignal);
     try {
       const summary = await runAblation({
-        dataDir: path.resolve(str(f, 'data')!), out, methods: list(f, 'methods') ?? DEFAULT_METHODS, seeds, budget,
+        dataDir: path.resolve(str(f, 'data')!), out, methods: list(f, 'methods') ?? (variants ? Object.keys(variants) : DEFAULT_METHODS), seeds, budget, variants,
         baseConfig: configFile ? readConfigFile(configFile) : undefined,
         backend: backend.name, device: backend.device, adapter: backend.adapter, cancel,
         listener: { emit: () => {}, log: (m) => ctx.events.log(m) },
