@@ -36,7 +36,8 @@ const total = Number(args[args.indexOf('--steps') + 1] || 1000);
 const t = setInterval(() => {
   step++;
   emit({ type: 'progress', step, total_steps: total, epoch: 0, loss: 1 / step, lr: 0.001, items_per_s: 10, eta_s: 125 });
-  if (step >= total) { clearInterval(t); emit({ type: 'run_finished', status: 'ok', summary: {} }); process.exit(0); }
+  // A finished run leaves no grandchild behind (only a cancelled one's is tree-killed).
+  if (step >= total) { clearInterval(t); gc.kill(); emit({ type: 'run_finished', status: 'ok', summary: {} }); process.exit(0); }
 }, 20);
 `;
 
