@@ -22,6 +22,11 @@ export interface DeviceDescription {
 /** Renderers that implement a GPU API on the CPU (Mesa, Google, Microsoft). */
 const SOFTWARE_RENDERER = /\b(llvmpipe|lavapipe|swiftshader|softpipe|warp|microsoft basic render(?:er)? driver)\b/i;
 const SOFTWARE_WORD = /\bsoftware\b/i;
+
+/** Whether an adapter's text names a renderer that runs on the CPU (also used by the engine's `auto`). */
+export function isSoftwareRenderer(text: string): boolean {
+  return SOFTWARE_RENDERER.test(text);
+}
 const RENDERER_NAMES: Record<string, string> = { swiftshader: 'SwiftShader', warp: 'WARP' };
 
 /** Backends that never use a GPU. */

@@ -177,7 +177,13 @@ export class ImageLoader {
     const err = new Error('ImageLoader closed while loading');
     for (const t of this.queue.splice(0)) t.fail(err);
     const slots = this.slots.splice(0);
-    for (const s of slots) for (const t of s.inflight.values()) t.fail(err);
+    for (const s of slots) {
+      for (const t of s.inflight.values()) t.fail(err);
+      s.inflight.clear();
+      // Referenced until terminated: an unreferenced worker is no pending work for Node, which
+      // could then end the process while the caller still awaits this close.
+      s.worker.ref();
+    }
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -224,7 +230,7 @@ export class ImageLoader {
         return;
       }
       const task = slot.inflight.get(reply.id);
-      if (!task) return;
+      if (!task || this.closed) return;
       slot.inflight.delete(reply.id);
       if (slot.inflight.size === 0) worker.unref();
       task.settle(reply.ok ? { ok: true, data: reply.data } : { ok: false, error: reply.error });

@@ -4,12 +4,11 @@
 // checkpoint, so a second `reclf eval` on the same data skips the encoders entirely.
 // Methods that read knowledge-base entities (MLIP) get every report's words linked, so that
 // their explanations (grounding, relations, importance) are the ones they train with.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataError } from '../errors';
-import { writeFileAtomic } from '../fs-atomic';
+import { sha256File, writeFileAtomic } from '../fs-atomic';
 import { ImageLoader } from '../data/image-loader';
 import type { LoadedStudy, Split } from '../data/manifest-types';
 import { MANIFEST_FILE } from '../data/manifest';
@@ -67,7 +66,7 @@ export interface TextFeatures {
 /** sha256 (16 hex) of the dataset's manifest: names the cache and the results' data_hash. */
 export function dataHash(dataDir: string): string {
   const file = path.join(dataDir, MANIFEST_FILE);
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+  return sha256File(file).slice(0, 16);
 }
 
 const ARRAYS = ['imageGlobal', 'regions', 'backboneGlobal', 'textGlobal', 'words', 'wordMask', 'clsAttention'] as const;

@@ -4,11 +4,10 @@
 // pairs also yields their explanations (attention, relation, importance, local score); those are
 // kept with the split because the contract gives no other way to get them from cached features.
 // Cached in OUT/eval/cache/<modelHash>-<dataHash>-<split>.safetensors.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../errors';
-import { writeFileAtomic } from '../fs-atomic';
+import { sha256File, writeFileAtomic } from '../fs-atomic';
 import { ImageLoader } from '../data/image-loader';
 import type { LoadedStudy, Split } from '../data/manifest-types';
 import { encodeSafetensors, readSafetensorsFile, type NamedTensor } from '../io/safetensors';
@@ -39,7 +38,7 @@ export function isOnnxEncodedSplit(f: EncodedSplit): f is OnnxEncodedSplit {
 
 /** sha256 (16 hex) of the model file: names the cache and the results' model_hash. */
 export function modelFileHash(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+  return sha256File(file).slice(0, 16);
 }
 
 export interface OnnxEncodeOptions {

@@ -150,7 +150,7 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
     };
     const seeds = o.seeds ?? LINEAR_DEFAULTS.seeds;
     const results: EvalResult[] = [];
-    let explained: { rows: number[]; pairs: PairExplanation[] } | undefined;
+    const explained: ExplainedRows = {};
     for (const task of tasks) {
       // Segmentation and detection train on pixels, not on the cached features: no encoding for them.
       // For every other task f is defined: the eval split is non-empty (checked above).
@@ -177,11 +177,7 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
           break;
         case 'relations':
         case 'importance': {
-          if (!explained) {
-            const rows = rowsWithWordTruth(f!);
-            explained = { rows, pairs: await src.explainPairs(f!, rows) };
-          }
-          metrics = task === 'relations' ? await runRelations(src, f!, explained) : await runImportance(src, f!, explained);
+          metrics = await wordTruthTask(task, src, f!, explained);
           metrics = { ...metrics, ...await floors.of(task) };
           break;
         }
@@ -236,6 +232,19 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
   }
 }
 
+/** The explanations of a split's word-truth rows, made once and shared by relations and importance. */
+interface ExplainedRows {
+  value?: { rows: number[]; pairs: PairExplanation[] };
+}
+
+async function wordTruthTask(task: 'relations' | 'importance', src: EvalSource, f: EncodedSplit, cache: ExplainedRows): Promise<Record<string, number>> {
+  if (!cache.value) {
+    const rows = rowsWithWordTruth(f);
+    cache.value = { rows, pairs: await src.explainPairs(f, rows) };
+  }
+  return task === 'relations' ? runRelations(src, f, cache.value) : runImportance(src, f, cache.value);
+}
+
 /** Metrics of the random-init floor, reported as random_init_<name>. */
 const FLOOR_METRICS: Record<'grounding' | 'relations' | 'importance', string[]> = {
   grounding: ['pointing_game', 'attention_mass_inside', 'attention_entropy'],
@@ -250,7 +259,7 @@ const FLOOR_METRICS: Record<'grounding' | 'relations' | 'importance', string[]> 
 class WordLevelFloors {
   private source?: EvalSource;
   private split?: EncodedSplit;
-  private explained?: { rows: number[]; pairs: PairExplanation[] };
+  private readonly explained: ExplainedRows = {};
 
   constructor(private readonly src: EvalSource, private readonly o: Omit<EvaluateOptions, 'runDir' | 'checkpoint'>, private readonly studies: readonly LoadedStudy[]) {}
 
@@ -263,13 +272,7 @@ class WordLevelFloors {
     const f = this.split!;
     let m: Record<string, number>;
     if (task === 'grounding') m = await runGrounding(this.source, f);
-    else {
-      if (!this.explained) {
-        const rows = rowsWithWordTruth(f);
-        this.explained = { rows, pairs: await this.source.explainPairs(f, rows) };
-      }
-      m = task === 'relations' ? await runRelations(this.source, f, this.explained) : await runImportance(this.source, f, this.explained);
-    }
+    else m = await wordTruthTask(task, this.source, f, this.explained);
     return Object.fromEntries(FLOOR_METRICS[task].filter((k) => k in m).map((k) => [`random_init_${k}`, m[k]]));
   }
 

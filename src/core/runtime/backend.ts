@@ -7,6 +7,7 @@ import { ConfigError } from '../errors';
 import { registerWasmKernels } from './wasm-kernels';
 
 import { BACKEND_ORDER, type BackendName } from '../../protocol/backends';
+import { isSoftwareRenderer } from '../../protocol/device';
 
 export { BACKEND_ORDER, type BackendName };
 
@@ -131,7 +132,7 @@ interface WebGpuModule {
 export function isSoftwareAdapter(a: { architecture?: string; description?: string; vendor?: string; isFallbackAdapter?: boolean }): boolean {
   if (a.isFallbackAdapter) return true;
   if ((a.architecture ?? '').toLowerCase() === 'software') return true;
-  return /llvmpipe|lavapipe|swiftshader|software rasteri[sz]er|microsoft basic render/i.test(`${a.vendor ?? ''} ${a.description ?? ''}`);
+  return isSoftwareRenderer(`${a.vendor ?? ''} ${a.description ?? ''}`);
 }
 
 export function describeAdapter(a: GpuAdapterReport): string {

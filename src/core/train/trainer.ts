@@ -23,7 +23,7 @@ import { learningRate } from './schedule';
 import { checkpointDir, findResumePoint, saveCheckpoint, type Checkpoint, type TrainState } from './checkpoint';
 import { configHash, dataLimits, type RunConfig } from './run-config';
 import { Throughput, progressLine } from './progress';
-import { readAll, readScalar } from '../runtime/host-read';
+import { readAllAndDispose, readScalar } from '../runtime/host-read';
 import { RunAhead } from '../runtime/run-ahead';
 import type { GpuAdapterReport } from '../runtime/backend';
 import { inBatchTopK, inBatchTopKColumns } from './retrieval';
@@ -407,7 +407,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
       }
     }
   } finally {
-    await closeLoader(loader);
+    await loader.close();
   }
   if (status === 'ok' && !lastValidation) await writeCheckpoint(false);
 
@@ -450,21 +450,6 @@ function resumePoint(runDir: string, listener: TrainListener): Checkpoint | unde
   }
   listener.emit({ type: 'warning', message: `--resume: ${runDir} has no checkpoint yet; starting from step 0` });
   return undefined;
-}
-
-/**
- * Closes the image loader, keeping the event loop alive meanwhile: a decode worker's exit can be
- * the only pending event (its handle unreferenced), and without a live handle Node would end the
- * process mid-await, exit status 0, before the summary and run_finished are written.
- */
-async function closeLoader(loader: ImageLoader): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, 10_000); });
-  try {
-    await Promise.race([loader.close(), limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function latestCheckpointExists(runDir: string): boolean {
@@ -536,9 +521,7 @@ export async function validate(built: BuiltModel, prepared: PreparedStudy[], loa
       return [built.method.loss(inputs, { training: false, step: 0 }).loss, built.method.similarity(inputs).global];
     });
     disposeModelBatch(batch);
-    const [lossData, sim] = await readAll([lossT, simT]);
-    lossT.dispose();
-    simT.dispose();
+    const [lossData, sim] = await readAllAndDispose([lossT, simT]);
     const loss = lossData[0];
     sums.loss += loss * n;
     sums.i2t_acc1 += inBatchTopK(sim, n, 1) * n;
