@@ -3,9 +3,19 @@
 
 export type RunStatus = 'ok' | 'cancelled' | 'failed';
 
+/** What a job of the engine is: the runs tree and the panel show each kind differently. */
+export const JOB_KINDS = ['train', 'eval', 'ablation'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Where an ablation's run is, whichever executor runs it (local process or a Slurm array task). */
+export const TASK_STATES = ['pending', 'queued', 'running', 'requeued', 'finished', 'failed', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
 export interface RunStartedEvent {
   type: 'run_started';
   run_id: string;
+  /** Absent in runs written before job kinds existed: a training run. */
+  job?: JobKind;
   backend: string;
   device: string;
   /** The GPU adapter behind a WebGPU backend, when there is one (`software`: a CPU rasteriser such as llvmpipe). */
@@ -56,6 +66,42 @@ export interface RunFinishedEvent {
   summary: Record<string, unknown>;
 }
 
+/** An evaluation's progress: which task of how many, and the time left. */
+export interface EvalProgressEvent {
+  type: 'eval_progress';
+  task: string;
+  /** 1-based position of the task. */
+  index: number;
+  total: number;
+  eta_s: number;
+}
+/** An ablation grid is about to run: written first to stdout and to ABLATION_DIR/events.jsonl. */
+export interface AblationStartedEvent {
+  type: 'ablation_started';
+  ablation_dir: string;
+  variants: string[];
+  seeds: number[];
+  total_runs: number;
+  executor: 'local' | 'slurm';
+}
+/** One variant x seed of an ablation changed state (also appended to ABLATION_DIR/events.jsonl). */
+export interface AblationTaskEvent {
+  type: 'ablation_task';
+  variant: string;
+  seed: number;
+  /** 1-based position of this run in the grid, of `total`. */
+  index: number;
+  total: number;
+  state: TaskState;
+  run_dir: string;
+  /** Slurm job id (array job id and task, e.g. "1234_3") when the executor is slurm. */
+  job_id?: string;
+  /** The ablation's key metric for this run once evaluated. */
+  metric?: { name: string; value: number };
+  /** Why it failed, or where its log is. */
+  message?: string;
+}
+
 export type EngineEvent =
   | RunStartedEvent
   | ProgressEvent
@@ -64,12 +110,16 @@ export type EngineEvent =
   | WarningEvent
   | EvalResultEvent
   | ErrorEvent
-  | RunFinishedEvent;
+  | RunFinishedEvent
+  | EvalProgressEvent
+  | AblationStartedEvent
+  | AblationTaskEvent;
 
 export type EngineEventType = EngineEvent['type'];
 
 const EVENT_TYPES: ReadonlySet<string> = new Set<EngineEventType>([
   'run_started', 'progress', 'metric', 'checkpoint', 'warning', 'eval_result', 'error', 'run_finished',
+  'eval_progress', 'ablation_started', 'ablation_task',
 ]);
 
 /** Parses one line of engine stdout; returns undefined for anything that is not an engine event. */
