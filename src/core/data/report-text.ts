@@ -59,6 +59,11 @@ function findHeadings(text: string): Heading[] {
   return out;
 }
 
+/** [start, end) of every section heading of a report, its colon included ("FINDINGS:"). */
+export function headingSpans(text: string): [number, number][] {
+  return findHeadings(text).map((h) => [h.start, h.end]);
+}
+
 /**
  * Sections of a report keyed by lower-case heading ('findings', 'impression', 'final report',
  * 'indication', 'comparison', ...): the text after each heading up to the next one, trimmed.

@@ -80,6 +80,8 @@ export interface EncodeOptions {
   log?: (m: string) => void;
   /** Ignore an existing cache file. */
   refresh?: boolean;
+  /** Read and write the feature cache (default true; features of a model still training are never worth keeping). */
+  cache?: boolean;
 }
 
 export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStudy[], opts: EncodeOptions): Promise<EncodedSplit> {
@@ -93,7 +95,8 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
   const grid = run.model.grid;
   const M = grid[0] * grid[1];
   const G = run.model.image.globalDim;
-  const cacheFile = path.join(run.runDir, 'eval', 'cache', `${dataHash(opts.dataDir)}-${opts.split}.safetensors`);
+  const useCache = opts.cache ?? true;
+  const cacheFile = useCache ? path.join(run.runDir, 'eval', 'cache', `${dataHash(opts.dataDir)}-${opts.split}.safetensors`) : '';
   const prepared = prepareStudies(studies, run.tokenizer, T);
   const kb = run.method.needsEntities ? defaultKnowledgeBase() : undefined;
   if (kb) linkStudyWords(prepared, kb);
@@ -106,7 +109,7 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
     return spans;
   };
 
-  if (!opts.refresh && fs.existsSync(cacheFile)) {
+  if (useCache && !opts.refresh && fs.existsSync(cacheFile)) {
     const hit = readCache(cacheFile, ckptKey, studies);
     if (hit) {
       const idx = hit.ids.map((id) => studies.findIndex((s) => s.id === id));
@@ -154,10 +157,12 @@ export async function encodeSplit(run: LoadedRun, studiesAll: readonly LoadedStu
   };
   const tensors: Record<string, NamedTensor> = {};
   for (const k of ARRAYS) tensors[k] = { shape: shapes[k], data: arrays[k] };
-  fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-  writeFileAtomic(cacheFile, encodeSafetensors(tensors, {
-    checkpoint: ckptKey, ids: JSON.stringify(kept.map((i) => studies[i].id)), failed: JSON.stringify(failed),
-  }));
+  if (useCache) {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    writeFileAtomic(cacheFile, encodeSafetensors(tensors, {
+      checkpoint: ckptKey, ids: JSON.stringify(kept.map((i) => studies[i].id)), failed: JSON.stringify(failed),
+    }));
+  }
   return {
     split: opts.split, studies: kept.map((i) => studies[i]), n: kept.length, M, N, D, G, grid, imageSize: size,
     ...arrays, wordSpans: kept.map(spansOf), ...slotEntities(prepared, kept, N), failed, cached: false, cacheFile,

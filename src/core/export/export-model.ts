@@ -79,7 +79,7 @@ export function exportModel(input: ExportInput): ExportedModel {
   const maskF = o.castF(mask);
   const txt = exportBert(o, cfg.text, ids, maskF, `${TEXT_PREFIX}.model`);
   const assign = exportWordAssignment(o, wordIds, n);
-  const words = head(o.matmul(assign.matrix, txt.tokens), `${TEXT_PREFIX}.local_embed`);
+  const words = head(o.matmul(assign.matrix, txt.localTokens), `${TEXT_PREFIX}.local_embed`);
   const textGlobal = head(txt.cls, `${TEXT_PREFIX}.global_embed`);
   const clsAttention = o.squeeze(o.matmul(assign.matrix, o.unsqueeze(txt.clsAttention, [2])), [2]);
 

@@ -7,6 +7,8 @@ import type { TextEncoderConfig } from '../models/model-config';
 export interface OnnxTextFeatures {
   /** Last-layer hidden states [B, T, H]. */
   tokens: string;
+  /** Hidden states of the layer `localLayer` selects [B, T, H] (bert.ts's localTokens). */
+  localTokens: string;
   /** [CLS] state [B, H]. */
   cls: string;
   /** Last-layer [CLS] attention, mean over heads [B, T]. */
@@ -27,6 +29,8 @@ export function exportBert(o: OnnxOps, cfg: TextEncoderConfig, inputIds: string,
   let x = o.layerNorm(o.add(o.add(words, pos), type0), p('embeddings.LayerNorm'), LN_EPS);
   const keyMask = o.unsqueeze(maskF, [1, 2]); // [B, 1, 1, T]
   let clsAttention = '';
+  const localAt = cfg.localLayer ?? cfg.layers;
+  let localTokens = x;
   for (let i = 0; i < cfg.layers; i++) {
     const l = p(`encoder.layer.${i}`);
     const q = o.dense(x, `${l}.attention.self.query`);
@@ -40,9 +44,10 @@ export function exportBert(o: OnnxOps, cfg: TextEncoderConfig, inputIds: string,
     const a = o.layerNorm(o.add(o.dense(attn.out, `${l}.attention.output.dense`), x), `${l}.attention.output.LayerNorm`, LN_EPS);
     const ff = o.dense(o.gelu(o.dense(a, `${l}.intermediate.dense`)), `${l}.output.dense`);
     x = o.layerNorm(o.add(ff, a), `${l}.output.LayerNorm`, LN_EPS);
+    if (i + 1 === localAt) localTokens = x;
   }
   if (!clsAttention) clsAttention = o.div(maskF, o.sumAxis(maskF, 1, true));
-  return { tokens: x, cls: o.squeeze(o.slice(x, 1, 0, 1), [1]), clsAttention };
+  return { tokens: x, localTokens, cls: o.squeeze(o.slice(x, 1, 0, 1), [1]), clsAttention };
 }
 
 /**

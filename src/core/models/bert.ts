@@ -13,6 +13,8 @@ const TYPE_VOCAB = 2;
 export interface TextEncoderOutput {
   /** Last-layer hidden states [B, T, H]. */
   tokens: tf.Tensor3D;
+  /** Hidden states [B, T, H] of the layer `localLayer` selects (the word-level features' source). */
+  localTokens: tf.Tensor3D;
   /** [CLS] hidden state [B, H]. */
   cls: tf.Tensor2D;
   /** Last-layer attention from [CLS] to every piece, mean over heads [B, T] (pre-dropout). */
@@ -89,6 +91,8 @@ class BertEncoder implements TextEncoder {
     let h = drop(this.embNorm.apply(tf.add(tf.add(words, pos), type0))) as tf.Tensor3D;
     const mask = tf.cast(attentionMask, 'float32') as tf.Tensor2D;
     let clsAttention: tf.Tensor2D | undefined;
+    const localAt = cfg.localLayer ?? cfg.layers;
+    let localTokens = h;
     this.layers.forEach((layer, li) => {
       const q = layer.query.apply(h) as tf.Tensor3D;
       const k = layer.key.apply(h) as tf.Tensor3D;
@@ -100,9 +104,11 @@ class BertEncoder implements TextEncoder {
       const a = layer.attnNorm.apply(tf.add(drop(layer.attnOut.apply(attn.out)), h));
       const ff = drop(layer.output.apply(gelu(layer.intermediate.apply(a))));
       h = layer.outNorm.apply(tf.add(ff, a)) as tf.Tensor3D;
+      if (li + 1 === localAt) localTokens = h;
     });
     return {
       tokens: h,
+      localTokens,
       cls: tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, this.hidden]), [b, this.hidden]),
       clsAttention: clsAttention ?? (tf.div(mask, tf.sum(mask, 1, true)) as tf.Tensor2D),
     };

@@ -84,7 +84,7 @@ export class DualEncoder {
 
   encodeText(batch: Pick<ModelBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, training: boolean): TextFeatures {
     const out = this.text.forward(batch.inputIds, batch.attentionMask, training);
-    const { words, mask, maskValues } = sumPiecesIntoWords(out.tokens, batch.wordIndex, this.cfg.maxWords);
+    const { words, mask, maskValues } = sumPiecesIntoWords(out.localTokens, batch.wordIndex, this.cfg.maxWords);
     return {
       words: this.textLocal.applyLocal(words, training, mask),
       wordMask: mask,

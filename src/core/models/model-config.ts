@@ -33,6 +33,12 @@ export interface TextEncoderConfig {
   dropout: number;
   /** Seed of the dropout masks. */
   seed?: number;
+  /**
+   * Which hidden states feed the word-level (local) features: 0 = the embedding layer (a word
+   * knows nothing of its report), `layers` = the last layer (default). Below the last layer a
+   * function word cannot carry its report's content into the local score. [design]
+   */
+  localLayer?: number;
 }
 
 export interface ModelConfig {
@@ -151,7 +157,7 @@ function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
 function resolveText(raw: unknown, path: string): TextEncoderConfig {
   const d = defaultModelConfig().text;
   const o = asObject(raw, path);
-  rejectUnknown(o, ['layers', 'hidden', 'heads', 'intermediate', 'maxLength', 'vocabSize', 'dropout', 'seed'], path);
+  rejectUnknown(o, ['layers', 'hidden', 'heads', 'intermediate', 'maxLength', 'vocabSize', 'dropout', 'seed', 'localLayer'], path);
   const hidden = posInt(o, 'hidden', d.hidden, path);
   const heads = posInt(o, 'heads', d.heads, path);
   if (hidden % heads !== 0) throw new ConfigError(`${path}.heads: ${heads} does not divide hidden ${hidden}`, `${path}.heads`);
@@ -159,8 +165,14 @@ function resolveText(raw: unknown, path: string): TextEncoderConfig {
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     throw new ConfigError(`${path}.dropout: expected a number in [0, 1), got ${describe(dropout)}`, `${path}.dropout`);
   }
+  const layers = posInt(o, 'layers', d.layers, path);
+  const localLayer = o.localLayer === undefined ? undefined : posInt(o, 'localLayer', layers, path, 0);
+  if (localLayer !== undefined && localLayer > layers) {
+    throw new ConfigError(`${path}.localLayer: ${localLayer} exceeds layers ${layers}`, `${path}.localLayer`);
+  }
   return {
-    layers: posInt(o, 'layers', d.layers, path),
+    layers,
+    ...(localLayer === undefined || localLayer === layers ? {} : { localLayer }),
     hidden,
     heads,
     intermediate: posInt(o, 'intermediate', d.intermediate, path),

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError, DataError } from '../errors';
 import { basicTokenize, type BasicToken, type WordSpan } from './basic-tokenizer';
+import { headingSpans } from '../data/report-text';
 
 export interface SpecialTokens {
   cls: string;
@@ -189,16 +190,18 @@ export class WordPieceTokenizer {
     };
     push(this.specialTokens.cls, this.clsId, [0, 0], -1, 1);
     let used = 0;
+    const headings = headingSpans(text);
     outer: for (const token of this.basicTokens(text)) {
       const pieces = this.wordPieces(token);
+      const word = isExplainedWord(token, headings);
       for (let k = 0; k < pieces.length; k++) {
         if (used >= budget) break outer;
-        if (k === 0) enc.words.push({ text: token.text, start: token.start, end: token.end });
+        if (k === 0 && word) enc.words.push({ text: token.text, start: token.start, end: token.end });
         const p = pieces[k];
         const start = token.chars[p.from].start;
         let end = token.chars[p.from].end;
         for (let c = p.from; c < p.to; c++) end = Math.max(end, token.chars[c].end);
-        push(p.piece, this.tokenId(p.piece), [start, end], enc.words.length - 1, 1);
+        push(p.piece, this.tokenId(p.piece), [start, end], word ? enc.words.length - 1 : -1, 1);
         used++;
       }
     }
@@ -222,6 +225,17 @@ export class WordPieceTokenizer {
     const s = this.specialTokens;
     return [s.cls, s.sep, s.pad, s.unk, s.mask];
   }
+}
+
+/**
+ * Whether a token is a word the model matches and explains. Punctuation and section headings
+ * ("FINDINGS:") stay in the text the encoder reads, but get no word slot: no attention, relation
+ * row or importance in training, and none to show in an explanation.
+ */
+function isExplainedWord(token: BasicToken, headings: readonly [number, number][]): boolean {
+  if (token.special) return true;
+  if (!/[\p{L}\p{N}]/u.test(token.text)) return false;
+  return !headings.some(([s, e]) => token.start >= s && token.end <= e);
 }
 
 function padTo(enc: Encoding, length: number, padToken: string, padId: number): void {

@@ -60,6 +60,13 @@ export interface TrainConfig {
   selectBy: 'retrieval' | 'loss';
   /** Emit a progress event every this many steps. */
   logEvery: number;
+  /**
+   * Every this many steps (and before the first), grounding, relations and importance on a fixed
+   * validation subset, when the dataset has word roles and boxes (0 = never). Monitoring only.
+   */
+  evalEvery: number;
+  /** Validation studies the word-level metrics of evalEvery read (the first ones with ground truth). */
+  evalStudies: number;
   seed: number;
 }
 
@@ -89,6 +96,8 @@ export const DEFAULT_TRAIN: TrainConfig = {
   earlyStopPatience: 0,
   selectBy: 'retrieval',
   logEvery: 5,
+  evalEvery: 100,
+  evalStudies: 128,
   seed: 0,
 };
 
@@ -239,7 +248,17 @@ export function resolveRunConfig(raw: unknown, methodName?: string): RunConfig {
  * left out, so runs made before the limits existed still resume.
  */
 export function configHash(cfg: unknown): string {
-  return crypto.createHash('sha256').update(stableStringify(withoutDefaultLimits(cfg))).digest('hex').slice(0, 16);
+  return crypto.createHash('sha256').update(stableStringify(withoutMonitoring(withoutDefaultLimits(cfg)))).digest('hex').slice(0, 16);
+}
+
+/** Settings that only watch a run (never change its weights), so a run resumes whatever they are. */
+const MONITORING_KEYS = ['evalEvery', 'evalStudies'] as const;
+
+function withoutMonitoring(cfg: unknown): unknown {
+  if (!isObj(cfg) || !isObj(cfg.train)) return cfg;
+  const train: Obj = { ...cfg.train };
+  for (const k of MONITORING_KEYS) delete train[k];
+  return { ...cfg, train };
 }
 
 function withoutDefaultLimits(cfg: unknown): unknown {

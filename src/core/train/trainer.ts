@@ -24,6 +24,7 @@ import { checkpointDir, findResumePoint, saveCheckpoint, type Checkpoint, type T
 import { configHash, dataLimits, type RunConfig } from './run-config';
 import { Throughput, progressLine } from './progress';
 import { readAllAndDispose, readScalar } from '../runtime/host-read';
+import { probeStudies, probeWordLevel } from './word-level-probe';
 import { RunAhead } from '../runtime/run-ahead';
 import type { GpuAdapterReport } from '../runtime/backend';
 import { inBatchTopK, inBatchTopKColumns } from './retrieval';
@@ -285,6 +286,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
     listener.log(`resumed from ${resumeFrom.file} at step ${state.step}`);
   }
 
+  const probe = config.train.evalEvery > 0 ? probeStudies(valid, config.train.evalStudies) : [];
+  const probeNow = async (): Promise<void> => {
+    const t = performance.now();
+    const m = await probeWordLevel({ ...built, runDir, config, checkpointFile: 'training', step: state.step }, probe, opts.dataDir);
+    for (const [name, value] of Object.entries(m)) listener.emit({ type: 'metric', name, value, step: state.step, split: 'valid' });
+    listener.log(`step ${state.step}: word-level metrics on ${probe.length} validation studies (${((performance.now() - t) / 1000).toFixed(1)} s): ` +
+      `pointing game ${m.pointing_game.toFixed(3)}, mass inside ${m.mass_inside.toFixed(3)} (uniform ${m.mass_inside_uniform.toFixed(3)}), ` +
+      `relation AUROC ${m.relation_auroc.toFixed(3)}, importance AUROC ${m.importance_auroc.toFixed(3)}`);
+  };
+
   const runId = path.basename(path.resolve(runDir));
   listener.emit({
     type: 'run_started', run_id: runId, backend: opts.backend, device: opts.device, config,
@@ -319,6 +330,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
       await writeCheckpoint(false);
       status = 'cancelled';
     }
+    // The untrained model's readings: the floor every later point of the curves is read against.
+    if (probe.length > 0 && !resumeFrom && status === 'ok') await probeNow();
     outer: while (status === 'ok' && state.step < totalSteps) {
       const order = epochOrder(preparedTrain.length, config.train.seed, state.epoch);
       const batchesLeft = Math.min(spe - state.batchInEpoch, totalSteps - state.step);
@@ -374,6 +387,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
           status = 'cancelled';
           break outer;
         }
+        if (probe.length > 0 && (state.step % config.train.evalEvery === 0 || state.step === totalSteps)) await probeNow();
         let stopEarly = false;
         if (epochDone || state.step === totalSteps) {
           lastValidation = await validate(built, preparedValid, loader, config);

@@ -60,6 +60,8 @@ test('reclf variants (within/concat/sigmoid, lse, uniform) match TF.js', async (
   await checkParity('reclf-lse', 'reclf', { mDim: 8, irm: 'lse', srm: false });
   await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
 });
+test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
+  checkParity('reclf-local0', 'reclf', { mDim: 8, context: 'centered' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0 } }));
 test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
 test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>

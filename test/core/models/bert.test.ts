@@ -68,6 +68,27 @@ test('bert: shapes, [CLS] attention, and padding is invisible to real pieces', a
   }
 });
 
+test('bert: localLayer picks the hidden states of the word-level features (0 = no report context)', async () => {
+  await tf.setBackend('cpu');
+  const ps = new ParamStore(new Rng(2));
+  try {
+    const ids = (tail: number): tf.Tensor2D => tf.tensor2d([[2, 10, 11, tail, 3]], [1, 5], 'int32');
+    const mask = tf.ones([1, 5]) as tf.Tensor2D;
+    const flat = createTextEncoder({ ...small, localLayer: 0 }, ps, 'bert');
+    const a = flat.forward(ids(12), mask, false);
+    const b = flat.forward(ids(13), mask, false);
+    // Embedding-level features of piece 1 do not depend on a later piece; last-layer ones do.
+    const diff = (x: tf.Tensor3D, y: tf.Tensor3D): number => tf.max(tf.abs(tf.sub(x.slice([0, 1, 0], [1, 1, -1]), y.slice([0, 1, 0], [1, 1, -1])))).arraySync() as number;
+    assert.equal(diff(a.localTokens, b.localTokens), 0);
+    assert.ok(diff(a.tokens, b.tokens) > 1e-4, 'the last layer mixes context');
+    const last = createTextEncoder(small, ps, 'bert');
+    const c = last.forward(ids(12), mask, false);
+    assert.equal(c.localTokens, c.tokens, 'default: the last layer');
+  } finally {
+    ps.dispose();
+  }
+});
+
 test('bert: dropout is seeded (same seed, same masks) and off in eval mode', async () => {
   await tf.setBackend('cpu');
   const ids = tf.tensor2d([[2, 10, 11, 3]], [1, 4], 'int32');

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isUserError } from '../../../src/core/errors';
 import { batchWordsToPieceMatrix, WordPieceTokenizer, wordsToPieceMatrix } from '../../../src/core/text/wordpiece';
+import { headingSpans } from '../../../src/core/data/report-text';
 
 const fixtures = path.resolve(__dirname, '..', '..', 'fixtures', 'text');
 const vocabFile = path.join(fixtures, 'vocab.txt');
@@ -148,8 +149,28 @@ test('matches Hugging Face BertTokenizer / BertTokenizerFast reference outputs',
     assert.deepEqual(e.inputIds, c.slow_ids, JSON.stringify(c.text));
     assert.deepEqual(e.inputIds, c.fast_ids, JSON.stringify(c.text));
     assert.deepEqual(e.offsets, c.fast_offsets_codepoints.map(([a, b]) => [toUnits[a], toUnits[b]]), JSON.stringify(c.text));
-    assert.deepEqual(e.wordIds, c.fast_word_ids, JSON.stringify(c.text));
+    // HF's words, less the punctuation and section headings that get no word slot here, renumbered.
+    const headings = headingSpans(c.text);
+    const dropped = new Set<number>();
+    c.fast_word_ids.forEach((w, t) => {
+      if (w < 0) return;
+      const [s, end] = e.offsets[t];
+      const text = c.text.slice(s, end);
+      if (!/[\p{L}\p{N}]/u.test(text) && !/^\[MASK\]$/.test(text)) dropped.add(w);
+      if (headings.some(([hs, he]) => s >= hs && end <= he)) dropped.add(w);
+    });
+    const kept = [...new Set(c.fast_word_ids.filter((w) => w >= 0 && !dropped.has(w)))];
+    assert.deepEqual(e.wordIds, c.fast_word_ids.map((w) => (w < 0 || dropped.has(w) ? -1 : kept.indexOf(w))), JSON.stringify(c.text));
   }
+});
+
+test('punctuation and section headings stay in the encoder input but get no word slot', () => {
+  const e = tok.encode('FINDINGS: heart is normal.');
+  assert.deepEqual(e.words.map((w) => w.text), ['heart', 'is', 'normal']);
+  // Every piece is still read by the encoder (ids and attention), only the word index is -1.
+  assert.equal(e.tokens.filter((t) => t === '.').length, 1);
+  assert.equal(e.wordIds[e.tokens.indexOf('.')], -1);
+  assert.ok(e.attentionMask.every((m) => m === 1));
 });
 
 test('bad vocabulary files are user errors naming the file', () => {
