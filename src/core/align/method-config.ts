@@ -54,6 +54,14 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     localBatch: { kind: 'int', default: 16, min: 0, max: 1000000, doc: "cross reading: local InfoNCE over the first localBatch pairs of each batch (0 = all); the global loss always uses the whole batch" },
     srm: { kind: 'bool', default: true, doc: 'semantic-relation reasoning (false: identity relation)' },
     srmRounds: { kind: 'int', default: 2, min: 1, max: 16, doc: 'graph-attention rounds K' },
+    relation: {
+      kind: 'enum',
+      default: 'matching',
+      values: ['matching', 'words', 'attention'],
+      doc: "SRM relation from learned query/key projections of the local-matching vectors or of the word features, or from the overlap of two words' attention maps",
+    },
+    gammaR: pos(10, "relation 'attention': softmax sharpness over attention-map cosines"),
+    irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
     irm: {
       kind: 'enum',
       default: 'softmax',

@@ -8,7 +8,7 @@ import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } fr
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
 import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows, type ContextMode } from './local-attention';
 import { resolveMethodConfig } from './method-config';
-import { createSrmParams, srmReason, type SrmRound } from './srm';
+import { attentionRelation, createSrmParams, srmReason, type RelationSource, type SrmRound, type SrmSource } from './srm';
 import { createIrmParams, irmImportance, type IrmParams } from './irm';
 import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
@@ -21,7 +21,10 @@ export interface ReclfConfig {
   localBatch: number;
   srm: boolean;
   srmRounds: number;
+  relation: RelationSource;
+  gammaR: number;
   irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse';
+  irmInput: 'matching' | 'words';
   score: 'linear' | 'cosine';
   tau: number;
   localTau: number;
@@ -48,7 +51,12 @@ export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
 
 /** Whether anything reads the local-matching vectors m_i (a cosine score with fixed pooling does not). */
 export function needsMatchingVectors(cfg: ReclfConfig): boolean {
-  return cfg.score === 'linear' || cfg.irm === 'softmax' || cfg.irm === 'sigmoid';
+  return cfg.score === 'linear' || ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput !== 'words');
+}
+
+/** Whether IRM reads the word features rather than the local-matching vectors. */
+function irmOnWords(cfg: ReclfConfig): boolean {
+  return (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words';
 }
 
 export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfConfig, prefix = 'align.reclf.'): ReclfParams {
@@ -57,9 +65,9 @@ export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfCon
   if (needsMatchingVectors(cfg)) {
     const inDim = cfg.matching === 'concat' ? 3 * dim : dim;
     p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;
-    if (cfg.srm) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds);
+    if (cfg.srm) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
   }
-  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') p.irm = createIrmParams(params, prefix, d, cfg.irm);
+  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm);
   if (cfg.score === 'linear') p.ws = params.param(`${prefix}w_s`, [d, 1], { kind: 'xavier', fanIn: d, fanOut: 1 }) as tf.Tensor2D;
   if (cfg.learnTemperature) p.logScale = params.param(`${prefix}log_inv_tau`, [], { kind: 'zeros' });
   return p;
@@ -89,16 +97,24 @@ export interface ReclfScores {
  * (report t's words over image i's regions). All Bi*Bt pairs go through SRM/IRM as one batch
  * P = Bi*Bt of [N, d] matrices: a handful of large batched matmuls, never a loop over pairs.
  */
-export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
-  const [bi, bt, n] = c.shape;
+export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams, attention?: tf.Tensor4D): ReclfScores {
+  const [bi, bt, n, dim] = c.shape;
   const pairs = bi * bt;
   const mask = tf.tile(wordMask, [bi, 1]) as tf.Tensor2D; // [P, N], image-major like the pairs
+  // The word features of every pair [P, N, D] (e is shared by the images of a column).
+  const wordsOfPairs = (): tf.Tensor3D => tf.broadcastTo(e, [bi, bt, n, dim]).reshape([pairs, n, dim]) as tf.Tensor3D;
   let m: tf.Tensor3D | null = null;
   let relation: tf.Tensor3D;
   if (p.wm) {
     m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
     if (p.srm) {
-      const reasoned = srmReason(m, mask, p.srm);
+      let source: SrmSource = { kind: 'matching' };
+      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs() };
+      if (cfg.relation === 'attention') {
+        if (!attention) throw new Error("reclfScores: relation 'attention' needs the attention maps");
+        source = { kind: 'attention', x: attentionRelation(attention.reshape([pairs, n, attention.shape[3]]) as tf.Tensor3D, mask, cfg.gammaR) };
+      }
+      const reasoned = srmReason(m, mask, p.srm, source);
       m = reasoned.m;
       relation = reasoned.relation;
     } else {
@@ -117,7 +133,7 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
     beta = tf.softmax(tf.add(z, tf.mul(tf.sub(1, mask), -1e9))) as tf.Tensor2D;
     score = maskedLogSumExp(z, mask);
   } else {
-    beta = cfg.irm === 'uniform' ? uniformOverMask(mask) : irmImportance(m as tf.Tensor3D, mask, cfg.irm, p.irm as IrmParams);
+    beta = cfg.irm === 'uniform' ? uniformOverMask(mask) : irmImportance(irmOnWords(cfg) ? wordsOfPairs() : m as tf.Tensor3D, mask, cfg.irm, p.irm as IrmParams);
     if (cfg.score === 'linear') {
       const agg = l2norm(tf.sum(tf.mul(m as tf.Tensor3D, beta.reshape([pairs, n, 1])), 1));
       score = linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);
@@ -136,15 +152,15 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
 /** Scores of every image (rows) against every report (columns) of the batch. */
 export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
   const [bt, n, d] = inputs.words.shape;
-  const { context } = crossAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context);
-  return reclfScores(inputs.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p);
+  const { attention, context } = crossAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context);
+  return reclfScores(inputs.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D);
 }
 
 /** Attention and scores for matched pairs only (image b with report b). */
 export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams) {
   const [b, n, d] = inputs.words.shape;
   const { attention, context } = pairedAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context);
-  const s = reclfScores(inputs.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p);
+  const s = reclfScores(inputs.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D);
   return {
     attention: attention as tf.Tensor3D,
     score: s.score.reshape([b]) as tf.Tensor1D,

@@ -2,38 +2,74 @@
 // masked graph attention between the local-matching vectors of one image-report pair.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../models/params';
-import { bmm, linear, maskedSoftmax, matmul } from '../models/ops';
+import { bmm, l2norm, linear, maskedSoftmax, matmul } from '../models/ops';
+
+/**
+ * Where the word -> word relation comes from. [design] 'matching': learned query/key projections
+ * of the local-matching vectors (SGRAF); 'words': the same of the word features; 'attention': no
+ * parameters, two words relate as much as they look at the same regions.
+ */
+export type RelationSource = 'matching' | 'words' | 'attention';
 
 export interface SrmRound {
-  wq: tf.Tensor2D;
-  wk: tf.Tensor2D;
+  /** Query/key projections of the relation's source (absent for 'attention'). */
+  wq?: tf.Tensor2D;
+  wk?: tf.Tensor2D;
   wg: tf.Tensor2D;
 }
 
 /** One parameter set per round, as SGRAF stacks separate GraphReasoning modules. */
-export function createSrmParams(params: ParamStore, prefix: string, dim: number, rounds: number): SrmRound[] {
+export function createSrmParams(params: ParamStore, prefix: string, dim: number, rounds: number, source: RelationSource = 'matching', sourceDim = dim): SrmRound[] {
   const init = { kind: 'xavier' as const, fanIn: dim, fanOut: dim };
+  const qkInit = { kind: 'xavier' as const, fanIn: sourceDim, fanOut: sourceDim };
   return Array.from({ length: rounds }, (_, r) => ({
-    wq: params.param(`${prefix}srm.${r}.w_q`, [dim, dim], init) as tf.Tensor2D,
-    wk: params.param(`${prefix}srm.${r}.w_k`, [dim, dim], init) as tf.Tensor2D,
+    ...(source === 'attention' ? {} : {
+      wq: params.param(`${prefix}srm.${r}.w_q`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
+      wk: params.param(`${prefix}srm.${r}.w_k`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
+    }),
     wg: params.param(`${prefix}srm.${r}.w_g`, [dim, dim], init) as tf.Tensor2D,
   }));
 }
 
 /**
- * m [P, N, d] (P pairs), wordMask [P, N]. Each round: E = softmax((M W_q)(M W_k)^T / sqrt(d))
- * over real words only, then M <- M + ReLU((E M) W_g). Returns the reasoned M and the relation
- * matrix E of the last round (rows of padded words are still normalised; callers zero them).
+ * Relation from attention overlap: for each word, a masked softmax over the OTHER real words of
+ * gammaR * cos(a_i, a_k), a [P, N, M] attention over regions. A word's own map is left out, or
+ * every row would peak on itself.
  */
-export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRound[]): { m: tf.Tensor3D; relation: tf.Tensor3D } {
-  const [p, n, d] = m.shape;
+export function attentionRelation(attention: tf.Tensor3D, wordMask: tf.Tensor2D, gammaR: number): tf.Tensor3D {
+  const [p, n] = wordMask.shape;
+  const a = l2norm(attention) as tf.Tensor3D;
+  const cos = bmm(a, a, false, true);
+  const others = tf.mul(wordMask.reshape([p, 1, n]), tf.sub(1, tf.eye(n)).reshape([1, n, n]));
+  return maskedSoftmax(tf.mul(cos, gammaR), others) as tf.Tensor3D;
+}
+
+export interface SrmSource {
+  kind: RelationSource;
+  /** 'words': the word features [P, N, D]; 'attention': the fixed relation of attentionRelation. */
+  x?: tf.Tensor3D;
+}
+
+/**
+ * m [P, N, d] (P pairs), wordMask [P, N]. Each round: E = softmax((X W_q)(X W_k)^T / sqrt(d_x))
+ * over real words only (X = M, or the word features), or E given ('attention'), then
+ * M <- M + ReLU((E M) W_g). Returns the reasoned M and the relation matrix E of the last round
+ * (rows of padded words are still normalised; callers zero them).
+ */
+export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRound[], source: SrmSource = { kind: 'matching' }): { m: tf.Tensor3D; relation: tf.Tensor3D } {
+  const [p, n] = m.shape;
   const keyMask = wordMask.reshape([p, 1, n]);
   let cur = m;
   let relation: tf.Tensor3D | null = null;
   for (const r of rounds) {
-    // (M W_q)(M W_k)^T = (M (W_q W_k^T)) M^T: one [P*N, d] x [d, d] product instead of two.
-    const qk = linear(cur, matmul(r.wq, r.wk, false, true)) as tf.Tensor3D;
-    relation = maskedSoftmax(tf.div(bmm(qk, cur, false, true), Math.sqrt(d)), keyMask) as tf.Tensor3D;
+    if (source.kind === 'attention') {
+      relation = source.x as tf.Tensor3D;
+    } else {
+      const x = source.kind === 'words' ? (source.x as tf.Tensor3D) : cur;
+      // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
+      const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
+      relation = maskedSoftmax(tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2])), keyMask) as tf.Tensor3D;
+    }
     cur = tf.add(cur, tf.relu(linear(bmm(relation, cur), r.wg))) as tf.Tensor3D;
   }
   if (!relation) throw new Error('srmReason needs at least one round');

@@ -137,10 +137,22 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       : o.l2norm(o.matmul(o.g.op('Concat', [e, c, o.mul(e, c)], { axis: attr.i(-1) }), wm));
     if (cfg.srm) {
       const keyMask = o.unsqueeze(mask, [1]);
+      // srm.ts's attentionRelation: cosines of the attention maps, the word itself left out.
+      const n = d.maxWords;
+      const notSelf = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 0 : 1));
+      const fixed = cfg.relation === 'attention'
+        ? o.maskedSoftmax(o.mulS(o.matmul(o.l2norm(attention), o.transpose(o.l2norm(attention), [0, 2, 1])), cfg.gammaR), o.mul(keyMask, o.g.constF(notSelf, [1, n, n])))
+        : '';
       for (let r = 0; r < cfg.srmRounds; r++) {
-        const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
-        const qk = o.matmul(m, w);
-        relation = o.maskedSoftmax(o.mulS(o.matmul(qk, o.transpose(m, [0, 2, 1])), 1 / Math.sqrt(cfg.mDim)), keyMask);
+        if (fixed) {
+          relation = fixed;
+        } else {
+          const src = cfg.relation === 'words' ? e : m;
+          const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
+          const qk = o.matmul(src, w);
+          const dim = o.shape(`${pre}srm.${r}.w_q`)[0];
+          relation = o.maskedSoftmax(o.mulS(o.matmul(qk, o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim)), keyMask);
+        }
         m = o.add(m, o.relu(o.matmul(o.matmul(relation, m), o.p(`${pre}srm.${r}.w_g`))));
       }
     }
@@ -158,7 +170,8 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     if (cfg.irm === 'uniform') {
       beta = o.uniformOverMask(mask);
     } else {
-      const logits = o.squeeze(o.linear(m, o.p(`${pre}irm.w_a`), cfg.irm === 'sigmoid' ? o.p(`${pre}irm.b_a`) : undefined), [2]);
+      const irmIn = cfg.irmInput === 'words' ? e : m;
+      const logits = o.squeeze(o.linear(irmIn, o.p(`${pre}irm.w_a`), cfg.irm === 'sigmoid' ? o.p(`${pre}irm.b_a`) : undefined), [2]);
       if (cfg.irm === 'softmax') {
         beta = o.maskedSoftmax(logits, mask);
       } else {

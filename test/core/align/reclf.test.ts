@@ -24,9 +24,12 @@ function build(config: Record<string, unknown>) {
 }
 
 /** The RECLF chain for one (report t, image i) pair, written out with loops. */
-function refPair(t: number, i: number, w: (n: string) => Mat, opts: { srm: boolean; irm: 'softmax' | 'sigmoid' | 'uniform'; concat?: boolean; bias?: number }) {
+function refPair(t: number, i: number, w: (n: string) => Mat, opts: {
+  srm: boolean; irm: 'softmax' | 'sigmoid' | 'uniform'; concat?: boolean; bias?: number;
+  relation?: 'words' | 'attention'; gammaR?: number; irmWords?: boolean;
+}) {
   const mask = MASK[t];
-  const { ctx } = gloriaPair(WORDS[t], REGIONS[i], mask, 4, 5);
+  const { ctx, attn } = gloriaPair(WORDS[t], REGIONS[i], mask, 4, 5);
   let m: Mat = WORDS[t].map((e, k) => {
     const c = ctx[k];
     const x = opts.concat ? [...e, ...c, ...e.map((v, d) => v * c[d])] : e.map((v, d) => (c[d] - v) ** 2);
@@ -34,9 +37,16 @@ function refPair(t: number, i: number, w: (n: string) => Mat, opts: { srm: boole
   });
   let relation: Mat = m.map((_, a) => m.map((__, b) => (a === b ? 1 : 0)));
   if (opts.srm) {
-    const q = m.map((r) => vecMat(r, w('srm.0.w_q')));
-    const k = m.map((r) => vecMat(r, w('srm.0.w_k')));
-    relation = q.map((qa) => softmax(k.map((kb) => dot(qa, kb) / Math.sqrt(4)), mask));
+    if (opts.relation === 'attention') {
+      // Cosine of two words' attention maps; a word is not related to itself.
+      const an = attn.map((a) => l2n(a));
+      relation = an.map((x, a) => softmax(an.map((y) => (opts.gammaR ?? 10) * dot(x, y)), mask.map((v, b) => (b === a ? 0 : v))));
+    } else {
+      const src = opts.relation === 'words' ? WORDS[t] : m;
+      const q = src.map((r) => vecMat(r, w('srm.0.w_q')));
+      const k = src.map((r) => vecMat(r, w('srm.0.w_k')));
+      relation = q.map((qa) => softmax(k.map((kb) => dot(qa, kb) / Math.sqrt(src[0].length)), mask));
+    }
     const em = relation.map((row) => m[0].map((_, d) => row.reduce((s, e, b) => s + e * m[b][d], 0)));
     m = m.map((r, a) => {
       const g = vecMat(em[a], w('srm.0.w_g'));
@@ -45,7 +55,7 @@ function refPair(t: number, i: number, w: (n: string) => Mat, opts: { srm: boole
   }
   let beta: Vec;
   if (opts.irm === 'uniform') beta = mask.map((v) => v / mask.reduce((s, x) => s + x, 0));
-  else if (opts.irm === 'softmax') beta = softmax(m.map((r) => vecMat(r, w('irm.w_a'))[0]), mask);
+  else if (opts.irm === 'softmax') beta = softmax((opts.irmWords ? WORDS[t] : m).map((r) => vecMat(r, w('irm.w_a'))[0]), mask);
   else {
     const g = m.map((r, k) => sigmoid(vecMat(r, w('irm.w_a'))[0] + (opts.bias ?? 0)) * mask[k]);
     beta = g.map((v) => v / g.reduce((s, x) => s + x, 0));
@@ -85,6 +95,17 @@ test('RECLF switches: no SRM (identity relation), uniform IRM, sigmoid IRM, conc
   checkAgainstRef({ srmRounds: 1, irm: false }, { srm: true, irm: 'uniform' });
   checkAgainstRef({ srmRounds: 1, irm: 'sigmoid' }, { srm: true, irm: 'sigmoid', bias: 0 });
   checkAgainstRef({ srmRounds: 1, matching: 'concat' }, { srm: true, irm: 'softmax', concat: true });
+});
+
+test('RECLF relation sources (word features, attention overlap without self) and IRM on word features match the hand loop', async () => {
+  await useCpu();
+  checkAgainstRef({ srmRounds: 1, relation: 'words' }, { srm: true, irm: 'softmax', relation: 'words' });
+  checkAgainstRef({ srmRounds: 1, relation: 'attention', gammaR: 3 }, { srm: true, irm: 'softmax', relation: 'attention', gammaR: 3 });
+  checkAgainstRef({ srmRounds: 1, irmInput: 'words' }, { srm: true, irm: 'softmax', irmWords: true });
+  // The attention relation has no parameters: SRM keeps only w_g.
+  const { params } = build({ srmRounds: 1, relation: 'attention' });
+  assert.equal(params.has('align.reclf.srm.0.w_q'), false);
+  assert.equal(params.has('align.reclf.srm.0.w_g'), true);
   const { method } = build({ srm: false, irm: 'uniform' });
   const e = method.explain(tinyInputs());
   closeArr(e.relation.dataSync(), [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1], 0, 'identity');

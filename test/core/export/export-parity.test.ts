@@ -62,6 +62,10 @@ test('reclf variants (within/concat/sigmoid, lse, uniform) match TF.js', async (
 });
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
   checkParity('reclf-local0', 'reclf', { mDim: 8, context: 'centered' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0 } }));
+test('reclf with relations from attention overlap or word features, and importance from word features, matches TF.js', async () => {
+  await checkParity('reclf-rel-attention', 'reclf', { mDim: 8, relation: 'attention', gammaR: 7, irmInput: 'words' });
+  await checkParity('reclf-rel-words', 'reclf', { mDim: 8, relation: 'words', irm: 'sigmoid' });
+});
 test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
 test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>
