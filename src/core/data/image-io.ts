@@ -89,7 +89,7 @@ async function decodeRaster(bytes: Uint8Array, hint: string, maxPixels: number):
   try {
     meta = await sharp(bytes).metadata();
   } catch (e) {
-    throw new DataError(`${hint}: cannot decode image (${errorText(e)})`, hint);
+    throw new DataError(`${hint}: cannot decode image (${oneLine(errorText(e))})`, hint);
   }
   // The header's size, before a single pixel is decoded.
   if (meta.width && meta.height) {
@@ -112,7 +112,7 @@ async function decodeRaster(bytes: Uint8Array, hint: string, maxPixels: number):
       : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return toGrey(samples, info.width, info.height, info.channels, sixteen ? 65535 : 255);
   } catch (e) {
-    throw new DataError(`${hint}: cannot decode image (${errorText(e)})`, hint);
+    throw new DataError(`${hint}: cannot decode image (${oneLine(errorText(e))})`, hint);
   }
 }
 
@@ -279,6 +279,14 @@ export function normalizeInPlace(data: Float32Array, opts: NormalizeOptions = {}
   if (!(std > 0)) throw new Error(`normalize: std must be > 0, got ${std}`);
   const inv = 1 / std;
   for (let i = 0; i < data.length; i++) data[i] = (data[i] - mean) * inv;
+}
+
+/**
+ * sharp's messages span lines (libvips repeats each warning, and "Warning treated as error" comes
+ * first): one line, each distinct part once, so a record's reason stays one line in info and events.
+ */
+export function oneLine(text: string): string {
+  return [...new Set(text.split('\n').map((l) => l.trim()).filter(Boolean))].join('; ');
 }
 
 export function errorText(e: unknown): string {

@@ -8,7 +8,7 @@ import { decodeImageFile, encodePng, normalize, resizeAndPad, type GreyImage, ty
 import { DEFAULT_MAX_REPORT_BYTES, MAX_VOCAB_BYTES, formatBytes, realDir, realFileUnder } from '../data/input-guard';
 import { reportTextProblem } from '../data/report-text';
 import { WordPieceTokenizer, parseVocabText } from '../text';
-import { ContractSession, METADATA_MAXIMA } from '../runtime/onnx-session';
+import { ContractSession, METADATA_MAXIMA, type ContractOutputs } from '../runtime/onnx-session';
 import { VOCAB_METADATA_KEY, vocabPathFor } from '../export/export-model';
 import type { ExplainModelInfo, ExplanationPayload } from '../../protocol/explain';
 import { defaultKnowledgeBase, type KnowledgeBase } from '../knowledge/kb';
@@ -165,6 +165,26 @@ function cosine(a: Float32Array, ao: number, b: Float32Array, bo: number, d: num
   return ab / Math.sqrt(Math.max(aa * bb, 1e-16));
 }
 
+/**
+ * The outputs' run-time shapes against each other (batch 1): a graph that declares symbolic sizes
+ * can still return wrong ones, and reading past the end of a short output gives NaN in every row.
+ */
+function checkOutputShapes(out: ContractOutputs, file: string): void {
+  const [, n, m] = out.attention.dims;
+  const d = out.word_features.dims[2];
+  const de = out.image_embedding.dims[1];
+  const want: Record<keyof ContractOutputs, number[]> = {
+    attention: [1, n, m], relation: [1, n, n], importance: [1, n], word_features: [1, n, d], region_features: [1, m, d],
+    image_embedding: [1, de], text_embedding: [1, de], local_score: [1],
+  };
+  for (const [name, dims] of Object.entries(want)) {
+    const t = out[name];
+    if (t.dims.length !== dims.length || t.dims.some((g, i) => g !== dims[i]) || t.data.length !== dims.reduce((a, b) => a * b, 1)) {
+      throw new DataError(`${file}: output '${name}' has shape [${t.dims.join(', ')}], expected [${dims.join(', ')}]`, file, name);
+    }
+  }
+}
+
 /** Explains a decoded image (values in [0,1]) against a report. */
 export async function explainImage(model: ExplainModel, image: GreyImage, req: Omit<ExplainRequest, 'imagePath'> & { sourcePath?: string }): Promise<ExplanationPayload> {
   const { meta, tokenizer } = model;
@@ -193,6 +213,7 @@ export async function explainImage(model: ExplainModel, image: GreyImage, req: O
   if (n === 0) throw new DataError(`${req.reportPath ?? 'report'}: the report has no words the tokenizer keeps`, req.reportPath);
   const gridM = meta.grid[0] * meta.grid[1];
   if (m !== gridM) throw new DataError(`${model.info.path ?? model.info.name}: attention has ${m} regions but metadata grid is ${meta.grid.join('x')}`, model.info.path, 'grid');
+  checkOutputShapes(out, model.info.path ?? model.info.name);
   const d = out.word_features.dims[2];
   const attention = new Float32Array(n * m);
   const relation = new Float32Array(n * n);

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import configSchema from '../../../schemas/reclf-config.schema.json';
 import { DataError } from '../errors';
 import { readModelMetadata } from '../export/onnx-decode';
+import { regularInputFile } from '../data/input-guard';
 
 interface Expect {
   rank: number;
@@ -35,6 +36,9 @@ export const CONTRACT_OUTPUT_SPEC: Record<string, Expect> = {
   importance: { rank: 2, type: 'float32' },
   local_score: { rank: 1, type: 'float32' },
 };
+
+/** A single-file ONNX model is one protobuf message, which cannot exceed 2 GiB. */
+export const MAX_ONNX_BYTES = 2 * 1024 ** 3;
 
 export interface ValueInfo {
   name: string;
@@ -240,9 +244,14 @@ export class ContractSession {
 
   /** Opens and checks `file`; CUDA EP when available and `device` is not 'cpu', else CPU. */
   static async open(file: string, opts: { device?: 'auto' | 'cpu' | 'cuda' } = {}): Promise<ContractSession> {
+    // Only a regular file: /dev/zero would be read until the heap is gone, a FIFO would block.
+    const checked = regularInputFile(file, MAX_ONNX_BYTES, undefined, 'the ONNX model');
+    if (!checked.ok) {
+      throw new DataError(`${file}: ${checked.reason.startsWith('file not found') ? 'ONNX model file not found' : checked.reason}`, file);
+    }
     let bytes: Uint8Array;
     try {
-      bytes = fs.readFileSync(file);
+      bytes = fs.readFileSync(checked.real);
     } catch (e) {
       throw new DataError(`${file}: cannot read the ONNX model (${(e as Error).message})`, file);
     }
@@ -281,7 +290,8 @@ export class ContractSession {
     }
     if (violations.length) {
       await session.release();
-      throw new DataError(`${file}: does not follow the RECLF ONNX model contract:\n  - ${violations.join('\n  - ')}`, file);
+      // One line (the CLI prints only the first): every violation, separated by '; '.
+      throw new DataError(`${file}: does not follow the RECLF ONNX model contract: ${violations.join('; ')}`, file);
     }
     const metaProblems = metadataShapeViolations(metadata, session.inputMetadata.map(infoOf), session.outputMetadata.map(infoOf));
     if (metaProblems.length) {

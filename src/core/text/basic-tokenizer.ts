@@ -160,7 +160,9 @@ function normaliseToken(raw: RawChar[], lowerCase: boolean, stripAccents: boolea
 
 function makeToken(text: string, chars: NormChar[], special: boolean): BasicToken {
   const start = chars[0].start;
-  const end = Math.max(...chars.map((c) => c.end));
+  // A loop, not Math.max(...): spreading a very long word's characters overflows the call stack.
+  let end = start;
+  for (const c of chars) if (c.end > end) end = c.end;
   return { text: text.slice(start, end), start, end, norm: chars.map((c) => c.ch).join(''), chars, special };
 }
 
