@@ -1,7 +1,8 @@
 // Tiny declarative flag parser: each subcommand declares its flags once, which gives both the
 // parsing and the --help text.
 
-export type FlagType = 'string' | 'number' | 'boolean' | 'list';
+// 'multi': repeatable, each occurrence one value, never split at commas (an #SBATCH line may hold some).
+export type FlagType = 'string' | 'number' | 'boolean' | 'list' | 'multi';
 
 export interface FlagSpec {
   type: FlagType;
@@ -73,6 +74,9 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       const n = Number(raw);
       if (!Number.isFinite(n)) throw new UsageError(`option --${name} expects a number, got '${raw}'`);
       flags[key] = n;
+    } else if (f.type === 'multi') {
+      const prev = flags[key];
+      flags[key] = [...(Array.isArray(prev) ? prev : []), raw];
     } else if (f.type === 'list') {
       flags[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
     } else {

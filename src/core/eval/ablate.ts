@@ -1,7 +1,9 @@
 // The ablation runner: trains every method variant with the same data, step budget and seeds,
 // evaluates each run on the same tasks, and tabulates mean +/- std per metric. Resumable: a
 // variant/seed whose run folder already holds its evaluation summary is not redone, and a run
-// whose training was interrupted resumes from its last checkpoint.
+// whose training was interrupted resumes from its last checkpoint. The grid, one task of it and
+// the tabulation are separate functions so an executor (local loop, Slurm array) can run the
+// tasks wherever it likes and collect them afterwards; scheduling lives in the engine.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors';
@@ -13,6 +15,7 @@ import { mean } from './metrics';
 import { evaluateRun, TASK_NAMES, type EvaluateOptions, type TaskName } from './tasks';
 import type { EvalResult } from './results';
 import type { GpuAdapterReport } from '../runtime/backend';
+import type { TaskState } from '../../protocol/events';
 
 /** Variant name -> method config (the reclf-no-* names switch one relation module off). */
 export const VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
@@ -42,7 +45,22 @@ export interface AblationOptions {
   device: string;
   adapter?: GpuAdapterReport;
   listener: TrainListener;
+  /** The listener of one run's training (its events.jsonl); default `listener`. */
+  runListener?: (runDir: string) => TrainListener;
+  /** Each evaluation result of a run as it is written. */
+  onEvalResult?: (r: EvalResult) => void;
+  /** A run of the grid changed state (pending, running, finished, failed, cancelled). */
+  onTask?: (t: AblationTaskUpdate) => void;
   cancel?: { requested: boolean };
+}
+
+/** A grid task's new state, as the executors report it (the engine turns it into an `ablation_task` event). */
+export interface AblationTaskUpdate extends GridTask {
+  total: number;
+  state: TaskState;
+  metric?: { name: string; value: number };
+  message?: string;
+  jobId?: string;
 }
 
 export interface AblationRow {
@@ -58,12 +76,14 @@ export interface AblationSummary {
   seeds: number;
   rows: AblationRow[];
   runs: { variant: string; seed: number; run: string; skipped: boolean }[];
+  /** Runs of the grid not evaluated yet on every task asked for (empty when the grid is complete). */
+  missing?: { variant: string; seed: number; run: string }[];
 }
 
 const SUMMARY = 'summary.json';
 
 /** RUN/eval/summary.json: what the ablation evaluated in that run. */
-interface EvalSummaryFile {
+export interface EvalSummaryFile {
   results: EvalResult[];
   skipped: { task: TaskName; reason: string }[];
 }
@@ -106,57 +126,172 @@ export function variantConfig(variant: string, seed: number, budget: number, bas
   return { ...merged, train: { ...((merged.train as Record<string, unknown>) ?? {}), seed, maxSteps: budget } };
 }
 
-export async function runAblation(o: AblationOptions): Promise<AblationSummary> {
+/** One variant x seed of the grid: its 0-based index, and its run folder (`VARIANT-seedS`). */
+export interface GridTask {
+  index: number;
+  variant: string;
+  seed: number;
+  name: string;
+  runDir: string;
+}
+
+/** The grid in its fixed order (variant-major): the index is what a Slurm array task runs. */
+export function ablationGrid(methods: readonly string[], seeds: number, out: string): GridTask[] {
+  const grid: GridTask[] = [];
+  for (const variant of methods) {
+    for (let seed = 0; seed < seeds; seed++) {
+      const name = `${variant}-seed${seed}`;
+      grid.push({ index: grid.length, variant, seed, name, runDir: path.join(out, name) });
+    }
+  }
+  return grid;
+}
+
+/** RUN/eval/summary.json, or empty when the run has not been evaluated yet. */
+export function readTaskSummary(runDir: string): EvalSummaryFile {
+  const file = path.join(runDir, 'eval', SUMMARY);
+  if (!fs.existsSync(file)) return { results: [], skipped: [] };
+  try {
+    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<EvalSummaryFile>;
+    return { results: Array.isArray(raw.results) ? raw.results : [], skipped: Array.isArray(raw.skipped) ? raw.skipped : [] };
+  } catch {
+    // Written atomically, so unreadable means damaged by hand: evaluate again rather than trust it.
+    return { results: [], skipped: [] };
+  }
+}
+
+/** Tasks asked for that this run has neither results for nor a reason to skip. */
+export function missingEvalTasks(runDir: string, tasks: readonly TaskName[] | undefined): TaskName[] {
+  const { results, skipped } = readTaskSummary(runDir);
+  const covered = new Set<string>([...results.map((r) => r.task), ...skipped.map((t) => t.task)]);
+  return (tasks ?? [...TASK_NAMES]).filter((t) => !covered.has(t));
+}
+
+/** The first headline metric a run has: the one number an editor shows per grid cell. */
+export function keyMetric(results: readonly EvalResult[]): { name: string; value: number } | undefined {
+  for (const h of HEADLINE) {
+    const [task, metric] = [h.slice(0, h.indexOf('/')), h.slice(h.indexOf('/') + 1)];
+    const v = results.find((r) => r.task === task)?.metrics[metric];
+    if (typeof v === 'number' && Number.isFinite(v)) return { name: h, value: v };
+  }
+  return undefined;
+}
+
+/** Checks every variant resolves (schema-checked) before the first run starts or is submitted. */
+export function checkAblation(o: Pick<AblationOptions, 'budget' | 'seeds' | 'methods' | 'baseConfig' | 'variants'>): void {
   if (!Number.isInteger(o.budget) || o.budget < 1) throw new ConfigError(`--budget must be a positive number of steps, got ${o.budget}`, 'budget');
   if (!Number.isInteger(o.seeds) || o.seeds < 1) throw new ConfigError(`--seeds must be a positive integer, got ${o.seeds}`, 'seeds');
-  // Every variant resolves (schema-checked) before the first run starts.
+  if (o.methods.length === 0) throw new ConfigError('--methods: no variants to run', 'methods');
   for (const m of o.methods) resolveRunConfig(variantConfig(m, 0, o.budget, o.baseConfig, o.variants));
+}
+
+export interface TaskOutcome {
+  status: 'ok' | 'cancelled';
+  results: EvalResult[];
+  /** Already evaluated on every task asked for: nothing ran. */
+  skipped: boolean;
+}
+
+/**
+ * Whether the run's training ended with status ok. A cancelled run also writes its summary
+ * (status 'cancelled'): that one must resume, not be evaluated half-trained.
+ */
+export function trainingFinished(runDir: string): boolean {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(runDir, 'train-summary.json'), 'utf8')) as { status?: unknown };
+    return s.status === 'ok';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One variant x seed: trains (resuming from its last checkpoint when it has one), then evaluates
+ * the tasks it has not been evaluated on, and records them in RUN/eval/summary.json. The local
+ * executor runs these one after another; a Slurm array task runs one.
+ */
+export async function runAblationTask(o: AblationOptions, t: GridTask): Promise<TaskOutcome> {
+  const listener = o.runListener?.(t.runDir) ?? o.listener;
+  const { variant, seed, runDir } = t;
+  let { results, skipped: notRun } = readTaskSummary(runDir);
+  const missing = missingEvalTasks(runDir, o.evaluate.tasks);
+  if (missing.length === 0) {
+    o.listener.log(`${variant} seed ${seed}: already evaluated, skipped`);
+    return { status: 'ok', results, skipped: true };
+  }
+  if (!trainingFinished(runDir)) {
+    const config = resolveRunConfig(variantConfig(variant, seed, o.budget, o.baseConfig, o.variants));
+    const resume = fs.existsSync(path.join(runDir, 'checkpoints'));
+    o.listener.log(`${variant} seed ${seed}: training ${o.budget} steps${resume ? ' (resuming)' : ''}`);
+    const r = await runTraining({
+      runDir, dataDir: o.dataDir, config, resume, listener, cancel: o.cancel ?? { requested: false },
+      backend: o.backend, device: o.device, adapter: o.adapter,
+    });
+    listener.emit({ type: 'run_finished', status: r.status, summary: { ...r } });
+    if (r.status === 'cancelled') return { status: 'cancelled', results, skipped: false };
+    if (r.status !== 'ok') throw new ConfigError(`${variant} seed ${seed}: training ${r.status}`, 'methods');
+  }
+  if (results.length || notRun.length) o.listener.log(`${variant} seed ${seed}: evaluating ${missing.join(', ')}`);
+  const ev = await evaluateRun({ ...o.evaluate, tasks: missing, runDir, dataDir: o.dataDir, onResult: o.onEvalResult });
+  results = [...results, ...ev.results];
+  notRun = [...notRun, ...ev.skipped];
+  writeJsonAtomic(path.join(runDir, 'eval', SUMMARY), { results, skipped: notRun } satisfies EvalSummaryFile);
+  return { status: 'ok', results, skipped: false };
+}
+
+export async function runAblation(o: AblationOptions): Promise<AblationSummary> {
+  checkAblation(o);
   fs.mkdirSync(o.out, { recursive: true });
+  const grid = ablationGrid(o.methods, o.seeds, o.out);
+  const runs: AblationSummary['runs'] = [];
+  const update = (t: GridTask, state: TaskState, extra: Partial<AblationTaskUpdate> = {}): void =>
+    o.onTask?.({ ...t, total: grid.length, state, ...extra });
+  for (const t of grid) update(t, missingEvalTasks(t.runDir, o.evaluate.tasks).length ? 'pending' : 'finished', { metric: keyMetric(readTaskSummary(t.runDir).results) });
+  for (const t of grid) {
+    if (o.cancel?.requested) break;
+    let outcome: TaskOutcome;
+    try {
+      if (missingEvalTasks(t.runDir, o.evaluate.tasks).length) update(t, 'running');
+      outcome = await runAblationTask(o, t);
+    } catch (e) {
+      update(t, 'failed', { message: (e as Error).message.split('\n')[0] });
+      throw e;
+    }
+    if (outcome.status === 'cancelled') {
+      update(t, 'cancelled');
+      break;
+    }
+    if (!outcome.skipped) update(t, 'finished', { metric: keyMetric(outcome.results) });
+    runs.push({ variant: t.variant, seed: t.seed, run: t.runDir, skipped: outcome.skipped });
+  }
+  const summary = collectAblation({ out: o.out, dataDir: o.dataDir, methods: o.methods, seeds: o.seeds, budget: o.budget, tasks: o.evaluate.tasks });
+  return { ...summary, runs };
+}
+
+/**
+ * Tabulates whatever has finished: every run evaluated on every task asked for counts, the
+ * others are named in `missing`. Writes OUT/ablation.json and OUT/ablation.md.
+ */
+export function collectAblation(o: { out: string; dataDir: string; methods: readonly string[]; seeds: number; budget: number; tasks?: readonly TaskName[] }): AblationSummary {
   const rows: AblationRow[] = [];
   const runs: AblationSummary['runs'] = [];
+  const missing: NonNullable<AblationSummary['missing']> = [];
   for (const variant of o.methods) {
     const row: AblationRow = { variant, seeds: [], values: {} };
-    for (let seed = 0; seed < o.seeds; seed++) {
-      const runDir = path.join(o.out, `${variant}-seed${seed}`);
-      const summaryFile = path.join(runDir, 'eval', SUMMARY);
-      let results: EvalResult[] = [];
-      let notRun: { task: TaskName; reason: string }[] = [];
-      if (fs.existsSync(summaryFile)) {
-        ({ results, skipped: notRun } = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as EvalSummaryFile);
+    for (const t of ablationGrid([variant], o.seeds, o.out)) {
+      if (missingEvalTasks(t.runDir, o.tasks).length) {
+        missing.push({ variant, seed: t.seed, run: t.runDir });
+        continue;
       }
-      // Tasks asked for now that this run has neither results for nor a reason to skip (an
-      // ablation widened with a new task is completed without retraining or re-evaluating).
-      const covered = new Set<string>([...results.map((r) => r.task), ...notRun.map((t) => t.task)]);
-      const missing = (o.evaluate.tasks ?? [...TASK_NAMES]).filter((t) => !covered.has(t));
-      const skipped = missing.length === 0;
-      if (skipped) {
-        o.listener.log(`${variant} seed ${seed}: already evaluated, skipped`);
-      } else {
-        if (!fs.existsSync(path.join(runDir, 'train-summary.json'))) {
-          const config = resolveRunConfig(variantConfig(variant, seed, o.budget, o.baseConfig, o.variants));
-          const resume = fs.existsSync(path.join(runDir, 'checkpoints'));
-          o.listener.log(`${variant} seed ${seed}: training ${o.budget} steps${resume ? ' (resuming)' : ''}`);
-          const r = await runTraining({
-            runDir, dataDir: o.dataDir, config, resume, listener: o.listener, cancel: o.cancel ?? { requested: false },
-            backend: o.backend, device: o.device, adapter: o.adapter,
-          });
-          if (r.status !== 'ok') throw new ConfigError(`${variant} seed ${seed}: training ${r.status}`, 'methods');
-        }
-        if (covered.size) o.listener.log(`${variant} seed ${seed}: evaluating ${missing.join(', ')}`);
-        const ev = await evaluateRun({ ...o.evaluate, tasks: missing, runDir, dataDir: o.dataDir });
-        results = [...results, ...ev.results];
-        notRun = [...notRun, ...ev.skipped];
-        writeJsonAtomic(summaryFile, { results, skipped: notRun } satisfies EvalSummaryFile);
-      }
-      runs.push({ variant, seed, run: runDir, skipped });
-      row.seeds.push(seed);
-      for (const r of results) {
+      runs.push({ variant, seed: t.seed, run: t.runDir, skipped: true });
+      row.seeds.push(t.seed);
+      for (const r of readTaskSummary(t.runDir).results) {
         for (const [k, v] of Object.entries(r.metrics)) (row.values[`${r.task}/${k}`] ??= []).push(v);
       }
     }
     rows.push(row);
   }
-  const summary: AblationSummary = { data: o.dataDir, budget: o.budget, seeds: o.seeds, rows, runs };
+  const summary: AblationSummary = { data: o.dataDir, budget: o.budget, seeds: o.seeds, rows, runs, missing };
   writeJsonAtomic(path.join(o.out, 'ablation.json'), summary);
   writeFileAtomic(path.join(o.out, 'ablation.md'), ablationMarkdown(summary));
   return summary;
@@ -188,5 +323,7 @@ export function ablationMarkdown(s: AblationSummary): string {
     `|---|${cols.map(() => '---').join('|')}|`,
     ...s.rows.map((r) => `| ${r.variant} | ${cols.map((c) => meanStd(r.values[c] ?? [])).join(' | ')} |`),
   ];
+  // A partial table says so: a mean over fewer seeds than asked for is not the same claim.
+  if (s.missing?.length) lines.push('', `Missing (${s.missing.length} of ${s.missing.length + s.runs.length} runs not finished yet): ${s.missing.map((m) => `${m.variant} seed ${m.seed}`).join(', ')}.`);
   return lines.join('\n') + '\n';
 }

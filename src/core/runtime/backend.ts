@@ -151,7 +151,10 @@ async function openDawnAdapter(): Promise<{ adapter: GpuAdapterLike; report: Gpu
   const mod = (await import('webgpu')) as unknown as WebGpuModule;
   // tfjs-backend-webgpu uses the WebGPU enums (GPUBufferUsage, GPUMapMode, ...) as globals, as in a browser.
   for (const [k, v] of Object.entries(mod.globals ?? {})) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  const gpu = mod.create([]);
+  // RECLF_WEBGPU_ADAPTER=NAME opens the adapter of that name: on a node with several GPUs that
+  // does not confine devices, Vulkan shows them all and has no index variable (engine/slurm/gpu-placement.ts).
+  const named = process.env.RECLF_WEBGPU_ADAPTER?.trim();
+  const gpu = mod.create(named ? [`adapter=${named}`] : []);
   // The backend's constructor checks navigator.gpu, which Node (before 21) lacks.
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });

@@ -382,14 +382,15 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
           state.epoch += 1;
           state.batchInEpoch = 0;
         }
-        if (cancel.requested) {
-          await writeCheckpoint(false);
-          status = 'cancelled';
-          break outer;
-        }
-        if (probe.length > 0 && (state.step % config.train.evalEvery === 0 || state.step === totalSteps)) await probeNow();
+        // A signal is honoured after this step's validation and checkpoint: stopping at an epoch's
+        // last step without its validation would leave that epoch out of the best-checkpoint
+        // choice for good (the resumed run starts in the next epoch), so a cancelled-and-resumed
+        // run would evaluate a different best.safetensors than an uninterrupted one.
+        if (probe.length > 0 && !cancel.requested && (state.step % config.train.evalEvery === 0 || state.step === totalSteps)) await probeNow();
         let stopEarly = false;
+        let checkpointed = false;
         if (epochDone || state.step === totalSteps) {
+          checkpointed = true;
           lastValidation = await validate(built, preparedValid, loader, config);
           if (lastValidation) {
             const v = lastValidation;
@@ -416,6 +417,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
           }
         } else if (state.step % config.train.checkpointEvery === 0) {
           await writeCheckpoint(false);
+          checkpointed = true;
+        }
+        if (cancel.requested) {
+          if (!checkpointed) await writeCheckpoint(false);
+          status = 'cancelled';
+          break outer;
         }
         if (stopEarly) break outer;
       }

@@ -5,6 +5,7 @@ import { infoCommand } from './info';
 import { trainCommand } from './train';
 import { evalCommand } from './eval';
 import { ablateCommand } from './ablate';
+import { jobsCommand } from './jobs';
 import { importCommands } from './import';
 import { vocabBuildCommand } from './vocab';
 import { exportCommand } from './export';
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   trainCommand,
   evalCommand,
   ablateCommand,
+  jobsCommand,
   ...importCommands,
   vocabBuildCommand,
   exportCommand,

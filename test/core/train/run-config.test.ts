@@ -69,7 +69,7 @@ test('config values outside the published schema are refused by the schema itsel
     [{ data: { maxImagePixels: 0 } }, /^data\.maxImagePixels: must be >= 1, got 0$/],
     [{ data: { maxReportBytes: 1.5 } }, /^data\.maxReportBytes: expected an integer, got 1\.5$/],
     [{ backend: 'tpu' }, /^backend: expected one of auto, .*got "tpu"$/],
-    [{ bogus: 1 }, /^bogus: unknown field \(allowed: \$schema, backend, data, text, model, method, train\)$/],
+    [{ bogus: 1 }, /^bogus: unknown field \(allowed: \$schema, backend, data, text, model, method, train, slurm\)$/],
   ];
   for (const [raw, re] of cases) {
     assert.throws(() => resolveRunConfig(raw), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'),

@@ -1,0 +1,54 @@
+// `reclf train|eval --executor slurm`: one sbatch job that runs the same command on a compute
+// node (a train job adds --resume once its run folder exists, so a requeue continues it).
+// Recorded in RUN/slurm.json before and after sbatch, like an ablation's submissions.
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic';
+import type { CommandSpec, ParsedFlags } from '../args';
+import { findTool, sbatch, type SlurmClient } from './cli';
+import { SLURM_FLAGS, type SlurmOptions } from './config';
+import { jobNameFor, readRecord, type SlurmRecord } from './ablation-executor';
+import { SLURM_FILE } from './ablation-folder';
+import { runScript } from './script';
+import { ensureEngineBuilt } from './engine-path';
+
+/** The command line again, from its parsed flags, without the executor's own flags. */
+export function argvWithoutExecutor(spec: CommandSpec, flags: ParsedFlags): string[] {
+  const out: string[] = [];
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (name in SLURM_FLAGS) continue;
+    const v = flags[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    if (v === undefined || v === false || (f.default !== undefined && JSON.stringify(v) === JSON.stringify(f.default))) continue;
+    if (v === true) out.push(`--${name}`);
+    else if (Array.isArray(v)) out.push(`--${name}=${v.join(',')}`);
+    else out.push(`--${name}=${String(v)}`);
+  }
+  return out;
+}
+
+export async function submitRun(kind: 'train' | 'eval', runDir: string, argv: string[], options: SlurmOptions): Promise<string> {
+  const client: SlurmClient = { binDir: options.binDir };
+  ensureEngineBuilt(options.enginePath, options.nodePath);
+  fs.mkdirSync(runDir, { recursive: true });
+  const record: SlurmRecord = readRecord(runDir) ?? { jobName: jobNameFor(runDir), submissions: [] };
+  const n = record.submissions.length + 1;
+  const created = new Date().toISOString();
+  const script = path.join(runDir, 'slurm', `${kind}-${n}.sbatch`);
+  // The job starts in the folder it was submitted from, so relative paths mean the same there.
+  const opts = { ...options, sbatchLines: [`--chdir=${process.cwd()}`, ...options.sbatchLines] };
+  writeFileAtomic(script, runScript({ runDir, jobName: record.jobName, argv, kind, options: opts, scontrol: findTool('scontrol', client) ?? 'scontrol', created }));
+  const sub = { n, at: created, script, indices: [] as number[], runs: [path.basename(runDir)], state: 'submitting' as 'submitting' | 'submitted' | 'rejected', jobId: undefined as string | undefined, error: undefined as string | undefined };
+  record.submissions.push(sub);
+  writeJsonAtomic(path.join(runDir, SLURM_FILE), record);
+  try {
+    sub.jobId = await sbatch(script, client, { partition: options.partition, sbatchLines: options.sbatchLines });
+    sub.state = 'submitted';
+  } catch (e) {
+    sub.state = 'rejected';
+    sub.error = (e as Error).message;
+    throw e;
+  } finally {
+    writeJsonAtomic(path.join(runDir, SLURM_FILE), record);
+  }
+  return sub.jobId;
+}
