@@ -58,5 +58,28 @@ const study = studies.find((s) => s.split === 'test' && (s.boxes ?? []).length >
 const explanation = reclf(['explain', '--run', run, '--image', path.join(data, study.image), '--report-text', study.report], { capture: true });
 console.log(`\n  explanation of ${study.id} (${path.relative(root, path.join(data, study.image))}):`);
 console.log(explanation.split('\n').map((l) => `    ${l}`).join('\n'));
+// Each finding word against the generator's ground truth: where its attention peaks, whether that
+// region's centre lies in the finding's box (the pointing game), and the word SRM relates it to most.
+const ex = JSON.parse(reclf(['explain', '--run', run, '--image', path.join(data, study.image), '--report-text', study.report, '--json'], { capture: true }));
+const png = fs.readFileSync(path.join(data, study.image));
+const [imgW, imgH] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+const [rows, cols] = ex.grid;
+console.log('\n  finding words against the ground truth (peak region: row, col of the model\'s grid):');
+for (const truth of (study.words ?? []).filter((w) => w.role === 'finding' && !w.negated)) {
+  const i = ex.words.findIndex((w) => w.start === truth.start);
+  if (i < 0) continue;
+  const att = ex.attention[i];
+  const peak = att.indexOf(Math.max(...att));
+  const [r, c] = [Math.floor(peak / cols), peak % cols];
+  // Synthetic images are square, so the model's canvas maps onto the image without padding.
+  const [x, y] = [((c + 0.5) * imgW) / cols, ((r + 0.5) * imgH) / rows];
+  const boxes = (study.boxes ?? []).filter((b) => b[4].toLowerCase() === truth.finding);
+  const inside = boxes.some(([bx, by, bw, bh]) => x >= bx && x < bx + bw && y >= by && y < by + bh);
+  const rel = ex.relation[i].map((v, j) => (j === i ? -1 : v));
+  const top = rel.indexOf(Math.max(...rel));
+  const own = (study.words ?? []).some((w) => w.start === ex.words[top].start && w.role === 'location' && w.finding === truth.finding);
+  console.log(`    ${truth.text.padEnd(14)} peak (${r}, ${c}) ${boxes.length ? (inside ? 'inside its box ' : 'outside its box') : 'no box         '}` +
+    `  top related word "${ex.words[top].text}"${own ? ' (its location)' : ''}`);
+}
 console.log(`\n  total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log('  open the run in VS Code (RECLF: Select Model) to hover words and see the heatmaps.');
