@@ -12,6 +12,8 @@ import { createImportanceBars } from './importance-bars';
 import { createWordTable } from './a11y-table';
 import { createWordDetails, importanceRanks } from './word-details';
 import { accumulateRun, emptyRun, renderRun } from './curves';
+import { accumulateJob, emptyJob, renderJob } from './jobs';
+import { renderResults } from './results-view';
 import { renderTable } from './tables';
 import {
   createStateWriter, readState, restoreDetectionPreview, restoreExplanation, storeDetectionPreview, storeExplanation, type PanelState,
@@ -23,6 +25,8 @@ export interface PanelPerf {
   select: number[];
   /** Message received -> every view drawn (ms), per explanation. */
   firstRender: number[];
+  /** Script time of each redraw of the run view on a progress update (ms). */
+  progress: number[];
 }
 
 declare global {
@@ -32,7 +36,7 @@ declare global {
 const vscode = acquireVsCodeApi();
 const state: PanelState = readState(vscode.getState());
 const writer = createStateWriter(vscode);
-const perf: PanelPerf = { select: [], firstRender: [] };
+const perf: PanelPerf = { select: [], firstRender: [], progress: [] };
 window.reclfPerf = perf;
 
 let payload: ExplanationPayload | undefined;
@@ -77,8 +81,9 @@ const bars = createImportanceBars((i) => select(i, true));
 const wordTable = createWordTable((i) => select(i, true));
 
 const header = el('header', { class: 'panel-header' });
+const studyNav = el('nav', { class: 'study-nav', 'aria-label': 'Dataset study' });
 const explainSections = el('div', { class: 'explain' },
-  header,
+  header, studyNav,
   section('sec-image', 'Image attention', heatmap.root),
   section('sec-report', 'Report', report.root, details.root),
   section('sec-graph', 'Relations (SRM)', graph.root),
@@ -88,14 +93,18 @@ const explainSections = el('div', { class: 'explain' },
 explainSections.querySelector('#sec-table')?.removeAttribute('open');
 const runBody = el('div', { class: 'run-body' });
 const runSection = section('sec-run', 'Training run', runBody);
+const jobsBody = el('div', { class: 'jobs-body' });
+const jobsSection = section('sec-jobs', 'Jobs', jobsBody);
+const resultsBody = el('div', { class: 'results-body' });
+const resultsSection = section('sec-results', 'Results', resultsBody);
 const tablesBody = el('div', { class: 'tables-body' });
-const tablesSection = section('sec-tables', 'Evaluation', tablesBody);
+const tablesSection = section('sec-tables', 'Tables', tablesBody);
 const detectionBody = el('div', { class: 'detection-body' });
 const detectionSection = section('sec-detection', 'Detection preview', detectionBody);
 const empty = el('p', { class: 'empty' }, 'Run ', el('strong', {}, 'RECLF: Explain Image + Report'), ' to see what the model looks at.');
 
 const app = document.getElementById('app') as HTMLElement;
-app.replaceChildren(empty, explainSections, runSection, tablesSection, detectionSection);
+app.replaceChildren(empty, explainSections, runSection, jobsSection, resultsSection, tablesSection, detectionSection);
 
 function renderHeader(p: ExplanationPayload): void {
   const src = p.image.sourcePath ? p.image.sourcePath.split(/[\\/]/).pop() ?? '' : '';
@@ -115,8 +124,25 @@ function recolour(): void {
   if (payload) { graph.select(state.selected); bars.select(state.selected); }
 }
 
+function renderStudyNav(): void {
+  const st = state.study;
+  if (!st) { studyNav.replaceChildren(); studyNav.hidden = true; return; }
+  const step = (d: 1 | -1) => (): void => { request({ method: 'stepStudy', step: d }).catch(reportError); };
+  const prev = el('button', { class: 'chip', id: 'study-prev', title: 'Explain the previous study of the dataset' }, '‹ previous');
+  const next = el('button', { class: 'chip', id: 'study-next', title: 'Explain the next study of the dataset' }, 'next ›');
+  prev.addEventListener('click', step(-1));
+  next.addEventListener('click', step(1));
+  studyNav.hidden = false;
+  studyNav.replaceChildren(prev,
+    el('span', { class: 'study-id' }, `${st.dataset} · study ${st.index + 1} of ${st.total} · ${st.id}`),
+    el('span', { class: 'muted' }, st.labels.length ? ` · ${st.labels.join(', ')}` : ' · no finding'), next);
+}
+
 function updateVisibility(): void {
-  empty.hidden = payload !== undefined || state.run !== undefined || state.tables.length > 0 || state.detection !== undefined;
+  empty.hidden = payload !== undefined || state.run !== undefined || state.tables.length > 0 || state.detection !== undefined
+    || state.jobs.length > 0 || state.results !== undefined;
+  jobsSection.hidden = state.jobs.length === 0;
+  resultsSection.hidden = state.results === undefined;
   detectionSection.hidden = state.detection === undefined;
   explainSections.hidden = payload === undefined;
   runSection.hidden = state.run === undefined;
@@ -161,7 +187,21 @@ async function showExplanation(p: ExplanationPayload, selectIndex: number, persi
 }
 
 function showRun(): void {
+  const t0 = performance.now();
   if (state.run) runBody.replaceChildren(renderRun(state.run));
+  updateVisibility();
+  perf.progress.push(performance.now() - t0);
+  document.body.dataset.runDrawn = String(perf.progress.length);
+}
+
+function showJobs(): void {
+  jobsBody.replaceChildren(...state.jobs.map(renderJob));
+  updateVisibility();
+}
+
+function showResults(): void {
+  if (state.results) resultsBody.replaceChildren(renderResults(state.results));
+  else resultsBody.replaceChildren();
   updateVisibility();
 }
 
@@ -182,14 +222,47 @@ async function handle(msg: HostMessage): Promise<void> {
   switch (msg.type) {
     case 'explanation':
       state.selected = msg.selectIndex ?? 0;
+      state.study = msg.study;
+      renderStudyNav();
       await showExplanation(msg.payload, state.selected, true);
       break;
     case 'selectWord': select(msg.index, false); break;
-    case 'runEvents':
-      if (msg.reset || !state.run || state.run.runId !== msg.runId) state.run = emptyRun(msg.runId);
-      accumulateRun(state.run, msg.events);
-      // Events can stream faster than frames: draw at most once per frame.
-      if (!runFrame) runFrame = requestAnimationFrame(() => { runFrame = 0; showRun(); });
+    case 'runEvents': {
+      const job = msg.job ?? 'train';
+      if (job === 'train') {
+        if (msg.reset || !state.run || state.run.runId !== msg.runId) state.run = emptyRun(msg.runId);
+        accumulateRun(state.run, msg.events);
+        // Events can stream faster than frames: draw at most once per frame.
+        if (!runFrame) runFrame = requestAnimationFrame(() => { runFrame = 0; showRun(); });
+      } else {
+        // An evaluation or an ablation is its own job: a progress line, not a training header.
+        let j = state.jobs.find((x) => x.kind === job);
+        if (msg.reset || !j || j.runId !== msg.runId) {
+          state.jobs = state.jobs.filter((x) => x.kind !== job);
+          state.jobs.push(j = emptyJob(msg.runId, job));
+        }
+        accumulateJob(j, msg.events);
+        showJobs();
+      }
+      writer.write(state);
+      break;
+    }
+    case 'runState': {
+      if (msg.job === 'train') {
+        if (state.run && state.run.runId === msg.runId) {
+          state.run.status = msg.state === 'finished' ? 'ok' : msg.state;
+          showRun();
+        }
+      } else {
+        const j = state.jobs.find((x) => x.kind === msg.job && x.runId === msg.runId);
+        if (j) { j.status = msg.state; showJobs(); }
+      }
+      writer.write(state);
+      break;
+    }
+    case 'results':
+      state.results = { title: msg.title, runs: msg.runs };
+      showResults();
       writer.write(state);
       break;
     case 'evalTable': {
@@ -206,8 +279,8 @@ async function handle(msg: HostMessage): Promise<void> {
       break;
     case 'clear':
       if (msg.what === 'explanation' || msg.what === 'all') { payload = undefined; state.explanation = undefined; }
-      if (msg.what === 'run' || msg.what === 'all') { state.run = undefined; state.detection = undefined; showDetection(); }
-      if (msg.what === 'tables' || msg.what === 'all') { state.tables = []; showTables(); }
+      if (msg.what === 'run' || msg.what === 'all') { state.run = undefined; state.jobs = []; state.detection = undefined; showDetection(); showJobs(); }
+      if (msg.what === 'tables' || msg.what === 'all') { state.tables = []; state.results = undefined; showTables(); showResults(); }
       updateVisibility();
       writer.write(state);
       break;
@@ -234,6 +307,9 @@ new MutationObserver(() => { if (payload) recolour(); }).observe(document.body, 
 
 async function restore(): Promise<void> {
   if (state.run) showRun();
+  if (state.jobs.length) showJobs();
+  if (state.results) showResults();
+  renderStudyNav();
   if (state.tables.length) showTables();
   if (state.detection) showDetection();
   updateVisibility();

@@ -2,8 +2,9 @@
 // hands it back from getState when the webview is re-created. The explanation is stored with
 // its typed arrays as base64 (explain.ts's codec uses Node's Buffer; this one is browser-only).
 import type { ExplanationPayload } from '../src/protocol/explain';
-import type { DetectionPreviewImage, DetectionPreviewMessage, TableData, WebviewMessage } from '../src/protocol/webview-messages';
+import type { DetectionPreviewImage, DetectionPreviewMessage, RunResults, StudyRef, TableData, WebviewMessage } from '../src/protocol/webview-messages';
 import type { RunView } from './curves';
+import type { JobView } from './jobs';
 import { PALETTES, type PaletteName } from './colormap';
 import type { HeatmapScale } from './heatmap';
 
@@ -36,6 +37,11 @@ export interface PanelState {
   tables: TableData[];
   /** The last detection preview, thumbnails as base64 (state must be JSON). */
   detection?: StoredDetectionPreview;
+  /** The latest evaluation and ablation jobs (at most one of each kind). */
+  jobs: JobView[];
+  results?: { title: string; runs: RunResults[] };
+  /** The dataset study the explanation shows. */
+  study?: StudyRef;
 }
 
 export interface StoredDetectionPreview {
@@ -43,7 +49,7 @@ export interface StoredDetectionPreview {
   images: Array<Omit<DetectionPreviewImage, 'png'> & { png: string }>;
 }
 
-export const DEFAULT_STATE: PanelState = { version: 1, selected: 0, opacity: 0.6, palette: 'viridis', scale: 'zero', tables: [] };
+export const DEFAULT_STATE: PanelState = { version: 1, selected: 0, opacity: 0.6, palette: 'viridis', scale: 'zero', tables: [], jobs: [] };
 
 function bytesToB64(bytes: Uint8Array): string {
   let s = '';
@@ -110,6 +116,9 @@ export function readState(raw: unknown): PanelState {
     run: r.run && typeof r.run.runId === 'string' && Array.isArray(r.run.loss) ? r.run : undefined,
     tables: Array.isArray(r.tables) ? r.tables : [],
     detection: r.detection && typeof r.detection.title === 'string' && Array.isArray(r.detection.images) ? r.detection : undefined,
+    jobs: Array.isArray(r.jobs) ? r.jobs.filter((j) => j && typeof j.runId === 'string' && (j.kind === 'eval' || j.kind === 'ablation') && Array.isArray(j.cells)) : [],
+    results: r.results && typeof r.results.title === 'string' && Array.isArray(r.results.runs) ? r.results : undefined,
+    study: r.study && typeof r.study.id === 'string' ? r.study : undefined,
   };
 }
 

@@ -22,13 +22,25 @@ export function formatCell(v: string | number | null): string {
   return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
 }
 
+/** Column index of the max per row (runs as columns: comparisons). */
+export function bestPerRow(t: TableData): Array<number | undefined> {
+  return t.rows.map((r) => {
+    let best: number | undefined;
+    r.forEach((v, c) => { if (typeof v === 'number' && Number.isFinite(v) && (best === undefined || v > (r[best] as number))) best = c; });
+    return best;
+  });
+}
+
 export function renderTable(t: TableData): HTMLElement {
-  const best = t.highlightBest ? bestPerColumn(t) : [];
+  const best = t.highlightBest && t.bestPer !== 'row' ? bestPerColumn(t) : [];
+  const bestRow = t.highlightBest && t.bestPer === 'row' ? bestPerRow(t) : [];
   return el('div', { class: 'table-scroll' }, el('table', { class: 'data-table' },
     el('caption', {}, t.title),
     el('thead', {}, el('tr', {}, ...t.columns.map((c) => el('th', { scope: 'col' }, c)))),
     el('tbody', {}, ...t.rows.map((r, i) => el('tr', {}, ...r.map((v, c) => {
-      const cls = [typeof v === 'number' ? 'num' : '', best[c] === i ? 'best' : ''].filter(Boolean).join(' ');
-      return el(c === 0 ? 'th' : 'td', { ...(cls ? { class: cls } : {}), ...(c === 0 ? { scope: 'row' } : {}) }, formatCell(v));
+      const cls = [typeof v === 'number' ? 'num' : '', best[c] === i || bestRow[i] === c ? 'best' : ''].filter(Boolean).join(' ');
+      const sd = t.spread?.[i]?.[c];
+      const text = typeof v === 'number' && typeof sd === 'number' ? `${formatCell(v)} ± ${formatCell(sd)}` : formatCell(v);
+      return el(c === 0 ? 'th' : 'td', { ...(cls ? { class: cls } : {}), ...(c === 0 ? { scope: 'row' } : {}) }, text);
     }))))));
 }

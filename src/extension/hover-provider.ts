@@ -19,7 +19,12 @@ export interface ShowWordArgs {
 export const HOVER_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', pattern: '**/*.txt' },
   { scheme: 'file', pattern: '**/manifest.jsonl' },
+  // Reports the product opened itself (dataset studies, typed reports): see study-documents.ts.
+  { scheme: 'reclf-study' },
 ];
+
+/** A virtual report document's image and text (study-documents.ts), looked up by URI. */
+export type VirtualReportLookup = (uri: vscode.Uri) => { image: string; text: string; id: string } | undefined;
 
 interface Located {
   request: ExplainRequest;
@@ -33,12 +38,20 @@ interface Located {
 
 export class ReportHoverProvider implements vscode.HoverProvider {
   private readonly failed = new Map<string, string>();
+  /** Ad-hoc report files explained with an image picked by hand (no manifest names the pair). */
+  private readonly pairings = new Map<string, string>();
 
   constructor(
     private readonly explain: ExplainService,
     private readonly model: () => ModelRef | undefined,
     private readonly log: (message: string) => void,
+    private readonly virtualReport: VirtualReportLookup = () => undefined,
   ) {}
+
+  /** Remembers that `reportFile` was explained with `image`, so its words get hovers too. */
+  rememberPairing(reportFile: string, image: string): void {
+    this.pairings.set(path.resolve(reportFile), image);
+  }
 
   provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): vscode.Hover | undefined {
     if (token.isCancellationRequested) return undefined;
@@ -64,7 +77,7 @@ export class ReportHoverProvider implements vscode.HoverProvider {
 
   /** Starts the explanation of the report in this document, if it is one (e.g. on open). */
   precomputeDocument(doc: vscode.TextDocument): void {
-    if (doc.uri.scheme !== 'file' || !doc.fileName.endsWith('.txt')) return;
+    if (!(doc.uri.scheme === 'file' && doc.fileName.endsWith('.txt')) && doc.uri.scheme !== 'reclf-study') return;
     const loc = this.locate(doc, new vscode.Position(0, 0));
     if (loc) this.precompute(loc.request);
   }
@@ -88,6 +101,15 @@ export class ReportHoverProvider implements vscode.HoverProvider {
   private locate(doc: vscode.TextDocument, pos: vscode.Position): Located | undefined {
     const model = this.model();
     if (!model || doc.isDirty) return undefined;
+    if (doc.uri.scheme === 'reclf-study') {
+      const v = this.virtualReport(doc.uri);
+      if (!v) return undefined;
+      return {
+        request: { image: v.image, report: { text: v.text, id: v.id }, model },
+        offset: doc.offsetAt(pos), text: v.text,
+        toRange: (s, e) => new vscode.Range(doc.positionAt(s), doc.positionAt(e)),
+      };
+    }
     if (path.basename(doc.fileName) === 'manifest.jsonl') {
       const line = doc.lineAt(pos.line).text;
       const inline: InlineReport | undefined = inlineReport(line, doc.fileName);
@@ -103,7 +125,8 @@ export class ReportHoverProvider implements vscode.HoverProvider {
           e < inline.offsetToCol.length ? inline.offsetToCol[e] : inline.valueStart + inline.colToOffset.length),
       };
     }
-    const pairing = pairingForReportFile(doc.fileName);
+    const adHoc = this.pairings.get(path.resolve(doc.fileName));
+    const pairing = adHoc ? { image: adHoc, reportFile: path.resolve(doc.fileName) } : pairingForReportFile(doc.fileName);
     if (!pairing?.reportFile) return undefined;
     return {
       request: { image: pairing.image, report: { file: pairing.reportFile }, model },

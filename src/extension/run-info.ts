@@ -5,7 +5,8 @@ import path from 'node:path';
 import { parseEngineEvent, type RunStartedEvent, type RunStatus } from '../protocol/events';
 import { describeDevice, type DeviceKind } from '../protocol/device';
 
-export type RunState = RunStatus | 'running' | 'incomplete';
+/** `requeued`: a cluster job waiting to run again (Slurm). */
+export type RunState = RunStatus | 'running' | 'requeued' | 'incomplete';
 
 export interface RunInfo {
   dir: string;

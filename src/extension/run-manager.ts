@@ -4,12 +4,16 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import fs from 'node:fs';
-import type { EngineEvent, RunStatus } from '../protocol/events';
+import type { EngineEvent, JobKind, RunStatus } from '../protocol/events';
 import { parseEngineEvent } from '../protocol/events';
 import { deviceLabel } from '../protocol/device';
 import { engineLaunch, isAlive, killTree, startEngine, type EngineExit } from './engine-process';
 import { FileTail, fileSize } from './events-tail';
+import { EngineLogFilter, runHeaderLine } from './log-filter';
+import { ablationCounts, applyEvents, describeProgress, emptyJob, formatEta, type JobStatus } from './run-state';
 import { readSettings } from './settings';
+
+export { formatEta };
 
 export interface RunRequest {
   /** Shown in the progress notification and in messages, e.g. "Train reclf". */
@@ -18,6 +22,13 @@ export interface RunRequest {
   args: string[];
   /** Set for runs that own a run folder: detached, persisted, events read from its events.jsonl. */
   runDir?: string;
+  /**
+   * The folder a pipe-attached job works in (an evaluation's run, an ablation's output): the job
+   * counts as running there (isRunning), so the runs tree shows it busy.
+   */
+  folder?: string;
+  /** What the job is (its notification reads its progress accordingly); default from its events. */
+  kind?: JobKind;
   cwd?: string;
   /** No notification (hover explanations run in the background). */
   silent?: boolean;
@@ -63,30 +74,37 @@ export interface RunManagerDeps {
 interface ActiveRun {
   key: string;
   title: string;
+  /** The run folder (detached runs) or the folder a pipe-attached job works in. */
   runDir?: string;
+  /** Detached runs outlive the window; pipe-attached ones are cancelled with it. */
+  detached: boolean;
   pid: number;
   cancel(): Promise<void>;
 }
 
-export function formatEta(s: number): string {
-  if (!Number.isFinite(s) || s < 0) return '?';
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${Math.round(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h ${Math.round((s % 3600) / 60)}m`;
-}
-
-/** The notification's message for an event; `device` (the run's device label) ends each line. */
-export function progressMessage(e: EngineEvent, device?: string): string | undefined {
+/**
+ * The notification's message after an event, from the job's folded status (the same fold the
+ * runs tree shows): training "step 30/90 · loss 11.2 · ETA 1m 5s", evaluation "task grounding
+ * (3/7) · ETA 40s", ablation "run 3 of 4: reclf seed 0 · 2 done"; `device` ends the line.
+ * Events that change none of that (checkpoints, metrics, warnings) keep the current message.
+ */
+export function progressMessage(e: EngineEvent, device?: string, status?: JobStatus): string | undefined {
   const on = device ? ` · ${device}` : '';
   if (e.type === 'run_started') {
     const label = deviceLabel(e.backend, e.device, e.adapter);
     return label ? `started on ${label}` : undefined;
   }
-  if (e.type === 'progress') {
-    return `step ${e.step}/${e.total_steps} · loss ${e.loss.toFixed(4)} · ETA ${formatEta(e.eta_s)}${on}`;
+  if (e.type === 'progress' || e.type === 'eval_progress' || e.type === 'ablation_started' || e.type === 'ablation_task') {
+    return describeProgress(status ?? applyEvents(emptyJob(e.type === 'progress' ? 'train' : e.type === 'eval_progress' ? 'eval' : 'ablation'), [e])) + on;
   }
-  if (e.type === 'metric') return `${e.name} ${e.value.toFixed(4)} (${e.split})${on}`;
-  if (e.type === 'checkpoint') return `checkpoint at step ${e.step}${on}`;
+  return undefined;
+}
+
+/** How far the job is, 0..100, when its events say (steps, tasks, runs of the grid). */
+export function progressPercent(s: JobStatus): number | undefined {
+  if (s.kind === 'ablation' && s.ablation && s.ablation.total > 0) return (100 * ablationCounts(s.ablation).done) / s.ablation.total;
+  if (s.kind === 'eval' && s.evalTask && s.evalTask.total > 0) return (100 * (s.evalTask.index - 1)) / s.evalTask.total;
+  if (s.step !== undefined && s.totalSteps) return Math.min(100, (100 * s.step) / s.totalSteps);
   return undefined;
 }
 
@@ -115,11 +133,19 @@ export class RunManager implements vscode.Disposable {
   readonly onDidChangeRuns = this.changeEmitter.event;
   private nextKey = 1;
   private disposed = false;
+  private readonly logFilter = new EngineLogFilter();
+  /** Each job's status folded from its events (the notification's text). */
+  private readonly statuses = new Map<string, JobStatus>();
 
   constructor(private readonly deps: RunManagerDeps) {}
 
   get running(): ReadonlyArray<{ key: string; title: string; runDir?: string; pid: number }> {
     return [...this.active.values()].map(({ key, title, runDir, pid }) => ({ key, title, runDir, pid }));
+  }
+
+  /** The backend probe list of the latest engine start, for "Show Backend Probes". */
+  get backendProbes(): string[] {
+    return this.logFilter.lastProbes;
   }
 
   isRunning(runDir: string): boolean {
@@ -156,7 +182,7 @@ export class RunManager implements vscode.Disposable {
     });
     let cancelled = false;
     const cancel = async (): Promise<void> => { cancelled = true; await proc.cancel(this.deps.killGraceMs); };
-    this.track({ key, title: req.title, pid: proc.pid, cancel });
+    this.track({ key, title: req.title, runDir: req.folder, detached: false, pid: proc.pid, cancel });
     const exit = await this.withProgress(req, cancel, proc.exited, key);
     this.untrack(key);
     return this.report(req, { ...outcomeOf(events, exit, cancelled, stderrTail), events, stdout, exit });
@@ -223,7 +249,7 @@ export class RunManager implements vscode.Disposable {
     const saver = setInterval(save, 5000);
     let cancelled = false;
     const cancel = async (): Promise<void> => { cancelled = true; await kill(this.deps.killGraceMs); };
-    this.track({ key, title: run.title, runDir: run.runDir, pid: run.pid, cancel });
+    this.track({ key, title: run.title, runDir: run.runDir, detached: true, pid: run.pid, cancel });
     const exit = await this.withProgress(req, cancel, exited, key);
     clearInterval(saver);
     eventsTail.stop();
@@ -240,9 +266,15 @@ export class RunManager implements vscode.Disposable {
   private readonly devices = new Map<string, string>();
 
   private onProgressEvent(req: RunRequest, key: string, e: EngineEvent): void {
+    let status = this.statuses.get(key);
+    if (!status) this.statuses.set(key, status = emptyJob(req.kind ?? 'train'));
+    applyEvents(status, [e]);
     if (e.type === 'run_started') {
       const label = deviceLabel(e.backend, e.device, e.adapter);
       if (label) this.devices.set(key, label);
+      // The run's own line at the top of its log: which backend, on what, resumed where.
+      for (const l of this.logFilter.flush()) this.deps.log.info(l.text);
+      if (!req.silent) this.deps.log.info(runHeaderLine(req.title, e.backend, e.device, e.resumed_from_step));
     }
     this.progressSinks.get(key)?.(e);
     if (e.type === 'warning') this.deps.log.warn(e.record ? `${e.record}: ${e.message}` : e.message);
@@ -258,11 +290,12 @@ export class RunManager implements vscode.Disposable {
         // Events of other concurrent runs must not move this bar: events are routed by run key.
         this.progressSinks.set(key, (e) => {
           if (this.active.get(key) === undefined) return;
-          const message = progressMessage(e, this.devices.get(key));
+          const status = this.statuses.get(key);
+          const message = progressMessage(e, this.devices.get(key), status);
           if (!message) return;
           let increment: number | undefined;
-          if (e.type === 'progress' && e.total_steps > 0) {
-            const pct = Math.min(100, (100 * e.step) / e.total_steps);
+          const pct = status ? progressPercent(status) : undefined;
+          if (pct !== undefined) {
             increment = Math.max(0, pct - lastPct);
             lastPct = Math.max(lastPct, pct);
           }
@@ -290,19 +323,23 @@ export class RunManager implements vscode.Disposable {
   private untrack(key: string): void {
     this.active.delete(key);
     this.devices.delete(key);
+    this.statuses.delete(key);
     this.changeEmitter.fire();
   }
 
+  /** Engine stderr to the output channel, without third-party noise (see log-filter.ts). */
   private logStderr(text: string): void {
-    for (const line of text.split('\n')) if (line.trim()) this.deps.log.info(line.replace(/\r/g, ''));
+    for (const line of text.split('\n')) {
+      for (const l of this.logFilter.push(line)) (l.level === 'warn' ? this.deps.log.warn(l.text) : this.deps.log.info(l.text));
+    }
   }
 
   private report(req: RunRequest, outcome: RunOutcome): RunOutcome {
     if (outcome.status === 'failed') {
       this.deps.log.error(`${req.title} failed: ${outcome.error ?? 'unknown error'}`);
       if (!req.silent) {
-        void Promise.resolve(vscode.window.showErrorMessage(`RECLF: ${req.title} failed: ${outcome.error ?? 'unknown error'}`, 'Open Log'))
-          .then((choice) => { if (choice === 'Open Log') this.deps.log.show(); });
+        void Promise.resolve(vscode.window.showErrorMessage(`RECLF: ${req.title} failed: ${outcome.error ?? 'unknown error'}`, 'Show Log'))
+          .then((choice) => { if (choice === 'Show Log') this.deps.log.show(); });
       }
     } else if (outcome.status === 'cancelled' && !req.silent) {
       void vscode.window.showInformationMessage(`RECLF: ${req.title} cancelled.`);
@@ -324,7 +361,7 @@ export class RunManager implements vscode.Disposable {
   /** Pipe-attached runs die with the window; detached ones keep going and are re-attached. */
   dispose(): void {
     this.disposed = true;
-    for (const r of this.active.values()) if (!r.runDir) void r.cancel();
+    for (const r of this.active.values()) if (!r.detached) void r.cancel();
     this.eventsEmitter.dispose();
     this.changeEmitter.dispose();
   }

@@ -1,67 +1,159 @@
-// The Runs view: run folders under `reclf.runsFolder` with status, method, device and best metrics.
-// Context values drive the view/item/context menu (evaluate, export, explain, open, delete).
+// The Runs view: run folders and ablations under `reclf.runsFolder`, read from the run store (the
+// same state the panel and the notifications show). A run shows its job's state and progress, and
+// an evaluation going on in it; an ablation is a group of variant x seed runs, each with its state
+// and key metric, filling in as they finish. Context values drive the view/item/context menus.
 import * as vscode from 'vscode';
-import { describeMetrics, listRuns, type RunInfo } from './run-info';
-import { readSettings } from './settings';
+import { describeMetrics } from './run-info';
+import { ablationCounts, cellKey, describeProgress, type AblationCell, type JobState } from './run-state';
+import type { RunEntry, RunStore } from './run-store';
+import type { TaskState } from '../protocol/events';
 
 export const RUNS_VIEW_ID = 'reclf.runs';
 
-const ICONS: Record<RunInfo['status'], string> = {
-  ok: 'pass', cancelled: 'circle-slash', failed: 'error', running: 'sync~spin', incomplete: 'circle-outline',
+const ICONS: Record<JobState | TaskState, string> = {
+  finished: 'pass', cancelled: 'circle-slash', failed: 'error', running: 'sync~spin', incomplete: 'circle-outline',
+  requeued: 'history', pending: 'circle-outline', queued: 'watch',
 };
 
-/** Engine-reported text (adapter names) shown literally in a tooltip. */
+/** Engine-reported text (adapter names, errors) shown literally in a tooltip. */
 function mdEscape(s: string): string {
   return s.replace(/[\\`*_[\]<>#|]/g, '\\$&');
 }
 
+const pct = (v: number): string => (Math.abs(v) <= 1 ? `${(100 * v).toFixed(1)}%` : v.toFixed(3));
+
+/** "finished 90/90", "running · step 3/9 · loss 1.2 · ETA 4s", "cancelled at 40/90". */
+export function jobText(run: RunEntry): string {
+  const j = run.job;
+  const steps = j.step !== undefined && j.totalSteps ? `${j.step}/${j.totalSteps}` : run.step !== undefined && run.totalSteps ? `${run.step}/${run.totalSteps}` : '';
+  switch (j.state) {
+    case 'running': return `running · ${describeProgress(j)}`;
+    case 'finished': return steps ? `finished ${steps}` : 'finished';
+    case 'cancelled': case 'incomplete': return steps ? `${j.state} at ${steps}` : j.state;
+    default: return j.state;
+  }
+}
+
 export class RunItem extends vscode.TreeItem {
-  constructor(readonly run: RunInfo) {
-    super(run.name, vscode.TreeItemCollapsibleState.None);
-    const progress = run.step !== undefined && run.totalSteps ? ` ${run.step}/${run.totalSteps}` : '';
-    const metrics = describeMetrics(run.metrics);
-    this.description = [run.method, `${run.status}${progress}`, run.deviceLabel, metrics].filter(Boolean).join(' · ');
-    this.iconPath = new vscode.ThemeIcon(ICONS[run.status]);
+  constructor(readonly run: RunEntry, label: string = run.name) {
+    super(label, vscode.TreeItemCollapsibleState.None);
+    const ev = run.evalJob;
+    const evalText = ev?.state === 'running' ? `evaluating: ${describeProgress(ev)}`
+      : ev?.state === 'failed' ? 'evaluation failed' : undefined;
+    const metrics = run.job.state === 'running' ? '' : describeMetrics(run.metrics);
+    this.description = [run.method, jobText(run), evalText, run.deviceLabel, metrics].filter(Boolean).join(' · ');
+    this.iconPath = new vscode.ThemeIcon(ICONS[ev?.state === 'running' ? 'running' : run.job.state]);
     this.resourceUri = vscode.Uri.file(run.dir);
-    // reclfRun[.running][.onnx]: `when` clauses match with =~ on these parts.
-    this.contextValue = ['reclfRun', run.status === 'running' ? 'running' : '', run.hasOnnx ? 'onnx' : ''].filter(Boolean).join('.');
+    // reclfRun[.running][.onnx][.evaluated]: `when` clauses match with =~ on these parts.
+    const busy = run.job.state === 'running' || ev?.state === 'running';
+    this.contextValue = ['reclfRun', busy ? 'running' : '', run.hasOnnx ? 'onnx' : '', run.evalTasks.length ? 'evaluated' : ''].filter(Boolean).join('.');
+    this.command = { command: 'reclf.showRun', title: 'Show Run', arguments: [this] };
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${run.name}**\n\n- status: ${run.status}${progress}\n- method: ${run.method ?? '?'}\n`);
+    md.appendMarkdown(`**${mdEscape(run.name)}**\n\n- status: ${jobText(run)}\n- method: ${run.method ?? '?'}\n`);
     if (run.deviceLabel) {
       const raw = [run.backend, run.device].filter(Boolean).join(', ');
       md.appendMarkdown(`- device: ${mdEscape(run.deviceLabel)}${raw && raw !== run.deviceLabel ? ` (${mdEscape(raw)})` : ''}\n`);
     }
+    if (ev) md.appendMarkdown(`- evaluation: ${ev.state}${ev.state === 'running' ? ` · ${describeProgress(ev)}` : ''}\n`);
+    if (run.evalTasks.length) md.appendMarkdown(`- evaluated: ${run.evalTasks.join(', ')}\n`);
     for (const [k, v] of Object.entries(run.metrics)) md.appendMarkdown(`- ${k}: ${v.toFixed(4)}\n`);
-    if (run.error) md.appendMarkdown(`\n${run.error}`);
+    const error = run.error ?? ev?.error;
+    if (error) md.appendMarkdown(`\n${mdEscape(error)}`);
     this.tooltip = md;
   }
 }
 
-export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<RunItem | undefined>();
+/** The key metric of an ablation run: the engine's (ablation_task), else its first evaluation metric. */
+function keyMetric(cell: AblationCell | undefined, run: RunEntry | undefined): string | undefined {
+  if (cell?.metric) return `${cell.metric.name} ${pct(cell.metric.value)}`;
+  const m = run ? Object.entries(run.metrics).find(([k]) => k.includes('/')) ?? Object.entries(run.metrics)[0] : undefined;
+  return m ? `${m[0]} ${pct(m[1])}` : undefined;
+}
+
+/** One variant x seed of an ablation. It is a run item when its folder exists (evaluate, explain...). */
+export class AblationCellItem extends vscode.TreeItem {
+  readonly run: RunEntry | undefined;
+  constructor(readonly ablation: RunEntry, readonly variant: string, readonly seed: number, cell: AblationCell | undefined, run: RunEntry | undefined) {
+    super(`${variant} · seed ${seed}`, vscode.TreeItemCollapsibleState.None);
+    this.run = run;
+    const state: JobState | TaskState = cell?.state ?? run?.job.state ?? 'pending';
+    const progress = state === 'running' && run?.job.step !== undefined ? describeProgress(run.job) : undefined;
+    this.description = [state, cell?.jobId ? `job ${cell.jobId}` : undefined, progress, keyMetric(cell, run)].filter(Boolean).join(' · ');
+    this.iconPath = new vscode.ThemeIcon(ICONS[state]);
+    if (run) {
+      this.resourceUri = vscode.Uri.file(run.dir);
+      this.contextValue = ['reclfRun', state === 'running' ? 'running' : '', run.hasOnnx ? 'onnx' : '', run.evalTasks.length ? 'evaluated' : ''].filter(Boolean).join('.');
+      this.command = { command: 'reclf.showRun', title: 'Show Run', arguments: [this] };
+    }
+    if (cell?.message) this.tooltip = cell.message;
+  }
+}
+
+export class AblationItem extends vscode.TreeItem {
+  constructor(readonly run: RunEntry) {
+    super(run.name, vscode.TreeItemCollapsibleState.Expanded);
+    const a = run.job.ablation;
+    const kids = run.children ?? [];
+    const total = a?.total ?? kids.length;
+    const grid = a ? `${a.variants.length} variant${a.variants.length === 1 ? '' : 's'} × ${a.seeds.length} seed${a.seeds.length === 1 ? '' : 's'}` : `${total} runs`;
+    const done = a ? ablationCounts(a).done : kids.filter((k) => k.job.state === 'finished').length;
+    this.description = ['ablation', grid, run.job.state === 'running' ? describeProgress(run.job) : `${run.job.state === 'incomplete' && done === total ? 'finished' : run.job.state} · ${done}/${total} done`]
+      .filter(Boolean).join(' · ');
+    this.iconPath = new vscode.ThemeIcon(run.job.state === 'running' ? 'sync~spin' : 'beaker');
+    this.resourceUri = vscode.Uri.file(run.dir);
+    this.contextValue = run.job.state === 'running' ? 'reclfAblation.running' : 'reclfAblation';
+    this.command = { command: 'reclf.showAblation', title: 'Show Ablation Table', arguments: [this] };
+  }
+
+  cells(): AblationCellItem[] {
+    const kids = this.run.children ?? [];
+    const a = this.run.job.ablation;
+    const byDir = new Map(kids.map((k) => [k.name, k]));
+    if (!a) return kids.map((k) => {
+      const m = /^(.*)-seed(\d+)$/.exec(k.name);
+      return new AblationCellItem(this.run, m?.[1] ?? k.name, Number(m?.[2] ?? 0), undefined, k);
+    });
+    // The grid's order (variant, then seed), cells announced before their folders exist included.
+    return a.variants.flatMap((v) => a.seeds.map((seed) => {
+      const cell = a.cells[cellKey(v, seed)];
+      const folder = cell?.runDir ? cell.runDir.split(/[\\/]/).pop()! : `${v}-seed${seed}`;
+      return new AblationCellItem(this.run, v, seed, cell, byDir.get(folder));
+    }));
+  }
+}
+
+export type RunsTreeNode = RunItem | AblationItem | AblationCellItem;
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly isRunning: (dir: string) => boolean) {}
+  constructor(private readonly store: RunStore) {}
 
-  /** Debounced: file watchers fire in bursts while a run writes checkpoints. */
+  /** Coalesced: a run writes events in bursts; the tree redraws at most every 200 ms. */
   refresh(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = undefined; this.changed.fire(undefined); }, 300);
+    if (this.timer) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.changed.fire(undefined); }, 200);
   }
 
-  getTreeItem(item: RunItem): vscode.TreeItem {
+  getTreeItem(item: RunsTreeNode): vscode.TreeItem {
     return item;
   }
 
-  getChildren(item?: RunItem): RunItem[] {
+  getChildren(item?: RunsTreeNode): RunsTreeNode[] {
+    if (item instanceof AblationItem) return item.cells();
     if (item) return [];
-    const folder = readSettings().runsFolder;
-    return folder ? listRuns(folder, this.isRunning).map((r) => new RunItem(r)) : [];
+    return this.store.list().map((r) => (r.kind === 'ablation' ? new AblationItem(r) : new RunItem(r)));
   }
 
-  runs(): RunInfo[] {
-    return this.getChildren().map((i) => i.run);
+  /** Every run (ablation runs included), for the pickers of the commands. */
+  runs(): RunEntry[] {
+    return this.store.allRuns();
+  }
+
+  ablations(): RunEntry[] {
+    return this.store.list().filter((r) => r.kind === 'ablation');
   }
 
   dispose(): void {

@@ -46,6 +46,19 @@ const timings: Record<string, number> = {};
 
 // ---- fixtures --------------------------------------------------------------------------------
 
+/** A model that trains in seconds on CPU (the loop's steps are what is under test, not learning). */
+const TINY_CONFIG = {
+  data: { workers: 0, prefetch: 1 },
+  text: { vocabSize: 300 },
+  model: {
+    image: { name: 'cnn-small', imageSize: 32, widths: [8, 8, 16, 16], blocks: [1, 1, 1, 1] },
+    text: { layers: 1, hidden: 32, heads: 2, intermediate: 64, maxLength: 40 },
+    projDim: 16, maxWords: 24, headHidden: 32,
+  },
+  method: {},
+  train: { batchSize: 8, lr: 3e-3, warmupSteps: 2, logEvery: 1, checkpointEvery: 2, keepLast: 2, maxSteps: 60 },
+};
+
 /** The VSIX under test: RECLF_VSIX, else reclf-studio.vsix rebuilt when older than its sources. */
 function vsixPath(): string {
   if (process.env.RECLF_VSIX) return path.resolve(process.env.RECLF_VSIX);
@@ -207,6 +220,8 @@ before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   const vsix = vsixPath();
   makeDataset();
+  // The researcher's loop trains with a tiny config so the tier stays within the CI budget.
+  fs.writeFileSync(path.join(ws, 'tiny.reclf.json'), JSON.stringify(TINY_CONFIG, null, 2));
   // Added before code-server starts so quick open indexes it like any dataset file.
   if (!skipReal) realRel = addRealStudy();
   const extDir = path.join(tmp, 'extensions');
@@ -385,4 +400,154 @@ test('a real IU X-ray and its report, explained from the palette', { skip: skipR
   await panelFrame().locator('#scale').selectOption('range');
   await panelFrame().locator('#sec-image').screenshot({ path: path.join(artifacts, 'explain-real-cxr-image-range.png') });
   assert.notEqual(await panelFrame().locator('.legend-min').textContent(), '0');
+});
+
+// ---- the researcher's loop (issue 15): dataset -> train -> cancel -> resume -> evaluate -> explain a study -> hover -> ablation
+
+/** Picks the quick-pick row whose text contains `text` (waits for it). */
+async function pickRow(text: string | RegExp, timeout = 20_000): Promise<void> {
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout });
+  await row.click();
+}
+
+/**
+ * Answers an input box titled `title`: replaces its value with `value` (or keeps the proposed one)
+ * and accepts. Consecutive boxes reuse one widget: the title says which box is up.
+ */
+async function answerInput(value?: string, title?: RegExp): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  if (title) await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 20_000 });
+  if (value !== undefined) await input.fill(value);
+  await page.keyboard.press('Enter');
+}
+
+function runsTreeRow(name: string | RegExp) {
+  return page.locator('.pane-body .monaco-list-row', { hasText: name }).first();
+}
+
+async function waitForNotification(re: RegExp, timeout = 120_000) {
+  const n = page.locator('.notifications-toasts .notification-toast', { hasText: re }).first();
+  await n.waitFor({ state: 'visible', timeout });
+  return n;
+}
+
+const loopTimings: Record<string, number> = {};
+const t0Loop = performance.now();
+const lap = (name: string): void => { loopTimings[name] = Math.round(performance.now() - t0Loop); };
+
+test('loop 1: Generate Synthetic Dataset from the palette (10000 offered, 40 typed)', { skip, timeout: 120_000 }, async () => {
+  await page.locator('.pane-header', { hasText: /Runs/i }).first().click(); // the Runs view open again
+  await palette('RECLF: Generate Synthetic Dataset');
+  await answerInput(path.join(ws, 'data', 'loop'), /synthetic dataset folder/);
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: /Number of studies/ }).waitFor();
+  const n = page.locator('.quick-input-widget input');
+  await n.waitFor({ state: 'visible' });
+  assert.equal(await n.inputValue(), '10000', 'the palette offers a dataset the default config learns from');
+  await answerInput('40');
+  await waitForNotification(/synthetic dataset written/);
+  await shot('loop-1-synth.png');
+  lap('synth');
+});
+
+test('loop 2: Train from the palette; the tree shows it running within seconds, no Refresh', { skip, timeout: 120_000 }, async () => {
+  await palette('RECLF: Train');
+  await pickRow(/data[\\/]loop/);
+  await pickRow(/^reclf/);
+  await pickRow(/tiny\.reclf\.json/);
+  const tStart = performance.now();
+  await answerInput('loop1', /Run name/);
+  await runsTreeRow(/loop1.*running/).waitFor({ timeout: 30_000 });
+  loopTimings.treeShowsRunningMs = Math.round(performance.now() - tStart);
+  await runsTreeRow(/loop1.*step \d+\/60/).waitFor({ timeout: 30_000 });
+  // The notification carries step, loss and ETA.
+  await page.locator('.notification-toast', { hasText: /step \d+\/60 · loss \d/ }).first().waitFor({ timeout: 30_000 });
+  await shot('loop-2-training.png');
+  lap('train');
+});
+
+test('loop 3: Cancel; tree and panel say cancelled (no stale "running · ETA")', { skip, timeout: 120_000 }, async () => {
+  await palette('RECLF: Cancel Run');
+  await runsTreeRow(/loop1.*cancelled/).waitFor({ timeout: 60_000 });
+  await panelFrame().locator('.run-status', { hasText: /cancelled/ }).waitFor({ timeout: 30_000 });
+  assert.doesNotMatch(await panelFrame().locator('.run-status').first().innerText(), /ETA/);
+  await shot('loop-3-cancelled.png');
+  lap('cancel');
+});
+
+test('loop 4: Resume keeps the history; completion notification offers the next steps', { skip, timeout: 180_000 }, async () => {
+  await palette('RECLF: Resume Run');
+  await pickRow('loop1');
+  const done = await waitForNotification(/run loop1 finished/, 150_000);
+  for (const b of ['Evaluate', 'Explain', 'Open Panel']) assert.ok(await done.locator('.monaco-button', { hasText: b }).count() > 0, `${b} action`);
+  await runsTreeRow(/loop1.*finished 60\/60/).waitFor({ timeout: 30_000 });
+  // History kept: the loss curve starts at step 1 and the resume is marked.
+  const f = panelFrame();
+  await f.locator('#sec-run figure.chart[data-family="loss"]').waitFor();
+  assert.equal(await f.locator('#sec-run figure.chart[data-family="loss"] .tick').nth(2).textContent(), '1');
+  assert.ok(await f.locator('#sec-run .resume-mark').count() > 0, 'resume marked');
+  await shot('loop-4-finished.png');
+  await done.locator('.monaco-button', { hasText: 'Evaluate' }).click();
+  lap('resume');
+});
+
+test('loop 5: Evaluate shows task progress, then results cards', { skip, timeout: 180_000 }, async () => {
+  await waitForNotification(/evaluation of loop1 finished/, 150_000);
+  const f = panelFrame();
+  await f.locator('#sec-results .task-card').first().waitFor({ timeout: 30_000 });
+  assert.ok(await f.locator('#sec-results .task-card').count() >= 3);
+  assert.match(await f.locator('.job-eval .run-status').innerText(), /Evaluation: loop1 · finished/);
+  await shot('loop-5-evaluated.png');
+  await f.locator('#sec-results').screenshot({ path: path.join(artifacts, 'loop-5-results.png') });
+  lap('evaluate');
+});
+
+test('loop 6: Explain a study picked from the dataset, then hover its report', { skip, timeout: 120_000 }, async () => {
+  await page.keyboard.press('Escape');
+  await palette('RECLF: Explain a Study from a Dataset');
+  await pickRow(/data[\\/]loop/);
+  await pickRow(/All studies/);
+  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
+  const first = (await page.locator('.quick-input-widget .monaco-list-row .label-name').first().innerText()).trim();
+  await page.keyboard.press('Enter');
+  const f = panelFrame();
+  await f.locator('.study-nav', { hasText: first }).waitFor({ timeout: 60_000 });
+  await f.locator('canvas.heatmap-canvas').waitFor();
+  await shot('loop-6-study.png');
+  // The study's report opened as a read-only document; its words have hovers.
+  const editor = page.locator('.monaco-editor .view-lines').first();
+  const word = editor.locator('span span', { hasText: /^[A-Za-z]{5,}/ }).first();
+  await word.waitFor({ timeout: 20_000 });
+  const box = (await word.boundingBox())!;
+  const hover = page.locator('.monaco-hover', { hasText: /IRM importance/ });
+  for (let i = 0; i < 30 && !(await hover.isVisible()); i++) {
+    await page.mouse.move(box.x + 200, box.y + 300);
+    await page.mouse.move(box.x + Math.min(12, box.width / 2), box.y + box.height / 2, { steps: 3 });
+    await hover.waitFor({ timeout: 2_000 }).catch(() => undefined);
+  }
+  assert.match(await hover.innerText(), /IRM importance/);
+  await shot('loop-6-hover.png');
+  await page.mouse.move(5, 5);
+  lap('explainStudy');
+});
+
+test('loop 7: an ablation of 2 variants is a tree group with its runs, and its table', { skip, timeout: 240_000 }, async () => {
+  await palette('RECLF: Run Ablation');
+  await pickRow(/data[\\/]loop/);
+  await page.keyboard.press('Enter'); // variants: reclf and convirt are ticked
+  await answerInput('1', /pretraining seeds/);
+  await answerInput('4', /optimizer steps/);
+  await pickRow(/tiny\.reclf\.json/);
+  await runsTreeRow(/ablation-.*ablation/).waitFor({ timeout: 30_000 });
+  await shot('loop-7-ablation-running.png');
+  await waitForNotification(/ablation .* finished/, 200_000);
+  for (const v of ['reclf · seed 0', 'convirt · seed 0']) await runsTreeRow(v).waitFor({ timeout: 30_000 });
+  await runsTreeRow(/ablation-.*ablation/).click();
+  await panelFrame().locator('#sec-tables caption', { hasText: /Ablation ablation-/ }).waitFor({ timeout: 30_000 });
+  assert.equal(await panelFrame().locator('#sec-tables table:has(caption:text-matches("Ablation ablation-")) tbody tr').count(), 2);
+  await shot('loop-7-ablation-table.png');
+  lap('ablation');
+  fs.writeFileSync(path.join(artifacts, 'loop-timings.json'), JSON.stringify(loopTimings, null, 2) + '\n');
+  assert.deepEqual(extensionHostErrors(), []);
 });

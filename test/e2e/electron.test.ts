@@ -66,7 +66,9 @@ test('desktop VS Code: activation, commands, Explain and hovers', { skip, timeou
   fs.mkdirSync(artifacts, { recursive: true });
 
   let display: ReturnType<typeof spawn> | undefined;
-  const env: Record<string, string | undefined> = { RECLF_E2E_REPORT: report, RECLF_E2E_OUT: artifacts };
+  // A study whose report is inline in the manifest: explained with no file, hovered in its virtual document.
+  const study = String((JSON.parse(rest[0]) as Record<string, unknown>).id);
+  const env: Record<string, string | undefined> = { RECLF_E2E_REPORT: report, RECLF_E2E_OUT: artifacts, RECLF_E2E_MANIFEST: manifest, RECLF_E2E_STUDY: study };
   if (xvfb) {
     display = spawn(xvfb, [':97', '-screen', '0', '1280x1024x24'], { stdio: 'ignore' });
     env.DISPLAY = ':97';
@@ -84,6 +86,7 @@ test('desktop VS Code: activation, commands, Explain and hovers', { skip, timeou
     });
     assert.equal(code, 0);
     assert.match(fs.readFileSync(path.join(artifacts, 'hover.md'), 'utf8'), /IRM importance/);
+    assert.match(fs.readFileSync(path.join(artifacts, 'hover-study.md'), 'utf8'), /IRM importance/);
   } finally {
     display?.kill();
     fs.rmSync(tmp, { recursive: true, force: true });

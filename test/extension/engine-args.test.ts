@@ -115,11 +115,14 @@ test('Evaluate Run builds a valid `reclf eval` command line', async () => {
 });
 
 test('Run Ablation builds a valid `reclf ablate` command line', async () => {
-  const argv = await runCommand('reclf.ablate', { quickPicks: [], inputs: ['50'], dialogs: [dataDir] });
+  // Variants (multi-pick; the mock answers one), seeds, then the step budget.
+  const argv = await runCommand('reclf.ablate', { quickPicks: ['reclf'], inputs: ['2', '50'], dialogs: [dataDir] });
   const { name, parsed } = engineParse(argv);
   assert.equal(name, 'ablate');
   assert.equal(parsed.flags.data, dataDir);
   assert.equal(parsed.flags.budget, 50);
+  assert.equal(parsed.flags.seeds, 2);
+  assert.deepEqual(parsed.flags.methods, ['reclf']);
   assert.equal(parsed.flags.backend, 'cpu');
   assert.ok(String(parsed.flags.out).startsWith(path.join(tmp, 'runs') + path.sep));
 });
@@ -216,7 +219,7 @@ test('reclf.defaultBackend reaches the engine as --backend (train, resume, eval,
   assert.equal(resume.parsed.flags.backend, 'webgpu');
   const ev = engineParse(await runCommandWith(webgpu, 'reclf.evaluate', { quickPicks: ['r1'], inputs: [], dialogs: [dataDir] }));
   assert.equal(ev.parsed.flags.backend, 'webgpu');
-  const ab = engineParse(await runCommandWith(webgpu, 'reclf.ablate', { quickPicks: [], inputs: ['10'], dialogs: [dataDir] }));
+  const ab = engineParse(await runCommandWith(webgpu, 'reclf.ablate', { quickPicks: ['gloria'], inputs: ['1', '10'], dialogs: [dataDir] }));
   assert.equal(ab.parsed.flags.backend, 'webgpu');
   // auto (or no setting): no --backend, so a --config file's `backend` (or the resumed run's) applies
   for (const config of [{ defaultBackend: 'auto' }, {}]) {

@@ -126,15 +126,15 @@ test('RunManager: progress shows step, loss and ETA; cancelling from the notific
   rm.dispose();
 });
 
-test('RunManager: a failed run shows its error with "Open Log", which opens the log', async () => {
+test('RunManager: a failed run shows its error with "Show Log", which opens the log', async () => {
   mock.reset();
-  mock.answer = 'Open Log';
+  mock.answer = 'Show Log';
   const { rm, log } = manager(writeEngine(tmp()));
   const outcome = await rm.start({ title: 'Train bad', args: ['fail'] });
   assert.equal(outcome.status, 'failed');
   const err = mock.shown.find((s) => s.level === 'error')!;
   assert.match(err.message, /Train bad failed: reclf train: manifest\.jsonl line 3: field "split"/);
-  assert.deepEqual(err.items, ['Open Log']);
+  assert.deepEqual(err.items, ['Show Log']);
   await waitFor(() => log.shown === 1);
   assert.ok(log.lines.some((l) => l.includes('field "split"')));
   rm.dispose();
@@ -215,8 +215,10 @@ test('progressMessage: run_started names the device; later lines end with it', (
   const started: EngineEvent = { type: 'run_started', run_id: 'r', backend: 'webgpu', device: 'gpu (WebGPU/Dawn: mesa software llvmpipe)', config: {},
     adapter: { vendor: 'mesa', architecture: 'software', description: 'llvmpipe (LLVM 15.0.6, 256 bits)', software: true } };
   assert.equal(progressMessage(started), 'started on software GPU (llvmpipe)');
-  assert.equal(progressMessage({ type: 'checkpoint', path: 'c', step: 7 }, 'NVIDIA H100'), 'checkpoint at step 7 · NVIDIA H100');
-  assert.equal(progressMessage({ type: 'metric', name: 'auroc', value: 0.5, step: 7, split: 'valid' }, 'cpu'), 'auroc 0.5000 (valid) · cpu');
+  // Checkpoints and metrics keep the step/loss/ETA line (the issue: "checkpoint at step N" replaced it).
+  assert.equal(progressMessage({ type: 'checkpoint', path: 'c', step: 7 }, 'NVIDIA H100'), undefined);
+  assert.equal(progressMessage({ type: 'metric', name: 'auroc', value: 0.5, step: 7, split: 'valid' }, 'cpu'), undefined);
+  assert.equal(progressMessage({ type: 'eval_progress', task: 'grounding', index: 3, total: 7, eta_s: 40 }), 'task grounding (3/7) · ETA 40s');
   assert.equal(progressMessage({ type: 'progress', step: 1, total_steps: 2, epoch: 0, loss: 1, lr: 0, items_per_s: 1, eta_s: 5 }), 'step 1/2 · loss 1.0000 · ETA 5s');
   assert.equal(progressMessage({ type: 'warning', message: 'w' }, 'cpu'), undefined);
 });

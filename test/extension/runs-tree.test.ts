@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { readRunInfo } from '../../src/extension/run-info';
 import { RunItem } from '../../src/extension/runs-tree';
+import { RunStore, type RunEntry } from '../../src/extension/run-store';
+import { emptyJob } from '../../src/extension/run-state';
 import type { EngineEvent } from '../../src/protocol/events';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-runs-tree-'));
@@ -65,13 +67,17 @@ test('RunItem: the device label in the description, the engine\'s text in the to
   const dir = runFolder([
     { type: 'run_started', run_id: 'r', backend: 'webgpu', device: H100, config: {} }, progress(3),
   ]);
-  const item = new RunItem(readRunInfo(dir, true));
-  assert.equal(item.description, 'mlip · running 3/100000 · NVIDIA H100');
+  const store = new RunStore({ folder: () => path.dirname(dir), isRunning: (d) => d === dir, watch: false });
+  store.scan();
+  const item = new RunItem(store.get(dir)!);
+  store.dispose();
+  assert.match(String(item.description), /^mlip · running · step 3\/100000 · loss 1\.0000 · ETA 1s · NVIDIA H100$/);
   const tip = (item.tooltip as { value: string }).value;
   assert.match(tip, /- device: NVIDIA H100 \(webgpu, gpu \(WebGPU\/Dawn: nvidia ampere NVIDIA H100\)\)/);
-  const cpu = new RunItem({ dir, name: 'c', status: 'ok', metrics: {}, hasOnnx: false, hasCheckpoint: false, deviceLabel: 'cpu', backend: 'cpu' });
-  assert.equal(cpu.description, 'ok · cpu');
-  const unknown = new RunItem({ dir, name: 'u', status: 'incomplete', metrics: {}, hasOnnx: false, hasCheckpoint: false });
+  const entry = (o: Partial<RunEntry>): RunEntry => ({ dir, name: 'c', status: 'ok', metrics: {}, hasOnnx: false, hasCheckpoint: false, kind: 'run', job: emptyJob('train'), evalTasks: [], eventsMtimeMs: 0, ...o });
+  const cpu = new RunItem(entry({ deviceLabel: 'cpu', backend: 'cpu', job: { ...emptyJob('train'), state: 'finished', started: true } }));
+  assert.equal(cpu.description, 'finished · cpu');
+  const unknown = new RunItem(entry({ name: 'u', status: 'incomplete' }));
   assert.equal(unknown.description, 'incomplete');
   assert.doesNotMatch((unknown.tooltip as { value: string }).value, /device/);
 });

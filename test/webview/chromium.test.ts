@@ -293,11 +293,73 @@ test('run curves and eval tables', { skip }, async () => {
   assert.deepEqual(await page.$$eval('#sec-tables .best', (els) => els.map((e) => e.textContent)), ['0.8420', '0.5710', '0.6300']);
 });
 
+test('redraws stay within a frame (16 ms): a word switch and a progress update (asserted)', { skip }, async () => {
+  // A long run: 2000 steps of history across a resume, losses and five metric families.
+  const events: EngineEvent[] = [{ type: 'run_started', run_id: 'long', job: 'train', backend: 'wasm', device: 'cpu', config: {} }];
+  for (let st = 1; st <= 2000; st++) {
+    if (st === 1200) events.push({ type: 'run_started', run_id: 'long', job: 'train', backend: 'wasm', device: 'cpu', config: {}, resumed_from_step: 1150 });
+    events.push({ type: 'progress', step: st, total_steps: 4000, epoch: 0, loss: 14 * Math.exp(-st / 600) + 1, lr: 1e-3, items_per_s: 30, eta_s: 4000 - st });
+    if (st % 20 === 0) {
+      for (const [name, v] of [['loss', 12], ['i2t_acc1', 0.3], ['t2i_acc1', 0.3], ['grounding/pointing_game', 0.2], ['grounding/pointing_game_uniform', 0.06],
+        ['relations/pair_auroc', 0.55], ['importance/pooled_auroc', 0.6]] as const) events.push({ type: 'metric', name, value: v * (1 + 0.1 * Math.sin(st)), step: st, split: 'valid' });
+    }
+  }
+  await post({ type: 'runEvents', runId: 'long', events, reset: true, job: 'train' });
+  await page.waitForFunction(() => document.querySelectorAll('#sec-run figure.chart').length >= 5);
+  const drawn = Number(await page.evaluate(() => document.body.dataset.runDrawn ?? '0'));
+  // 30 live progress updates, each drawn in its own frame.
+  for (let k = 1; k <= 30; k++) {
+    await post({ type: 'runEvents', runId: 'long', events: [{ type: 'progress', step: 2000 + k, total_steps: 4000, epoch: 0, loss: 1.5, lr: 1e-3, items_per_s: 30, eta_s: 2000 - k }], job: 'train' });
+    await page.waitForFunction((n) => Number(document.body.dataset.runDrawn ?? '0') > n, drawn + k - 1);
+  }
+  const r = await page.evaluate(() => {
+    const perf = (window as unknown as { reclfPerf: { select: number[]; progress: number[] } }).reclfPerf;
+    return { progress: perf.progress.slice(-30), select: perf.select.slice(-60) };
+  });
+  const max = (a: number[]): number => Math.max(...a);
+  const q = (a: number[], f: number): number => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(f * a.length))];
+  Object.assign(bench, {
+    progressRedrawMsMedian: +q(r.progress, 0.5).toFixed(3), progressRedrawMsMax: +max(r.progress).toFixed(3),
+    progressRedrawSetup: '2000-step history (resumed once), 7 series in 5 charts',
+    wordSwitchScriptMsMax: +max(r.select).toFixed(3),
+  });
+  console.log(`webview redraw: progress median ${q(r.progress, 0.5).toFixed(2)} ms, max ${max(r.progress).toFixed(2)} ms; word switch max ${max(r.select).toFixed(2)} ms`);
+  assert.equal(r.progress.length, 30);
+  assert.ok(q(r.progress, 0.9) < 16, `progress redraw p90 ${q(r.progress, 0.9).toFixed(2)} ms >= 16 ms`);
+  assert.ok(q(r.select, 0.9) < 16, `word switch p90 ${q(r.select, 0.9).toFixed(2)} ms >= 16 ms`);
+  assert.match(await page.$eval('.run-status', (e) => e.textContent ?? ''), /running · step 2030\/4000/);
+  assert.equal(await page.locator('#sec-run .resume-mark').count() > 0, true, 'the resume is marked on the curves');
+  await page.locator('#sec-run').screenshot({ path: path.join(artifacts, 'webview-curves-dark.png') });
+});
+
+test('an evaluation is a job with task progress; results are cards, headline first; comparison side by side', { skip }, async () => {
+  await post({ type: 'runEvents', runId: 'r1', job: 'eval', reset: true, events: [
+    { type: 'run_started', run_id: 'r1', job: 'eval', backend: 'wasm', device: 'cpu', config: {} },
+    { type: 'eval_progress', task: 'grounding', index: 3, total: 7, eta_s: 21 },
+  ] });
+  await page.waitForSelector('#sec-jobs:not([hidden]) .job-eval');
+  assert.match(await page.$eval('.job-eval .run-status', (e) => e.textContent ?? ''), /Evaluation: r1 · running · task grounding \(3\/7\) · ETA 21 s/);
+  await post({ type: 'results', title: 'Evaluation: r1', runs: [{ run: 'r1', tasks: [
+    { task: 'zeroshot', headline: [['accuracy', 0.441, null], ['auroc', 0.718, null]], details: [['auroc/Edema', 1], ['single_label_studies', 34]] },
+    { task: 'grounding', headline: [['pointing_game', 0.11, 0.062]], details: [['studies', 72]] },
+  ] }] });
+  await page.waitForSelector('#sec-results .task-card');
+  assert.equal(await page.locator('#sec-results .task-card').count(), 2);
+  assert.match(await page.locator('#sec-results .task-card[data-task="grounding"]').innerText(), /pointing_game\s+0\.110\s+floor 0\.062/);
+  assert.equal(await page.locator('#sec-results .task-details[open]').count(), 0, 'details on demand');
+  await page.locator('#sec-jobs').screenshot({ path: path.join(artifacts, 'webview-eval-job-dark.png') });
+  await page.locator('#sec-results').screenshot({ path: path.join(artifacts, 'webview-results-dark.png') });
+  await post({ type: 'runState', runId: 'r1', job: 'eval', state: 'cancelled' });
+  await page.waitForFunction(() => /cancelled/.test(document.querySelector('.job-eval .run-status')?.textContent ?? ''));
+});
+
 test('state survives a reload (getState)', { skip }, async () => {
   await post({ type: 'selectWord', index: 42 });
   await page.fill('#opacity', '35');
   await page.dispatchEvent('#opacity', 'input');
   await page.selectOption('#palette', 'cividis');
+  const lines = await page.locator('#sec-run polyline').count();
+  const cards = await page.locator('#sec-results .task-card').count();
   await page.reload();
   await applyTheme('dark');
   await page.waitForFunction(() => Number(document.body.dataset.rendered ?? '0') >= 1);
@@ -305,7 +367,9 @@ test('state survives a reload (getState)', { skip }, async () => {
   assert.equal(await page.locator('.report-text .word:not([hidden])').count(), 100);
   assert.equal(await page.inputValue('#opacity'), '35');
   assert.equal(await page.inputValue('#palette'), 'cividis');
-  assert.equal(await page.locator('#sec-run polyline').count(), 3);
+  assert.equal(await page.locator('#sec-run polyline').count(), lines);
+  assert.equal(await page.locator('#sec-results .task-card').count(), cards);
+  assert.ok(cards > 0 && lines > 3);
   assert.equal(await page.locator('#sec-tables tbody tr').count(), 4);
   await page.selectOption('#palette', 'viridis');
   await page.fill('#opacity', '60');
@@ -403,6 +467,15 @@ test('detection preview: true and predicted boxes drawn over engine thumbnails',
   assert.ok(truthEdge[2] > truthEdge[0] + 60, `true box edge is blue: ${truthEdge}`);
   assert.ok(predEdge[0] > predEdge[2] + 100, `predicted box edge is orange: ${predEdge}`);
   await page.locator('#sec-detection').screenshot({ path: path.join(artifacts, 'webview-detection-dark.png') });
+});
+
+test('the wide layout (editor tab): image and report side by side', { skip }, async () => {
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await postExplanation(await syntheticPayload(64));
+  const [img, rep] = await Promise.all(['#sec-image', '#sec-report'].map((sel) => page.locator(sel).boundingBox()));
+  assert.ok(img && rep && rep.x > img.x + img.width - 1 && Math.abs(rep.y - img.y) < 40, `not side by side: ${JSON.stringify({ img, rep })}`);
+  await page.screenshot({ path: path.join(artifacts, 'webview-wide-dark.png') });
+  await page.setViewportSize({ width: 420, height: 900 });
 });
 
 test('no CSP violation, console error or webview error', { skip }, async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accumulateRun, emptyRun, MAX_POINTS, polylinePoints, runStatusText, seriesBounds } from '../../webview/curves';
+import { accumulateRun, chartGroups, emptyRun, MAX_POINTS, metricFamily, polylinePoints, runStatusText, seriesBounds } from '../../webview/curves';
+import { accumulateJob, emptyJob, jobStatusText } from '../../webview/jobs';
 import { bestPerColumn, formatCell } from '../../webview/tables';
 import type { EngineEvent } from '../../src/protocol/events';
 
@@ -65,7 +66,54 @@ test('runStatusText: the run header names the device by its short label', () => 
   accumulateRun(v, [{ type: 'run_started', run_id: 'r1', backend: 'wasm', device: 'cpu (wasm SIMD, XNNPACK, 1 thread)', config: {} },
     { type: 'run_finished', status: 'ok', summary: {} }]);
   assert.equal(v.adapter, undefined);
-  assert.equal(runStatusText(v), ' · ok · step 200/300 · epoch 4 · cpu · 1 warning');
+  assert.equal(runStatusText(v), ' · finished · step 200/300 · epoch 4 · cpu · 1 warning');
   // no run_started yet: no device
   assert.equal(runStatusText(emptyRun('r2')), ' · running · step 0/0 · epoch 0');
+});
+
+test('history across a resume: the re-run steps replace the old tail, the resume is marked', () => {
+  const p = (step: number, loss: number): EngineEvent => ({ type: 'progress', step, total_steps: 6, epoch: 0, loss, lr: 0, items_per_s: 0, eta_s: 0 });
+  const v = accumulateRun(emptyRun('r'), [
+    { type: 'run_started', run_id: 'r', backend: 'wasm', device: 'cpu', config: {} }, p(1, 9), p(2, 8), p(3, 7),
+    { type: 'run_finished', status: 'cancelled', summary: {} },
+    { type: 'run_started', run_id: 'r', backend: 'wasm', device: 'cpu', config: {}, resumed_from_step: 2 }, p(3, 6.5), p(4, 6),
+  ]);
+  assert.deepEqual(v.loss, [[1, 9], [2, 8], [3, 6.5], [4, 6]]);
+  assert.deepEqual(v.resumes, [2]);
+  assert.equal(v.status, 'running');
+});
+
+test('small multiples: losses alone, metric families together, validation beside training, baselines dashed', () => {
+  const m = (name: string, value: number, split = 'valid'): EngineEvent => ({ type: 'metric', name, value, step: 5, split });
+  const v = accumulateRun(emptyRun('r'), [
+    { type: 'progress', step: 5, total_steps: 9, epoch: 0, loss: 14, lr: 0, items_per_s: 0, eta_s: 0 },
+    m('loss', 14, 'train'), m('loss', 15), m('i2t_acc1', 0.2), m('t2i_acc5', 0.5), m('local_loss', 3, 'train'),
+    m('grounding/pointing_game', 0.1), m('grounding/pointing_game_uniform', 0.06), m('importance/pooled_auroc', 0.55),
+  ]);
+  const groups = chartGroups(v).map((g) => [g.title, g.series.map((s) => `${s.name}:${s.cls}`)]);
+  assert.deepEqual(groups, [
+    ['loss', ['loss (train):c0', 'loss (valid):c1']],
+    ['retrieval', ['i2t_acc1 (valid):c1', 't2i_acc5 (valid):c1']],
+    ['local_loss', ['local_loss (train):c0']],
+    ['grounding', ['grounding/pointing_game (valid):c1', 'grounding/pointing_game_uniform (valid):baseline']],
+    ['importance', ['importance/pooled_auroc (valid):c1']],
+  ]);
+  assert.equal(metricFamily('relations/pair_auroc'), 'relations');
+  assert.equal(metricFamily('random_init_top1_accuracy'), 'relations');
+});
+
+test('evaluation and ablation jobs read as jobs, not as a training run at step 0/0', () => {
+  const e = accumulateJob(emptyJob('r1', 'eval'), [
+    { type: 'run_started', run_id: 'r1', job: 'eval', backend: 'wasm', device: 'cpu', config: {} },
+    { type: 'eval_progress', task: 'grounding', index: 3, total: 7, eta_s: 20 },
+  ]);
+  assert.equal(jobStatusText(e), 'running · task grounding (3/7) · ETA 20 s');
+  accumulateJob(e, [{ type: 'eval_result', task: 'grounding', metrics: {} }, { type: 'run_finished', status: 'ok', summary: {} }]);
+  assert.equal(jobStatusText(e), 'finished · 1 task done');
+  const a = accumulateJob(emptyJob('ab', 'ablation'), [
+    { type: 'ablation_started', ablation_dir: '/a', variants: ['reclf', 'convirt'], seeds: [0], total_runs: 2, executor: 'local' },
+    { type: 'ablation_task', variant: 'reclf', seed: 0, index: 1, total: 2, state: 'finished', run_dir: '/a/reclf-seed0' },
+    { type: 'ablation_task', variant: 'convirt', seed: 0, index: 2, total: 2, state: 'running', run_dir: '/a/convirt-seed0' },
+  ]);
+  assert.equal(jobStatusText(a), 'running · run 2 of 2: convirt seed 0 · 1/2 done');
 });

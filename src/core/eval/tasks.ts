@@ -81,6 +81,8 @@ export interface EvaluateOptions {
   floors?: boolean;
   onResult?: (r: EvalResult) => void;
   onSkip?: (task: TaskName, reason: string) => void;
+  /** A task is about to run: its 1-based position among the tasks that will run. */
+  onTaskStart?: (task: TaskName, index: number, total: number) => void;
   log?: (m: string) => void;
 }
 
@@ -151,7 +153,8 @@ async function evaluateSource(src: EvalSource, dataset: ReturnType<typeof readDa
     const seeds = o.seeds ?? LINEAR_DEFAULTS.seeds;
     const results: EvalResult[] = [];
     const explained: ExplainedRows = {};
-    for (const task of tasks) {
+    for (const [i, task] of tasks.entries()) {
+      o.onTaskStart?.(task, i + 1, tasks.length);
       // Segmentation and detection train on pixels, not on the cached features: no encoding for them.
       // For every other task f is defined: the eval split is non-empty (checked above).
       const f = task === 'segmentation' || task === 'detection' ? undefined : await features(o.split);

@@ -16,6 +16,9 @@ import { loadPromptFile } from '../../core/eval/prompts';
 import type { EvalResult } from '../../core/eval/results';
 import type { ScoreKind } from '../../core/eval/features';
 import type { Split } from '../../core/data/manifest-types';
+import { executorOf, resolveSlurmOptions, SLURM_FLAGS } from '../slurm/config';
+import { argvWithoutExecutor, submitRun } from '../slurm/run-executor';
+import { isUserError } from '../../core/errors';
 
 export function formatResults(results: readonly EvalResult[]): string {
   return results.map((r) => {
@@ -91,12 +94,20 @@ export const evalCommand: Command = {
       'det-epochs': { type: 'number', description: 'Detection head epochs (frozen encoder)', default: 10, value: 'N' },
       'det-max-studies': { type: 'number', description: 'Most studies with boxes per split for detection', default: 400, value: 'N' },
       backend: { type: 'string', description: `TF.js backend: ${BACKEND_CHOICES.join(', ')}`, value: 'NAME' },
+      ...SLURM_FLAGS,
     },
   },
   async run(ctx) {
     const f = ctx.args.flags;
     const runArg = str(f, 'run');
     const modelArg = str(f, 'model');
+    if (executorOf(f) === 'slurm') {
+      if (runArg === undefined) throw new UsageError('--executor slurm evaluates a run: give --run RUN');
+      const runDir = path.resolve(runArg);
+      const jobId = await submitRun('eval', runDir, argvWithoutExecutor(evalCommand.spec, f), resolveSlurmOptions(undefined, f));
+      ctx.events.log(`submitted job ${jobId}: log in ${runDir}/slurm-${jobId}.log; follow with 'reclf jobs ${runDir}'`);
+      return 0;
+    }
     if ((runArg === undefined) === (modelArg === undefined)) {
       throw new UsageError(`give exactly one of --run RUN or --model M.onnx for 'reclf eval' (see 'reclf eval --help')`);
     }
@@ -117,6 +128,27 @@ export const evalCommand: Command = {
     const backend = needTf ? await initBackend(str(f, 'backend')) : undefined;
     if (backend) ctx.events.log(`backend: ${backend.name} (${backend.device})${modelArg ? ' for the linear probe; encoders in ONNX Runtime' : ''}`);
     const t0 = performance.now();
+    // A run's evaluation is a job of its own: its events also go to RUN/eval/events.jsonl, which
+    // the editor follows (the run's events.jsonl stays the training's).
+    if (runArg !== undefined) {
+      const evalDir = path.join(path.resolve(runArg), 'eval');
+      fs.mkdirSync(evalDir, { recursive: true });
+      ctx.events.attachFile(path.join(evalDir, 'events.jsonl'));
+    }
+    ctx.events.emit({
+      type: 'run_started', job: 'eval', run_id: path.basename(path.resolve(runArg ?? modelArg!)),
+      backend: backend?.name ?? 'onnxruntime', device: backend?.device ?? device, config: { data: dataDir, split, tasks: tasks ?? 'all' },
+    });
+    // Task i of n and the time left, from the mean time of the tasks done so far.
+    let taskStarted = t0;
+    let doneSeconds = 0;
+    const onTaskStart = (task: string, index: number, total: number): void => {
+      const now = performance.now();
+      if (index > 1) doneSeconds += (now - taskStarted) / 1000;
+      taskStarted = now;
+      const eta = index > 1 ? (doneSeconds / (index - 1)) * (total - index + 1) : -1;
+      ctx.events.emit({ type: 'eval_progress', task, index, total, eta_s: eta });
+    };
     const common: Omit<EvaluateOptions, 'runDir' | 'checkpoint'> = {
       dataDir, tasks, split, score, retrievalScore, pooling, prompts,
       maxPrompts: num(f, 'maxPrompts') ?? 32,
@@ -128,20 +160,29 @@ export const evalCommand: Command = {
       createdBy: ['reclf', 'eval', ...process.argv.slice(3)].join(' '),
       log: (m) => ctx.events.log(m),
       onSkip: (task, reason) => ctx.events.emit({ type: 'warning', message: `task ${task} skipped: ${reason}` }),
+      onTaskStart,
       onResult: (r) => ctx.events.emit({ type: 'eval_result', task: r.task, metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, v ?? NaN])) }),
     };
     let summary: EvaluateSummary;
     let resultsDir: string;
-    if (modelArg !== undefined) {
-      const modelFile = path.resolve(modelArg);
-      const outDir = path.resolve(str(f, 'out') ?? defaultModelOutDir(modelFile));
-      summary = await evaluateModel({ ...common, modelFile, outDir, device });
-      resultsDir = path.join(outDir, 'eval');
-    } else {
-      const runDir = path.resolve(runArg!);
-      summary = await evaluateRun({ ...common, runDir, checkpoint: str(f, 'checkpoint') });
-      resultsDir = path.join(runDir, 'eval');
+    try {
+      if (modelArg !== undefined) {
+        const modelFile = path.resolve(modelArg);
+        const outDir = path.resolve(str(f, 'out') ?? defaultModelOutDir(modelFile));
+        summary = await evaluateModel({ ...common, modelFile, outDir, device });
+        resultsDir = path.join(outDir, 'eval');
+      } else {
+        const runDir = path.resolve(runArg!);
+        summary = await evaluateRun({ ...common, runDir, checkpoint: str(f, 'checkpoint') });
+        resultsDir = path.join(runDir, 'eval');
+      }
+    } catch (e) {
+      const message = (e as Error).message.split('\n')[0];
+      ctx.events.emit({ type: 'error', code: isUserError(e) ? 'user_error' : 'internal_error', message });
+      ctx.events.emit({ type: 'run_finished', status: 'failed', summary: { error: message } });
+      throw e;
     }
+    ctx.events.emit({ type: 'run_finished', status: 'ok', summary: { tasks: summary.results.map((r) => r.task), skipped: summary.skipped, seconds: (performance.now() - t0) / 1000 } });
     const total = (performance.now() - t0) / 1000;
     ctx.events.log(formatResults(summary.results));
     ctx.events.log(`features ${summary.encodeSeconds.toFixed(1)} s, total ${total.toFixed(1)} s; results in ${resultsDir}`);

@@ -13,6 +13,9 @@ import { engineVersion } from '../events';
 import { METHOD_NAMES } from '../../core/align/registry';
 import { BACKEND_CHOICES } from '../../protocol/backends';
 import { readConfigFile } from '../run-config-file';
+import { executorOf, resolveSlurmOptions, SLURM_FLAGS } from '../slurm/config';
+import { argvWithoutExecutor, submitRun } from '../slurm/run-executor';
+import { gpuPlacement } from '../slurm/gpu-placement';
 
 export const trainCommand: Command = {
   spec: {
@@ -34,6 +37,7 @@ export const trainCommand: Command = {
       'init-image': { type: 'string', description: 'Initialise the image backbone from torchvision ResNet weights (.safetensors)', value: 'FILE' },
       'init-text': { type: 'string', description: 'Initialise the text encoder from Hugging Face BERT weights (.safetensors)', value: 'FILE' },
       'print-config': { type: 'boolean', description: 'Print the resolved config (every default filled) and exit' },
+      ...SLURM_FLAGS,
     },
   },
   async run(ctx) {
@@ -44,6 +48,13 @@ export const trainCommand: Command = {
     const config = loadConfig(f, out, resume);
     if (bool(f, 'printConfig')) {
       process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+      return 0;
+    }
+    if (executorOf(f) === 'slurm') {
+      const file = str(f, 'config');
+      const group = file ? (readConfigFile(file).slurm as Record<string, unknown> | undefined) : undefined;
+      const jobId = await submitRun('train', out, argvWithoutExecutor(trainCommand.spec, f), resolveSlurmOptions(group, f));
+      ctx.events.log(`submitted job ${jobId}: log in ${out}/slurm-${jobId}.log; follow with 'reclf jobs ${out}'`);
       return 0;
     }
     try {
@@ -72,12 +83,15 @@ export const trainCommand: Command = {
     try {
       const backend = await initBackend(config.backend);
       ctx.events.log(`backend: ${backend.name} (${backend.device})\n${describeBackends(backend.probes)}`);
+      const gpu = gpuPlacement(process.env, backend.name);
+      if (gpu) ctx.events.log(`gpu: ${gpu}`);
       const result = await runTraining({
         runDir: out, dataDir: data, config, resume, cancel, backend: backend.name, device: backend.device, adapter: backend.adapter,
         init: { image: initPath(str(f, 'initImage')), text: initPath(str(f, 'initText')) },
         provenance: { engineVersion: engineVersion(), commandLine: commandLine(), cwd: process.cwd() },
         listener: {
-          emit: (e) => ctx.events.emit(e),
+          // The editor shows jobs by kind: this one is a training (its run_started says so).
+          emit: (e) => ctx.events.emit(e.type === 'run_started' ? { ...e, job: 'train' } : e),
           log: (m) => { if (statusShown) { process.stderr.write('\n'); statusShown = false; } ctx.events.log(m); },
           status: ctx.tty ? (line) => { process.stderr.write(`\r${line}\x1b[K`); statusShown = true; } : undefined,
         },

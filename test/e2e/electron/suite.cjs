@@ -43,4 +43,21 @@ exports.run = async function run() {
   });
   assert.match(hovers, /SRM-related words/);
   fs.writeFileSync(path.join(process.env.RECLF_E2E_OUT, 'hover.md'), hovers);
+
+  // Explain a study of the dataset (issue 15): no file needed; its report opens read-only with hovers.
+  await vscode.commands.executeCommand('reclf.explainStudy', { manifest: process.env.RECLF_E2E_MANIFEST, id: process.env.RECLF_E2E_STUDY });
+  const studyDoc = await waitFor('the study document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'reclf-study'));
+  const studyText = studyDoc.getText();
+  const w = studyText.search(/[A-Za-z]{5,}/);
+  const studyHover = await waitFor('a hover on the study document', async () => {
+    const hs = await vscode.commands.executeCommand('vscode.executeHoverProvider', studyDoc.uri, studyDoc.positionAt(w + 1));
+    const md = (hs || []).flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    return /IRM importance/.test(md) ? md : undefined;
+  });
+  fs.writeFileSync(path.join(process.env.RECLF_E2E_OUT, 'hover-study.md'), studyHover);
+
+  // The runs tree and commands of the loop are registered (the code-server tier drives them through the UI).
+  for (const id of ['reclf.showRun', 'reclf.showResults', 'reclf.compareRuns', 'reclf.showAblation', 'reclf.nextStudy']) {
+    assert.ok(registered.has(id), `${id} registered`);
+  }
 };
