@@ -15,13 +15,28 @@ export interface LocalAttention {
  * projected features; softmax over the REAL words of each region first (GLoRIA normalises over
  * words, then sharpens over regions), then softmax over regions of gamma1 * that.
  */
-export function pairedAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, context: ContextMode = 'attended'): LocalAttention {
+export function pairedAttention(
+  words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, context: ContextMode = 'attended', kind: AttentionKind = 'gloria',
+): LocalAttention {
   const [b, n] = wordMask.shape;
-  const s = bmm(regions, words, false, true); // [B, M, N]
-  const overWords = maskedSoftmax(s, wordMask.reshape([b, 1, n])); // [B, M, N]
-  const a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 1]), gamma1)) as tf.Tensor3D; // [B, N, M]
+  let a: tf.Tensor3D;
+  if (kind === 'cosine') {
+    a = tf.softmax(tf.mul(bmm(l2norm(words) as tf.Tensor3D, l2norm(regions) as tf.Tensor3D, false, true), gamma1)) as tf.Tensor3D; // [B, N, M]
+  } else {
+    const s = bmm(regions, words, false, true); // [B, M, N]
+    const overWords = maskedSoftmax(s, wordMask.reshape([b, 1, n])); // [B, M, N]
+    a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 1]), gamma1)) as tf.Tensor3D; // [B, N, M]
+  }
   return { attention: a, context: bmm(a, contextRegions(regions, context)) };
 }
+
+/**
+ * How a word's attention over regions is formed. 'gloria': softmax over the report's words of
+ * e_i . v_j first, then over regions of gamma1 times that (values in [0, 1], so attention stays
+ * near uniform for long reports); 'cosine': softmax over regions of gamma1 * cos(e_i, v_j), each
+ * word on its own (MGCA's form; gamma1 = 1 / temperature). [design]
+ */
+export type AttentionKind = 'gloria' | 'cosine';
 
 /**
  * What the attended context is made of. 'attended': the regions as they are (GLoRIA). 'centered':
@@ -40,12 +55,20 @@ export function contextRegions(regions: tf.Tensor3D, mode: ContextMode): tf.Tens
  * loop over pairs: scores [Bi*M, Bt*N] in one matmul, contexts as a batched matmul over images.
  * Pair order is image-major: attention [Bi, Bt, N, M], context [Bi, Bt, N, D].
  */
-export function crossAttention(words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, contextMode: ContextMode = 'attended'): LocalAttention {
+export function crossAttention(
+  words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, contextMode: ContextMode = 'attended', kind: AttentionKind = 'gloria',
+): LocalAttention {
   const [bt, n, d] = words.shape;
   const [bi, m] = regions.shape;
-  const s = matmul(regions.reshape([bi * m, d]) as tf.Tensor2D, words.reshape([bt * n, d]) as tf.Tensor2D, false, true);
-  const overWords = maskedSoftmax(s.reshape([bi, m, bt, n]), wordMask.reshape([1, 1, bt, n]));
-  const a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 3, 1]), gamma1)); // [Bi, Bt, N, M]
+  let a: tf.Tensor;
+  if (kind === 'cosine') {
+    const cos = matmul(l2norm(regions).reshape([bi * m, d]) as tf.Tensor2D, l2norm(words).reshape([bt * n, d]) as tf.Tensor2D, false, true);
+    a = tf.softmax(tf.mul(tf.transpose(cos.reshape([bi, m, bt, n]), [0, 2, 3, 1]), gamma1)); // [Bi, Bt, N, M]
+  } else {
+    const s = matmul(regions.reshape([bi * m, d]) as tf.Tensor2D, words.reshape([bt * n, d]) as tf.Tensor2D, false, true);
+    const overWords = maskedSoftmax(s.reshape([bi, m, bt, n]), wordMask.reshape([1, 1, bt, n]));
+    a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 3, 1]), gamma1)); // [Bi, Bt, N, M]
+  }
   const context = bmm(a.reshape([bi, bt * n, m]) as tf.Tensor3D, contextRegions(regions, contextMode)).reshape([bi, bt, n, d]);
   return { attention: a, context };
 }

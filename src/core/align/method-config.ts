@@ -79,6 +79,12 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     localTau: pos(0.1, 'local InfoNCE / token-loss temperature (initial value when learned)'),
     learnTemperature: { kind: 'bool', default: false, doc: 'learn the local temperature (align.reclf.log_inv_tau)' },
     gamma1: pos(4, 'attention sharpness over regions'),
+    attention: {
+      kind: 'enum',
+      default: 'gloria',
+      values: ['gloria', 'cosine'],
+      doc: "word->region attention: GLoRIA's (softmax over words, then over regions of gamma1 times that) or softmax over regions of gamma1 * cos(e_i, v_j)",
+    },
     gamma2: pos(5, 'LogSumExp pooling sharpness (irm: lse)'),
     context: {
       kind: 'enum',

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../models/params';
 import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } from './types';
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
-import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows, type ContextMode } from './local-attention';
+import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows, type AttentionKind, type ContextMode } from './local-attention';
 import { resolveMethodConfig } from './method-config';
 import { attentionRelation, createSrmParams, srmReason, type RelationSource, type SrmRound, type SrmSource } from './srm';
 import { createIrmParams, irmImportance, type IrmParams } from './irm';
@@ -32,6 +32,7 @@ export interface ReclfConfig {
   gamma1: number;
   gamma2: number;
   context: ContextMode;
+  attention: AttentionKind;
   globalWeight: number;
   localWeight: number;
 }
@@ -152,14 +153,14 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
 /** Scores of every image (rows) against every report (columns) of the batch. */
 export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
   const [bt, n, d] = inputs.words.shape;
-  const { attention, context } = crossAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context);
+  const { attention, context } = crossAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
   return reclfScores(inputs.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D);
 }
 
 /** Attention and scores for matched pairs only (image b with report b). */
 export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams) {
   const [b, n, d] = inputs.words.shape;
-  const { attention, context } = pairedAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context);
+  const { attention, context } = pairedAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
   const s = reclfScores(inputs.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D);
   return {
     attention: attention as tf.Tensor3D,

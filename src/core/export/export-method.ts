@@ -32,10 +32,15 @@ interface Dims {
   maxWords: number;
 }
 
-function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number, contextMode = 'attended'): { attention: string; context: string } {
-  const s = o.matmul(x.regions, o.transpose(x.words, [0, 2, 1])); // [B, M, N]
-  const overWords = o.maskedSoftmax(s, o.unsqueeze(x.wordMask, [1]));
-  const a = o.softmax(o.mulS(o.transpose(overWords, [0, 2, 1]), gamma1));
+function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number, contextMode = 'attended', kind = 'gloria'): { attention: string; context: string } {
+  let a: string;
+  if (kind === 'cosine') {
+    a = o.softmax(o.mulS(o.matmul(o.l2norm(x.words), o.transpose(o.l2norm(x.regions), [0, 2, 1])), gamma1));
+  } else {
+    const s = o.matmul(x.regions, o.transpose(x.words, [0, 2, 1])); // [B, M, N]
+    const overWords = o.maskedSoftmax(s, o.unsqueeze(x.wordMask, [1]));
+    a = o.softmax(o.mulS(o.transpose(overWords, [0, 2, 1]), gamma1));
+  }
   const regions = contextMode === 'centered' ? o.sub(x.regions, o.meanAxes(x.regions, [1], true)) : x.regions;
   return { attention: a, context: o.matmul(a, regions) };
 }
@@ -124,7 +129,7 @@ function mgca(o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: D
 function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: Dims): OnnxExplanation {
   const cfg: ReclfConfig = toReclfConfig(raw);
   const pre = 'align.reclf.';
-  const { attention, context } = pairedAttention(o, x, cfg.gamma1, cfg.context);
+  const { attention, context } = pairedAttention(o, x, cfg.gamma1, cfg.context, cfg.attention);
   const e = x.words;
   const c = context;
   const mask = x.wordMask;

@@ -163,3 +163,22 @@ test('RECLF learned temperature is a parameter and receives a gradient', async (
   const { grads } = tf.variableGrads(() => method.loss(tinyInputs(), { training: true, step: 0 }).loss, params.trainable());
   assert.ok(Math.abs(grads['align.reclf.log_inv_tau'].dataSync()[0]) > 0);
 });
+
+test('RECLF cosine attention: each word softmaxes gamma1 * cos(e_i, v_j) over regions, the same in the cross and paired forms', async () => {
+  await useCpu();
+  const { method } = build({ attention: 'cosine', gamma1: 7, srmRounds: 1 });
+  const x = tinyInputs();
+  const att = method.explain(x).attention.arraySync() as Mat[];
+  for (let b = 0; b < 2; b++) {
+    for (let i = 0; i < 3; i++) {
+      if (!MASK[b][i]) continue;
+      const e = l2n(WORDS[b][i]);
+      const ref = softmax(REGIONS[b].map((v) => 7 * dot(e, l2n(v))), REGIONS[b].map(() => 1));
+      closeArr(att[b][i], ref, 1e-5, `attention[${b}][${i}]`);
+    }
+  }
+  // The cross form scores pair (i, i) exactly as the paired form does.
+  const cross = method.similarity(x).local!.arraySync() as Mat;
+  const paired = method.explain(x).localScore.arraySync() as number[];
+  for (let b = 0; b < 2; b++) close(cross[b][b], paired[b], 1e-5, `s[${b}]`);
+});

@@ -65,6 +65,7 @@ test('reclf with embedding-level word features (text.localLayer 0) and a centere
 test('reclf with relations from attention overlap or word features, and importance from word features, matches TF.js', async () => {
   await checkParity('reclf-rel-attention', 'reclf', { mDim: 8, relation: 'attention', gammaR: 7, irmInput: 'words' });
   await checkParity('reclf-rel-words', 'reclf', { mDim: 8, relation: 'words', irm: 'sigmoid' });
+  await checkParity('reclf-cosine-attention', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention' });
 });
 test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
