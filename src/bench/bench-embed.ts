@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DataError } from '../core/errors';
+import { readOnnxModelFile } from '../core/runtime/onnx-session';
 import { encodeSafetensors, type NamedTensor } from '../core/io/safetensors';
 import { encodeModel, type ModelProto, type NodeProto, type TensorProto } from '../core/export/onnx-proto';
 import { decodeModel } from '../core/export/onnx-decode';
@@ -241,12 +242,7 @@ function writeTorchJob(dir: string, model: ModelProto, batch: EmbedBatch, refs: 
 }
 
 export async function benchEmbed(file: string, opts: EmbedBenchOptions = DEFAULT_EMBED_BENCH, log: (m: string) => void = () => {}): Promise<EmbedBenchReport> {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new DataError(`${file}: cannot read the ONNX model (${(e as Error).message})`, file);
-  }
+  const bytes = readOnnxModelFile(file);
   let model: ModelProto;
   try {
     model = decodeModel(bytes);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
@@ -10,6 +12,8 @@ import { torchAvailable } from '../../src/bench/bench-ops';
 import { attr, DataType, GraphBuilder } from '../../src/core/export/graph-builder';
 import { encodeModel } from '../../src/core/export/onnx-proto';
 import { decodeModel } from '../../src/core/export/onnx-decode';
+import { MAX_ONNX_BYTES } from '../../src/core/runtime/onnx-session';
+import { DataError } from '../../src/core/errors';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const MODEL = path.join(repoRoot, 'models', 'reclf-default.onnx');
@@ -83,6 +87,28 @@ test('torchEmbedConfig reads the bundled model\'s architecture from its weights 
 });
 
 const tiny = { batch: 2, repeats: 1, warmup: 0, threads: 1, seed: 0, tolerance: 1e-3 };
+
+test('benchEmbed --model reads only a regular file within MAX_ONNX_BYTES (no folder, device, FIFO or oversized file)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-bench-model-'));
+  try {
+    // The folder first: without the guard it fails differently (EISDIR), where /dev/zero would grow without end.
+    await assert.rejects(benchEmbed(dir), (e: Error) => e instanceof DataError && e.message === `${dir}: the ONNX model is a folder, not a regular file`);
+    await assert.rejects(benchEmbed(path.join(dir, 'none.onnx')), /none\.onnx: ONNX model file not found/);
+    const big = path.join(dir, 'big.onnx');
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, MAX_ONNX_BYTES + 1); // sparse: nothing written
+    await assert.rejects(benchEmbed(big), /big\.onnx: the ONNX model is 2\.0 GiB, more than the 2 GiB limit/);
+    if (fs.existsSync('/dev/zero')) {
+      await assert.rejects(benchEmbed('/dev/zero'), /\/dev\/zero: the ONNX model is a character device, not a regular file/);
+      fs.symlinkSync('/dev/zero', path.join(dir, 'zero.onnx'));
+      await assert.rejects(benchEmbed(path.join(dir, 'zero.onnx')), /zero\.onnx: the ONNX model is a character device, not a regular file/);
+    }
+    const fifo = path.join(dir, 'pipe.onnx');
+    if (spawnSync('mkfifo', [fifo]).status === 0) await assert.rejects(benchEmbed(fifo), /pipe\.onnx: the ONNX model is a FIFO \(named pipe\), not a regular file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('benchEmbed without PyTorch reports ONNX Runtime throughput for both encoders and says why', { skip: noModel }, async () => {
   const r = await benchEmbed(MODEL, { ...tiny, torch: false });

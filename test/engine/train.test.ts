@@ -72,6 +72,27 @@ test('a dataset with bad records trains on the good ones and reports the skipped
   assert.ok(result.skippedRecords >= 3);
 });
 
+test('a valid-split image that fails to decode is left out of validation with one warning naming the study, every epoch', async () => {
+  const dir = await tinySynth(40, 5, 64);
+  const manifest = path.join(dir, 'manifest.jsonl');
+  const lines = fs.readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; image: string; split: string });
+  // The first valid study: inside the first full validation batch.
+  const bad = lines.find((r) => r.split === 'valid')!;
+  fs.writeFileSync(path.join(dir, bad.image), Buffer.from('definitely not a png'));
+  await initBackend('wasm');
+  const config = resolveRunConfig(tinyConfig({ train: { epochs: 2 } }), 'convirt');
+  const { listener, events } = collect();
+  const result = await runTraining({ runDir: tmpRun(), dataDir: dir, config, resume: false, listener, cancel: { requested: false }, backend: 'wasm', device: 'cpu' });
+  assert.equal(result.status, 'ok');
+  assert.equal(events.filter((e) => e.type === 'metric' && e.split === 'valid' && e.name === 'loss').length, 2, 'validated after each epoch');
+  const warnings = events.filter((e) => e.type === 'warning') as { message: string; record?: string }[];
+  const mine = warnings.filter((w) => w.record === bad.id);
+  assert.equal(mine.length, 1, JSON.stringify(warnings));
+  assert.match(mine[0].message, new RegExp(`^skipped ${bad.id}: .*cannot decode image`));
+  assert.ok(result.validation && Number.isFinite(result.validation.loss) && result.validation.pairs === 7, JSON.stringify(result.validation));
+  assert.equal(result.skippedRecords, 1);
+});
+
 function reclf(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), ...args], { encoding: 'utf8', cwd: repoRoot });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

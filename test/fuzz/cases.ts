@@ -219,6 +219,12 @@ function datasetCases(root: string, s: Shared): DatasetCase[] {
     fs.rmSync(manifest(d));
     if (spawnSync('mkfifo', [manifest(d)]).status !== 0) fs.mkdirSync(manifest(d));
   });
+  add('manifest.jsonl links to a manifest outside the dataset', /manifest\.jsonl: manifest\.jsonl resolves to .*, outside the dataset folder/, (d) => {
+    // Its rows are all good (images in the dataset): read, it would train on a manifest from elsewhere.
+    const outsideManifest = path.join(s.outside, `manifest-${path.basename(d)}.jsonl`);
+    fs.renameSync(manifest(d), outsideManifest);
+    fs.symlinkSync(outsideManifest, manifest(d));
+  });
   add('manifest.jsonl is empty', /manifest\.jsonl: no records \(the manifest is empty\)/, (d) => fs.writeFileSync(manifest(d), ''));
   add('manifest.jsonl has blank lines only', /manifest\.jsonl: no records/, (d) => fs.writeFileSync(manifest(d), '\n  \n\t\n'));
   add('manifest.jsonl is random bytes', /manifest\.jsonl: \d+ of \d+ records are invalid \(100%, more than the allowed 20%\): line 1: /, (d) => {

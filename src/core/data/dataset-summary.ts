@@ -210,7 +210,7 @@ export async function readImageHeader(file: string, limits: Partial<ImageLimits>
   const head = readHead(file, DICOM_MAGIC_OFFSET + 4);
   let header: ImageHeader;
   if (looksLikeDicom(head, file)) {
-    header = readDicomHeader(file, st.size, lim.maxBytes);
+    header = readDicomHeader(file, st.size, lim.maxBytes, lim.maxPixels);
   } else {
     try {
       const meta = await sharp(file).metadata();
@@ -225,17 +225,17 @@ export async function readImageHeader(file: string, limits: Partial<ImageLimits>
   return header;
 }
 
-function readDicomHeader(file: string, size: number, maxBytes: number): ImageHeader {
+function readDicomHeader(file: string, size: number, maxBytes: number, maxPixels: number): ImageHeader {
   // The header rarely exceeds a few KiB; parse a prefix first and only fall back to the whole
   // file when the prefix ends before the pixel data tag.
   const prefix = readHead(file, 1 << 20);
   let ds: dicomParser.DataSet;
   try {
-    ds = parseDataSet(prefix, maxBytes, 'x7fe00010');
+    ds = parseDataSet(prefix, maxBytes, 'x7fe00010', maxPixels);
   } catch (first) {
     if (size <= prefix.length) throw new DataError(`DICOM header cannot be read (${shortReason(first)})`, file, 'image');
     try {
-      ds = parseDataSet(fs.readFileSync(file), maxBytes, 'x7fe00010');
+      ds = parseDataSet(fs.readFileSync(file), maxBytes, 'x7fe00010', maxPixels);
     } catch (e) {
       throw new DataError(`DICOM header cannot be read (${shortReason(e)})`, file, 'image');
     }

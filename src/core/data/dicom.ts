@@ -6,7 +6,7 @@ import * as dicomParser from 'dicom-parser';
 import sharp from 'sharp';
 import { DataError } from '../errors';
 import type { GreyImage, ImageLimits } from './image-io';
-import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, formatBytes, pixelLimitProblem } from './input-guard';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, formatBytes, formatPixels, pixelLimitProblem } from './input-guard';
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -40,11 +40,11 @@ export function looksLikeDicom(bytes: Uint8Array, hint = ''): boolean {
 /**
  * Decodes the first frame of a DICOM image to grey [0,1]. Rows x Columns is checked against
  * limits.maxPixels before any pixel buffer is allocated; a deflated data set may not inflate to
- * more than limits.maxBytes.
+ * more than its declared pixels need (and never past limits.maxBytes): see parseDataSet.
  */
 export async function decodeDicom(bytes: Uint8Array, hint = 'image.dcm', limits: Partial<ImageLimits> = {}): Promise<GreyImage> {
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
-  const ds = parse(bytes, hint, limits.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES);
+  const ds = parse(bytes, hint, limits.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES, maxPixels);
   const fail = (msg: string, field?: string): DataError => new DataError(`${hint}: ${msg}`, hint, field);
 
   const syntax = transferSyntax(ds);
@@ -91,39 +91,125 @@ export async function decodeDicom(bytes: Uint8Array, hint = 'image.dcm', limits:
   return { width: cols, height: rows, data: values };
 }
 
-function parse(bytes: Uint8Array, hint: string, maxBytes: number): dicomParser.DataSet {
+function parse(bytes: Uint8Array, hint: string, maxBytes: number, maxPixels: number): dicomParser.DataSet {
   try {
-    return parseDataSet(bytes, maxBytes);
+    return parseDataSet(bytes, maxBytes, undefined, maxPixels);
   } catch (e) {
+    // A deflate bomb is not corrupt: say what it would cost and which limit holds it.
+    if (e instanceof InflateLimitError) throw new DataError(`${hint}: ${e.message}`, hint, e.field);
     throw new DataError(`${hint}: corrupt or truncated DICOM (${parserMessage(e)})`, hint);
+  }
+}
+
+/** Room a deflated data set gets besides one frame of its declared pixels: header, overlays, padding. */
+export const DEFLATE_SLACK_BYTES = 8 << 20;
+
+/** A deflated data set refused before (or while) inflating: a decompression bomb, or over data.maxImagePixels. */
+export class InflateLimitError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+    this.name = 'InflateLimitError';
   }
 }
 
 /**
  * dicom-parser on a Part 10 file (preamble + 'DICM') or a bare data set (assumed implicit little
  * endian, the default syntax): the one way train, explain and info read DICOM. `untilTag` stops
- * before the pixel data (header reads). Throws dicom-parser's own errors (strings or objects).
+ * before the pixel data (header reads). Throws dicom-parser's own errors (strings or objects), or
+ * an InflateLimitError.
+ *
+ * A deflated data set is inflated at most to what its first frame needs, Rows x Columns x
+ * SamplesPerPixel x BitsAllocated/8 read from the start of the stream, plus DEFLATE_SLACK_BYTES
+ * (never past maxBytes), so a small file cannot expand to hundreds of MB. With `maxPixels`, Rows x
+ * Columns above it is refused before the pixel data is inflated.
  */
-export function parseDataSet(bytes: Uint8Array, maxBytes: number, untilTag?: string): dicomParser.DataSet {
+export function parseDataSet(bytes: Uint8Array, maxBytes: number, untilTag?: string, maxPixels?: number): dicomParser.DataSet {
   // dicom-parser copies with Buffer methods when inflating deflated data sets.
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const part10 = buf.length >= 132 && buf.toString('latin1', 128, 132) === 'DICM';
-  // A deflated data set inflates with a cap: a small file must not expand to gigabytes.
+  const opts: dicomParser.ParseDicomOptions = {
+    ...(part10 ? {} : { TransferSyntaxUID: IMPLICIT_LE }), ...(untilTag ? { untilTag } : {}),
+  };
   const inflater = (arr: Uint8Array, position: number): Uint8Array => {
+    const head = Buffer.from(arr.buffer, arr.byteOffset, position);
+    const deflated = Buffer.from(arr.buffer, arr.byteOffset + position, arr.byteLength - position);
+    const cap = inflateCap(declaredFrame(buf, opts, head, deflated), maxBytes, maxPixels);
     let inflated: Buffer;
     try {
-      inflated = zlib.inflateRawSync(Buffer.from(arr.buffer, arr.byteOffset + position, arr.byteLength - position), { maxOutputLength: maxBytes });
+      inflated = zlib.inflateRawSync(deflated, { maxOutputLength: cap.bytes });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`deflated data set inflates to more than ${formatBytes(maxBytes)} (data.maxImageBytes)`);
+      if (code === 'ERR_BUFFER_TOO_LARGE') throw new InflateLimitError(cap.refusal);
       throw new Error(`cannot inflate the deflated data set (${(e as Error).message})`);
     }
-    return Buffer.concat([Buffer.from(arr.buffer, arr.byteOffset, position), inflated]);
+    return Buffer.concat([head, inflated]);
   };
-  const opts: dicomParser.ParseDicomOptions = {
-    inflater, ...(part10 ? {} : { TransferSyntaxUID: IMPLICIT_LE }), ...(untilTag ? { untilTag } : {}),
-  };
-  return dicomParser.parseDicom(buf, opts);
+  return dicomParser.parseDicom(buf, { ...opts, inflater });
+}
+
+interface DeclaredFrame {
+  rows: number;
+  cols: number;
+  samples: number;
+  bits: number;
+}
+
+/**
+ * Rows, Columns, SamplesPerPixel and BitsAllocated of a deflated data set, read by inflating ever
+ * longer prefixes of the stream (1 KiB, 8 KiB, ... of deflated bytes, each inflating to at most
+ * DEFLATE_SLACK_BYTES) until the pixel data tag is reached. Undefined when they are not found
+ * there (the caller then falls back to a looser cap) or the stream is corrupt (the full inflate
+ * then says so).
+ */
+function declaredFrame(buf: Buffer, opts: dicomParser.ParseDicomOptions, head: Buffer, deflated: Buffer): DeclaredFrame | undefined {
+  for (let k = 1024; ; k *= 8) {
+    const end = Math.min(k, deflated.length);
+    let partial: Buffer;
+    try {
+      partial = zlib.inflateRawSync(deflated.subarray(0, end), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: DEFLATE_SLACK_BYTES });
+    } catch {
+      return undefined;
+    }
+    const prefix = Buffer.concat([head, partial]);
+    let ds: dicomParser.DataSet | undefined;
+    try {
+      ds = dicomParser.parseDicom(buf, { ...opts, untilTag: 'x7fe00010', inflater: () => prefix });
+    } catch (e) {
+      // The prefix ends inside an element: what was read before it is still there.
+      ds = (e as { dataSet?: dicomParser.DataSet } | null)?.dataSet;
+    }
+    const done = ds?.elements.x7fe00010 !== undefined || end === deflated.length;
+    if (done) {
+      const rows = ds?.uint16('x00280010');
+      const cols = ds?.uint16('x00280011');
+      if (!ds || !rows || !cols) return undefined;
+      return { rows, cols, samples: ds.uint16('x00280002') ?? 1, bits: ds.uint16('x00280100') ?? 16 };
+    }
+  }
+}
+
+/** The most a deflated data set may inflate to, and the refusal when it inflates to more. */
+function inflateCap(frame: DeclaredFrame | undefined, maxBytes: number, maxPixels: number | undefined): { bytes: number; refusal: string } {
+  const over = (n: number): string => `deflated data set inflates to more than ${formatBytes(n)}`;
+  if (frame) {
+    if (maxPixels !== undefined) {
+      const tooBig = pixelLimitProblem(frame.cols, frame.rows, maxPixels);
+      if (tooBig) throw new InflateLimitError(`${tooBig} by its Rows/Columns`, 'Rows');
+    }
+    const samples = Math.max(1, frame.samples);
+    const bytesPer = Math.max(1, Math.ceil(frame.bits / 8));
+    const need = frame.rows * frame.cols * samples * bytesPer + DEFLATE_SLACK_BYTES;
+    if (need < maxBytes) {
+      const what = `${frame.cols}x${frame.rows} pixels of ${samples} x ${bytesPer * 8} bits`;
+      return { bytes: need, refusal: `${over(need)}, the most its ${what} and ${formatBytes(DEFLATE_SLACK_BYTES)} of other elements can take` };
+    }
+  } else if (maxPixels !== undefined) {
+    const need = maxPixels * 3 * 2 + DEFLATE_SLACK_BYTES;
+    if (need < maxBytes) {
+      return { bytes: need, refusal: `${over(need)}, the most the ${formatPixels(maxPixels)} limit (data.maxImagePixels) allows (no Rows/Columns before its pixel data)` };
+    }
+  }
+  return { bytes: maxBytes, refusal: `${over(maxBytes)} (data.maxImageBytes)` };
 }
 
 function transferSyntax(ds: dicomParser.DataSet): string {

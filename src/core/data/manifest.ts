@@ -1,9 +1,9 @@
 // Reads and validates a dataset folder (manifest.jsonl + files). Bad records are skipped and
 // reported one by one so a few broken studies never sink a run, while a mostly broken manifest
 // (wrong folder, wrong format) stops with one clear message instead of training on scraps.
-// Every file a record names is resolved by real path (all symlinks followed) and must stay in the
-// dataset folder; images may also resolve into the folders that reclf import declared in
-// reclf-dataset.json. Sizes are checked from stat before anything is read.
+// manifest.jsonl and every file a record names are resolved by real path (all symlinks followed)
+// and must stay in the dataset folder; images may also resolve into the folders that reclf import
+// declared in reclf-dataset.json. Sizes are checked from stat before anything is read.
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
@@ -133,6 +133,9 @@ export function readDataset(dir: string, opts: ReadDatasetOptions = {}): Dataset
   if (!realRoot) throw new DataError(`dataset folder not found: ${root}`, root);
   const manifest = path.join(root, MANIFEST_FILE);
   if (!isFile(manifest)) throw new DataError(`${MANIFEST_FILE} not found in dataset folder ${root}`, manifest);
+  // The manifest itself is a dataset file: a symlink may not lead out of the folder either.
+  const real = realFileUnder(manifest, { roots: [realRoot], rootName: 'the dataset folder', shown: MANIFEST_FILE });
+  if (!real.ok) throw new DataError(`${manifest}: ${real.reason}`, manifest);
   const linkRoots = readLinkRoots(root, realRoot);
   const ctx: LineContext = { realRoot, linkRoots, limits: resolveLimits(opts.limits) };
 
@@ -141,7 +144,7 @@ export function readDataset(dir: string, opts: ReadDatasetOptions = {}): Dataset
   const firstLineOfId = new Map<string, number>();
   let totalLines = 0;
   let lineNo = 0;
-  for (const bytes of readLines(manifest)) {
+  for (const bytes of readLines(real.real)) {
     lineNo++;
     let text: string;
     try {

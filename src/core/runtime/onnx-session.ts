@@ -40,6 +40,22 @@ export const CONTRACT_OUTPUT_SPEC: Record<string, Expect> = {
 /** A single-file ONNX model is one protobuf message, which cannot exceed 2 GiB. */
 export const MAX_ONNX_BYTES = 2 * 1024 ** 3;
 
+/**
+ * The bytes of an ONNX model file: only a regular file of at most MAX_ONNX_BYTES (/dev/zero would
+ * be read until the heap is gone, a FIFO would block). Errors name the file.
+ */
+export function readOnnxModelFile(file: string): Uint8Array {
+  const checked = regularInputFile(file, MAX_ONNX_BYTES, undefined, 'the ONNX model');
+  if (!checked.ok) {
+    throw new DataError(`${file}: ${checked.reason.startsWith('file not found') ? 'ONNX model file not found' : checked.reason}`, file);
+  }
+  try {
+    return fs.readFileSync(checked.real);
+  } catch (e) {
+    throw new DataError(`${file}: cannot read the ONNX model (${(e as Error).message})`, file);
+  }
+}
+
 export interface ValueInfo {
   name: string;
   type?: string;
@@ -244,17 +260,7 @@ export class ContractSession {
 
   /** Opens and checks `file`; CUDA EP when available and `device` is not 'cpu', else CPU. */
   static async open(file: string, opts: { device?: 'auto' | 'cpu' | 'cuda' } = {}): Promise<ContractSession> {
-    // Only a regular file: /dev/zero would be read until the heap is gone, a FIFO would block.
-    const checked = regularInputFile(file, MAX_ONNX_BYTES, undefined, 'the ONNX model');
-    if (!checked.ok) {
-      throw new DataError(`${file}: ${checked.reason.startsWith('file not found') ? 'ONNX model file not found' : checked.reason}`, file);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(checked.real);
-    } catch (e) {
-      throw new DataError(`${file}: cannot read the ONNX model (${(e as Error).message})`, file);
-    }
+    const bytes = readOnnxModelFile(file);
     let metadata: Record<string, string>;
     try {
       metadata = readModelMetadata(bytes);

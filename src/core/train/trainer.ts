@@ -391,7 +391,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
         let checkpointed = false;
         if (epochDone || state.step === totalSteps) {
           checkpointed = true;
-          lastValidation = await validate(built, preparedValid, loader, config);
+          lastValidation = await validate(built, preparedValid, loader, config, reportFailures);
           if (lastValidation) {
             const v = lastValidation;
             for (const [name, value] of Object.entries({ loss: v.loss, i2t_acc1: v.i2t_acc1, i2t_acc5: v.i2t_acc5, t2i_acc1: v.t2i_acc1, t2i_acc5: v.t2i_acc5 })) {
@@ -518,8 +518,13 @@ async function warmUp(built: BuiltModel, prepared: PreparedStudy[], loader: Imag
   disposeModelBatch(batch);
 }
 
-/** Validation loss and in-batch retrieval over the valid split, in eval mode, no augmentation. */
-export async function validate(built: BuiltModel, prepared: PreparedStudy[], loader: ImageLoader, config: RunConfig): Promise<ValidationMetrics | undefined> {
+/**
+ * Validation loss and in-batch retrieval over the valid split, in eval mode, no augmentation.
+ * Studies whose images fail to load are left out and handed to `onFailures` (a warning each).
+ */
+export async function validate(
+  built: BuiltModel, prepared: PreparedStudy[], loader: ImageLoader, config: RunConfig, onFailures?: (hb: HostBatch) => void,
+): Promise<ValidationMetrics | undefined> {
   const B = config.train.batchSize;
   const T = config.model.text.maxLength;
   const size = config.model.image.imageSize;
@@ -534,6 +539,7 @@ export async function validate(built: BuiltModel, prepared: PreparedStudy[], loa
     const idx = Array.from({ length: Math.min(B, usable - start) }, (_, k) => start + k);
     if (idx.length < 2) break;
     const hb = await loadHostBatch(loader, prepared, idx, { seed: config.train.seed, epoch: 0, augment: false, maxLength: T, maxWords: config.model.maxWords, imageSize: size });
+    onFailures?.(hb);
     const n = hb.indices.length;
     if (n < 2) continue;
     const batch = toModelBatch(hb, size, T);

@@ -113,6 +113,28 @@ test('links that stay inside the dataset are followed; studies carry the real pa
   assert.equal(readDataset(alias).studies.length, 5);
 });
 
+test('manifest.jsonl itself: a link to a manifest outside the dataset is refused naming it, a link inside is read', () => {
+  const { dir, outside, records } = setup(3);
+  // A manifest outside whose rows would all be accepted (their images are in the dataset).
+  const secret = write(outside, 'manifest.jsonl', records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  link(secret, path.join(dir, 'manifest.jsonl'));
+  const file = path.join(dir, 'manifest.jsonl');
+  assert.throws(() => readDataset(dir), (e: Error) => e instanceof DataError
+    && e.message === `${file}: manifest.jsonl resolves to ${secret}, outside the dataset folder (symlinks may not lead out of it)`);
+  // Through a linked folder too.
+  fs.rmSync(file);
+  link(outside, path.join(dir, 'meta'));
+  link('meta/manifest.jsonl', file);
+  assert.throws(() => readDataset(dir), /manifest\.jsonl resolves to .*, outside the dataset folder/);
+  // A link that stays inside (a versioned manifest, say) is followed.
+  fs.rmSync(file);
+  write(dir, 'versions/v2.jsonl', records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  link('versions/v2.jsonl', file);
+  const ds = readDataset(dir);
+  assert.equal(ds.studies.length, 3);
+  assert.equal(ds.manifest, file);
+});
+
 test('dangling links, link loops and FIFOs are refused without blocking', () => {
   const { dir, records } = setup(20);
   link(path.join(dir, 'nowhere.png'), path.join(dir, 'img/dangling.png'));

@@ -90,7 +90,55 @@ test('a deflated DICOM decodes, and may not inflate past the byte limit', async 
   assert.equal(img.height, 64);
   const bomb = deflatedDicom(1000, 1000); // 2 MB of pixels in a few KiB
   assert.ok(bomb.length < 64 * 1024);
-  await assert.rejects(decodeDicom(bomb, 'bomb.dcm', { maxBytes: 1024 * 1024 }), /bomb\.dcm: corrupt or truncated DICOM \(deflated data set inflates to more than 1 MiB \(data\.maxImageBytes\)\)/);
+  await assert.rejects(decodeDicom(bomb, 'bomb.dcm', { maxBytes: 1024 * 1024 }), (e: Error) => e.message === 'bomb.dcm: deflated data set inflates to more than 1 MiB (data.maxImageBytes)');
+});
+
+/** deflatedDicom's data set (`pixels` samples) followed by `zeros` (whole MiB) zero bytes, all deflated; `before` goes first in the data set. */
+function deflatedBomb(rows: number, cols: number, zeros: number, pixels = rows * cols, before = Buffer.alloc(0)): Buffer {
+  const plain = Buffer.from(buildDicom({ rows, cols, pixels: new Array<number>(pixels).fill(7), transferSyntax: '1.2.840.10008.1.2.1.99' }));
+  const start = 132 + 12 + plain.readUInt32LE(132 + 8);
+  // Whole MiB of zeros as one full-flushed block repeated (no back-references cross it): cheap to build.
+  const flush = { finishFlush: zlib.constants.Z_FULL_FLUSH };
+  const parts = [zlib.deflateRawSync(Buffer.concat([before, plain.subarray(start)]), flush)];
+  const block = zlib.deflateRawSync(Buffer.alloc(1 << 20), flush);
+  for (let n = 0; n < zeros; n += 1 << 20) parts.push(block);
+  parts.push(Buffer.from([0x03, 0x00])); // an empty final block
+  return Buffer.concat([plain.subarray(0, start), ...parts]);
+}
+
+test('a deflate bomb is capped by what its declared Rows x Columns need, not by data.maxImageBytes', async () => {
+  // 40 MiB of zeros after a 32x24 image: within the 512 MiB file limit, far past what 32x24 needs.
+  const bomb = deflatedBomb(32, 24, 40 << 20);
+  assert.ok(bomb.length < 256 * 1024);
+  const file = path.join(dir, 'deflate-bomb.dcm');
+  fs.writeFileSync(file, bomb);
+  const before = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const refusal = /deflate-bomb\.dcm: deflated data set inflates to more than 8\.0 MiB, the most its 24x32 pixels of 1 x 16 bits and 8 MiB of other elements can take$/;
+  await assert.rejects(decodeImageFile(file), (e: Error) => e instanceof DataError && refusal.test(e.message));
+  await assert.rejects(readImageHeader(file), /DICOM header cannot be read \(deflated data set inflates to more than 8\.0 MiB, the most its 24x32 pixels/);
+  assert.ok(process.memoryUsage().rss - before < 48 * 1024 * 1024, 'the 40 MiB were not inflated');
+  assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+  // Rows x Columns over data.maxImagePixels is refused before the pixel data is inflated.
+  const huge = deflatedBomb(16000, 16000, 40 << 20, 4);
+  await assert.rejects(decodeDicom(huge, 'huge.dcm', { maxBytes: 32 << 20 }), (e: Error) => e instanceof DataError && e.field === 'Rows'
+    && e.message === 'huge.dcm: image is 16000x16000 (256 MP), more than the 20 MP limit (data.maxImagePixels) by its Rows/Columns');
+  // No Rows/Columns to go by: the cap is what data.maxImagePixels allows at 3 samples of 16 bits.
+  await assert.rejects(decodeDicom(deflatedBomb(0, 24, 16 << 20, 4), 'norows.dcm', { maxPixels: 1000 }),
+    (e: Error) => e.message === 'norows.dcm: deflated data set inflates to more than 8.0 MiB, the most the 1000 pixels limit (data.maxImagePixels) allows (no Rows/Columns before its pixel data)');
+});
+
+test('a deflated DICOM whose header is long (64 KiB of incompressible bytes before Rows) still decodes within its cap', async () => {
+  const noise = Buffer.alloc(64 * 1024);
+  for (let i = 0, x = 11; i < noise.length; i++) { x = (x * 1103515245 + 12345) >>> 0; noise[i] = x >>> 24; }
+  // (0009,1000) OB: a private element of 64 KiB first in the data set.
+  const element = Buffer.concat([Buffer.from([0x09, 0x00, 0x00, 0x10]), Buffer.from('OB'), Buffer.alloc(2), Buffer.alloc(4)]);
+  element.writeUInt32LE(noise.length, 8);
+  const bytes = deflatedBomb(64, 48, 0, 64 * 48, Buffer.concat([element, noise]));
+  const img = await decodeDicom(bytes, 'long-header.dcm');
+  assert.deepEqual([img.width, img.height], [48, 64]);
+  const plain = await decodeDicom(deflatedDicom(64, 48), 'deflated.dcm');
+  assert.deepEqual(img.data, plain.data);
 });
 
 test('image files: only regular files within the byte limit are read (no /dev/zero, FIFO or folder)', async () => {
