@@ -17,6 +17,24 @@ export interface ExplainModelInfo {
   path?: string;
 }
 
+/** Whether the explained image is like the model's training images (models exported with `--data`). */
+export interface ImageDistributionCheck {
+  /** What the model was trained on. */
+  source: string;
+  /** Cosine of the image's embedding to the training images' mean direction. */
+  cosine: number;
+  /** The training images' own low quantile of that cosine. */
+  threshold: number;
+  /** Below the threshold: the explanation of this image is not to be trusted. */
+  outside: boolean;
+}
+
+/** The one line shown above an explanation of an image unlike the model's training images. */
+export function distributionNote(check: ImageDistributionCheck | undefined): string | undefined {
+  if (!check?.outside) return undefined;
+  return `This image is unlike the images this model was trained on (${check.source}; similarity ${check.cosine.toFixed(2)}, theirs >= ${check.threshold.toFixed(2)}): its heatmaps, relations and importances are not meaningful here.`;
+}
+
 export interface ExplanationPayload {
   model: ExplainModelInfo;
   /** The image as the model saw it (resized and padded), PNG bytes, plus where it came from. */
@@ -36,6 +54,7 @@ export interface ExplanationPayload {
   /** Local-matching score per word [N]: cosine of the word with its attended image context. */
   wordScore: Float32Array;
   scores: { global: number; local: number };
+  distribution?: ImageDistributionCheck;
 }
 
 type Json<T> = { [K in keyof T]: T[K] extends Float32Array | Uint8Array ? string : T[K] extends object ? Json<T[K]> : T[K] };

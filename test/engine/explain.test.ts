@@ -133,3 +133,27 @@ test('explain a real IU X-ray image with its report', { skip: !fs.existsSync(pat
   const p = checkPayload(r.stdout, report);
   assert.equal(p.image.sourcePath, path.join(iu, image));
 });
+
+test('export --data describes the training images, and explain flags an image unlike them in one line', async () => {
+  const out = path.join(runDir, 'described.onnx');
+  const r = await run(exportCommand, ['--run', runDir, '--out', out, '--data', data, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const dist = JSON.parse(r.stdout).metadata.image_distribution;
+  assert.match(dist.source, /^synthetic radiographs \(reclf synth\), \d+ valid images$/);
+  assert.equal(dist.centroid.length, 16);
+  // Every synthetic validation image lies at or above the threshold its own lowest quantile sets.
+  const s = firstStudy();
+  const inside = await run(explainCommand, ['--model', out, '--image', s.image, '--report-text', s.report, '--payload']);
+  const pin = decodeExplanation(JSON.parse(inside.stdout) as ExplanationPayloadJson);
+  assert.ok(pin.distribution, 'a described model reports where the image lies');
+  // A flat grey image is nothing like a radiograph.
+  const flat = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-flat-')), 'flat.png');
+  const { encodePng } = await import('../../src/core/data/image-io');
+  fs.writeFileSync(flat, await encodePng({ width: 64, height: 64, data: new Float32Array(64 * 64).fill(0.5) }));
+  const outside = await run(explainCommand, ['--model', out, '--image', flat, '--report-text', s.report]);
+  assert.equal(outside.code, 0, outside.stderr);
+  assert.match(outside.stdout.split('\n')[0], /^note: This image is unlike the images this model was trained on \(synthetic radiographs/);
+  // Without --data nothing is claimed either way.
+  const plain = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', flat, '--report-text', s.report, '--payload']);
+  assert.equal(decodeExplanation(JSON.parse(plain.stdout) as ExplanationPayloadJson).distribution, undefined);
+});

@@ -1,6 +1,7 @@
 // Explanation of one image + report with an ONNX model that follows the contract: decode and
 // preprocess the image exactly as in training, tokenise the report into words with character
 // offsets, run the session, and crop every tensor to the report's real words.
+import { checkDistribution, readDistribution, type ImageDistribution } from './image-distribution';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../errors';
@@ -23,6 +24,7 @@ export interface ExplainModelMeta {
   maxLength: number;
   method: string;
   vocabHash?: string;
+  distribution?: ImageDistribution;
 }
 
 export interface ExplainModel {
@@ -49,6 +51,10 @@ function positiveInt(v: unknown, key: keyof typeof METADATA_MAXIMA, file: string
   return v;
 }
 
+function optional<K extends string, V>(key: K, v: V | undefined): Partial<Record<K, V>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, V>);
+}
+
 /** Reads the preprocessing contract from the model's metadata_props. */
 export function readExplainMeta(meta: Record<string, string>, file: string): ExplainModelMeta {
   const grid = parseJson(meta, 'grid', file);
@@ -68,6 +74,7 @@ export function readExplainMeta(meta: Record<string, string>, file: string): Exp
     maxLength: positiveInt(parseJson(meta, 'max_length', file), 'max_length', file),
     method: String(meta.method ?? 'unknown'),
     vocabHash: meta.vocab_hash,
+    ...optional('distribution', readDistribution(meta, file)),
   };
 }
 
@@ -246,6 +253,7 @@ export async function explainImage(model: ExplainModel, image: GreyImage, req: O
     importance,
     wordScore,
     scores: { global: cosine(out.image_embedding.data, 0, out.text_embedding.data, 0, de), local: out.local_score.data[0] },
+    ...(meta.distribution && meta.distribution.centroid.length === de ? { distribution: checkDistribution(meta.distribution, out.image_embedding.data) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // [B,1,H,W], input_ids / attention_mask / word_ids [B,T] int64 in; embeddings, local features and
 // the method's explanation tensors out; everything explain needs (image size, grid,
 // normalisation, vocabulary) in the metadata props, so the .onnx file alone is a usable model.
+import type { ImageDistribution } from '../explain/image-distribution';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, GraphBuilder } from './graph-builder';
@@ -36,6 +37,8 @@ export interface ModelMetadata {
   extra_inputs?: string[];
   /** Version of the knowledge base whose entity rows entity_ids index (with entity_ids only). */
   knowledge_base?: string;
+  /** The training images' embeddings summarised (exports with --data), so explain can flag images unlike them. */
+  image_distribution?: ImageDistribution;
 }
 
 export interface ExportInput {
@@ -46,6 +49,7 @@ export interface ExportInput {
   normalisation?: { mean: number; std: number };
   /** Free text stored as the model's doc_string (run name, checkpoint). */
   doc?: string;
+  imageDistribution?: ImageDistribution;
 }
 
 export interface ExportedModel {
@@ -110,6 +114,7 @@ export function exportModel(input: ExportInput): ExportedModel {
     image_encoder: cfg.image.name,
     ...(ex.extraInputs ? { extra_inputs: ex.extraInputs } : {}),
     ...(ex.extraInputs?.includes(ENTITY_IDS_INPUT) ? { knowledge_base: defaultKnowledgeBase().version } : {}),
+    ...(input.imageDistribution ? { image_distribution: input.imageDistribution } : {}),
   };
   const props: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) props[k] = typeof v === 'string' ? v : JSON.stringify(v);

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_REPORT_B
 import { decodeReportText } from '../../core/data/report-text';
 import { exportRun } from '../../core/export/export-run';
 import { initBackend } from '../../core/runtime/backend';
-import { encodeExplanation, plainExplanation, validateExplanation, type ExplainModelInfo, type ExplanationPayload } from '../../protocol/explain';
+import { distributionNote, encodeExplanation, plainExplanation, validateExplanation, type ExplainModelInfo, type ExplanationPayload } from '../../protocol/explain';
 
 /** The run's model.onnx, exported (from the best checkpoint) when missing or older than it. */
 export async function modelForRun(run: string, log: (m: string) => void): Promise<string> {
@@ -29,7 +29,8 @@ export async function modelForRun(run: string, log: (m: string) => void): Promis
 
 function formatText(p: ExplanationPayload): string {
   const m = p.grid[0] * p.grid[1];
-  const lines = [`${p.model.name} (${p.model.method}): global ${p.scores.global.toFixed(4)}, local ${p.scores.local.toFixed(4)}`,
+  const note = distributionNote(p.distribution);
+  const lines = [...(note ? [`note: ${note}`] : []), `${p.model.name} (${p.model.method}): global ${p.scores.global.toFixed(4)}, local ${p.scores.local.toFixed(4)}`,
     'word            importance  match   peak region (row,col)  top related word'];
   p.words.forEach((w, i) => {
     let best = 0;

@@ -9,11 +9,12 @@ export const exportCommand: Command = {
   spec: {
     name: 'export',
     summary: 'Export a run to ONNX (the model contract: embeddings, attention, relation, importance)',
-    usage: 'reclf export --run RUN [--out RUN/model.onnx] [--checkpoint best|last|FILE] [--json]',
+    usage: 'reclf export --run RUN [--out RUN/model.onnx] [--checkpoint best|last|FILE] [--data DIR] [--json]',
     flags: {
       run: { type: 'string', value: 'RUN', required: true, description: 'Run folder (config.json, vocab.txt, checkpoints/)' },
       out: { type: 'string', value: 'FILE', description: 'ONNX file to write (default: RUN/model.onnx); the vocabulary goes to FILE.vocab.txt' },
       checkpoint: { type: 'string', value: 'WHICH', default: 'best', description: "Checkpoint: 'best', 'last' or a file name in RUN/checkpoints" },
+      data: { type: 'string', value: 'DIR', description: "Describe this dataset's validation images in the metadata (their embeddings' mean direction and spread), so `explain` says when an image is unlike them" },
       json: { type: 'boolean', description: 'Print the export summary as JSON on stdout' },
     },
   },
@@ -24,7 +25,8 @@ export const exportCommand: Command = {
     if (!out.toLowerCase().endsWith('.onnx')) throw new UsageError(`--out must end in .onnx, got ${out}`);
     await initBackend('cpu');
     const t0 = performance.now();
-    const r = await exportRun(run, out, str(flags, 'checkpoint') ?? 'best');
+    const data = str(flags, 'data');
+    const r = await exportRun(run, out, str(flags, 'checkpoint') ?? 'best', data ? { data: path.resolve(data) } : {});
     const summary = { ...r, seconds: (performance.now() - t0) / 1000 };
     if (bool(flags, 'json')) {
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
