@@ -40,8 +40,14 @@ function cnnSmall(o: OnnxOps, cfg: ImageEncoderConfig, x: string, prefix: string
       const y = convBn(o.relu(convBn(h, `${n}.conv1`, `${n}.bn1`, 1, 1, w)), `${n}.conv2`, `${n}.bn2`, 1, 1, w);
       h = o.relu(o.add(h, y));
     }
-    if (si === 2) local = h;
+    if (si === (cfg.localStage ?? 3) - 1) local = h;
   });
+  // cnn-small.ts's poolTwo on NCHW: [B, C, H, W] -> [B, C, H/2, 2, W/2, 2] -> mean over the pairs.
+  const c = widths[(cfg.localStage ?? 3) - 1];
+  for (let s = cfg.localStage ?? 3; s < 3; s++) {
+    const size = (cfg.imageSize / 4) >> (s - 1);
+    local = o.meanAxes(o.reshape(local, [0, c, size / 2, 2, size / 2, 2]), [3, 5], false);
+  }
   return { local, last: h };
 }
 

@@ -28,6 +28,7 @@ export class CnnSmall implements ImageEncoder {
   readonly globalDim: number;
   readonly grid: [number, number];
   private readonly stem: ConvBn;
+  private readonly localStage: number;
   private readonly stages: Stage[] = [];
 
   constructor(cfg: ImageEncoderConfig, params: ParamStore, prefix: string) {
@@ -49,6 +50,7 @@ export class CnnSmall implements ImageEncoder {
       }
       this.stages.push(stage);
     });
+    this.localStage = cfg.localStage ?? 3;
     const shape = cnnSmallShape(cfg);
     this.localDim = shape.localDim;
     this.globalDim = shape.globalDim;
@@ -66,16 +68,24 @@ export class CnnSmall implements ImageEncoder {
         const y = run(blk.b, tf.relu(run(blk.a, h)));
         h = tf.relu(tf.add(h, y)) as tf.Tensor4D;
       }
-      if (si === 2) local = h;
+      if (si === this.localStage - 1) local = h;
       stageOut.push(h);
     });
-    if (!local) throw new Error('cnn-small has no stage 3');
+    if (!local) throw new Error(`cnn-small has no stage ${this.localStage}`);
+    // An earlier stage's finer map, averaged down to the stage-3 grid (the region count stays M).
+    for (let s = this.localStage; s < 3; s++) local = poolTwo(local);
     const [b, gh, gw, c] = local.shape;
     return {
       local: tf.reshape(local, [b, gh * gw, c]) as tf.Tensor3D, global: tf.mean(h, [1, 2]) as tf.Tensor2D, grid: [gh, gw],
       pyramid: stageOut.slice(-3),
     };
   }
+}
+
+/** 2x2 mean pooling of an NHWC map (as a reshape and a mean, so every backend has its gradient). */
+function poolTwo(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  return tf.mean(tf.reshape(x, [b, h / 2, 2, w / 2, 2, c]), [2, 4]) as tf.Tensor4D;
 }
 
 export function cnnSmallShape(cfg: ImageEncoderConfig): ImageEncoderShape {
@@ -92,5 +102,5 @@ export function cnnSmallShape(cfg: ImageEncoderConfig): ImageEncoderShape {
     macs += blocks[si] * 2 * n * n * 9 * w * w;
     if (si === 2) grid = [n, n];
   });
-  return { localDim: widths[2], globalDim: widths[3], grid, regions: grid[0] * grid[1], macs };
+  return { localDim: widths[(cfg.localStage ?? 3) - 1], globalDim: widths[3], grid, regions: grid[0] * grid[1], macs };
 }

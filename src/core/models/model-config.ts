@@ -20,6 +20,12 @@ export interface ImageEncoderConfig {
   widths?: number[];
   /** cnn-small only: residual blocks per stage. */
   blocks?: number[];
+  /**
+   * cnn-small only: the stage (2 or 3, default 3) whose map gives the regions, average-pooled to
+   * the stage-3 grid. Stage 3 sees the whole 128 px image from every region; stage 2 about 64 px,
+   * so a region can only describe what is near it. [design]
+   */
+  localStage?: number;
 }
 
 export interface TextEncoderConfig {
@@ -119,7 +125,7 @@ function intList(o: Obj, key: string, fallback: number[], length: number, path: 
 
 function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
   const o = asObject(raw, path);
-  rejectUnknown(o, ['name', 'imageSize', 'patchSize', 'depth', 'widths', 'blocks'], path);
+  rejectUnknown(o, ['name', 'imageSize', 'patchSize', 'depth', 'widths', 'blocks', 'localStage'], path);
   const name = o.name ?? 'cnn-small';
   if (typeof name !== 'string' || !(IMAGE_ENCODERS as readonly string[]).includes(name)) {
     throw new ConfigError(`${path}.name: unknown encoder ${describe(name)} (choose ${IMAGE_ENCODERS.join(', ')})`, `${path}.name`);
@@ -134,15 +140,18 @@ function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
   if (base.name === 'cnn-small') {
     only(['patchSize', 'depth'], 'vit-tiny/vit-small');
     if (imageSize % 32 !== 0) throw new ConfigError(`${path}.imageSize: cnn-small needs a multiple of 32, got ${imageSize}`, `${path}.imageSize`);
+    const localStage = o.localStage === undefined ? 3 : posInt(o, 'localStage', 3, path, 2);
+    if (localStage > 3) throw new ConfigError(`${path}.localStage: expected 2 or 3, got ${localStage}`, `${path}.localStage`);
     return {
       name: base.name,
       imageSize,
       widths: intList(o, 'widths', CNN_SMALL_DEFAULT_WIDTHS, 4, path, 1),
       blocks: intList(o, 'blocks', CNN_SMALL_DEFAULT_BLOCKS, 4, path, 0),
+      ...(localStage === 3 ? {} : { localStage }),
     };
   }
   if (base.name === 'vit-tiny' || base.name === 'vit-small') {
-    only(['widths', 'blocks'], 'cnn-small');
+    only(['widths', 'blocks', 'localStage'], 'cnn-small');
     const patchSize = posInt(o, 'patchSize', base.patchSize ?? 16, path, 2);
     if (imageSize % patchSize !== 0) {
       throw new ConfigError(`${path}.patchSize: ${patchSize} does not divide imageSize ${imageSize}`, `${path}.patchSize`);
@@ -150,7 +159,7 @@ function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
     return { name: base.name, imageSize, patchSize, depth: posInt(o, 'depth', base.depth ?? 12, path) };
   }
   only(['patchSize', 'depth'], 'vit-tiny/vit-small');
-  only(['widths', 'blocks'], 'cnn-small');
+  only(['widths', 'blocks', 'localStage'], 'cnn-small');
   return { name: base.name, imageSize };
 }
 

@@ -67,6 +67,8 @@ test('reclf with relations from attention overlap or word features, and importan
   await checkParity('reclf-rel-words', 'reclf', { mDim: 8, relation: 'words', irm: 'sigmoid' });
   await checkParity('reclf-cosine-attention', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention' });
 });
+test('reclf on cnn-small regions from stage 2 (localStage 2, pooled to the stage-3 grid) matches TF.js', () =>
+  checkParity('reclf-stage2', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2 } }));
 test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
 test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>

@@ -178,3 +178,25 @@ test('cnn-small: batchnorm train vs eval and recorded updates', async () => {
     ps.dispose();
   }
 });
+
+test('cnn-small localStage 2: regions are the stage-2 map averaged over 2x2 cells, on the stage-3 grid', async () => {
+  await tf.setBackend('cpu');
+  const { ps, enc } = build({ name: 'cnn-small', imageSize: 64, widths: [4, 6, 8, 10], localStage: 2 });
+  try {
+    const x = tf.randomNormal([1, 64, 64, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const out = enc.forward(x, false);
+    assert.deepEqual(out.grid, [4, 4]);
+    assert.deepEqual(out.local.shape, [1, 16, 6]);
+    assert.equal(enc.localDim, 6);
+    // Region (row 1, col 2) is the mean of stage-2 cells (2..3, 4..5).
+    const stage2 = out.pyramid[0].arraySync() as number[][][][];
+    const region = (out.local.arraySync() as number[][][])[0][1 * 4 + 2];
+    for (let c = 0; c < 6; c++) {
+      const mean = (stage2[0][2][4][c] + stage2[0][2][5][c] + stage2[0][3][4][c] + stage2[0][3][5][c]) / 4;
+      assert.ok(Math.abs(region[c] - mean) < 1e-5, `channel ${c}: ${region[c]} vs ${mean}`);
+    }
+    assert.equal(imageEncoderMacs({ name: 'cnn-small', imageSize: 64, widths: [4, 6, 8, 10], localStage: 2 }).localDim, 6);
+  } finally {
+    ps.dispose();
+  }
+});
