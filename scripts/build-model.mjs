@@ -50,13 +50,34 @@ if (reclf(['eval', '--help'], { optional: true, capture: true }) !== null) {
   }
 }
 
-const exported = JSON.parse(reclf(['export', '--run', run, '--checkpoint', 'last', '--out', modelFile, '--json'], { capture: true }));
+// --data: the metadata describes the synthetic validation images, so explanations of a real
+// radiograph (unlike anything this model saw) say so in one line.
+const exported = JSON.parse(reclf(['export', '--run', run, '--checkpoint', 'last', '--out', modelFile, '--data', data, '--json'], { capture: true }));
 if (exported.bytes > MAX_BYTES) {
   console.error(`${modelFile} is ${(exported.bytes / 1e6).toFixed(1)} MB, above the 20 MB budget of the bundled model`);
   process.exit(1);
 }
 
 const v = summary.validation;
+// The word-level readings next to their floors: what uniform weights and the same model before
+// training score (from `reclf eval`'s grounding, relations and importance tasks).
+const task = (name) => evalResult?.results?.find((r) => r.task === name)?.metrics;
+const f3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const g = task('grounding');
+const rel = task('relations');
+const imp = task('importance');
+const wordLevel = g || rel || imp ? `
+Word-level explanations on the synthetic test split (ground truth from the generator), each with
+its floors: uniform weights, and the same architecture before training (random initialisation):
+
+| reading | this model | uniform | random init |
+|---|---|---|---|
+| pointing game (finding word's peak region in its box) | ${f3(g?.pointing_game)} | - | ${f3(g?.random_init_pointing_game)} |
+| attention mass inside the finding's box | ${f3(g?.attention_mass_inside)} | ${f3(g?.uniform_mass_inside)} | ${f3(g?.random_init_attention_mass_inside)} |
+| SRM: finding word's top related word is its location | ${f3(rel?.top1_accuracy)} | - | ${f3(rel?.random_init_top1_accuracy)} |
+| SRM relation pair AUROC (finding-location pairs) | ${f3(rel?.pair_auroc)} | 0.500 | ${f3(rel?.random_init_pair_auroc)} |
+| IRM importance AUROC (finding and location over function words) | ${f3(imp?.pooled_auroc)} | 0.500 | ${f3(imp?.random_init_pooled_auroc)} |
+` : '';
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 const card = `# RECLF default model
 
@@ -79,6 +100,9 @@ It demonstrates the pipeline and the explanations; it is **not** a clinical mode
 ## Results
 ${v ? `Validation (in-batch of ${v.batch.toFixed(0)}, chance acc@1 ${pct(1 / v.batch)}): image->text acc@1 ${pct(v.i2t_acc1)}, acc@5 ${pct(v.i2t_acc5)};
 text->image acc@1 ${pct(v.t2i_acc1)}, acc@5 ${pct(v.t2i_acc5)}; loss ${v.loss.toFixed(4)}.` : 'No validation figures were recorded.'}
+${wordLevel}
+${exported.metadata.image_distribution ? `Images unlike its training images (${exported.metadata.image_distribution.source}) are flagged by \`explain\`
+and the panel: cosine to their embedding centroid below ${exported.metadata.image_distribution.min_cosine.toFixed(3)} (their 1st percentile).\n` : ''}
 ${evalResult ? `\n\`reclf eval\` on the synthetic test split:\n\n\`\`\`json\n${JSON.stringify(evalResult, null, 2).split(root + path.sep).join('').slice(0, 4000)}\n\`\`\`\n` : ''}
 ## Contract
 Inputs \`pixel_values [B,1,${config.model.image.imageSize},${config.model.image.imageSize}]\`, \`input_ids\`, \`attention_mask\`, \`word_ids [B,T]\` (int64);

@@ -65,3 +65,25 @@ export function chordPath(p: NodePos, q: NodePos, cx: number, cy: number): strin
   const f = (v: number): string => v.toFixed(1);
   return `M${f(p.x)},${f(p.y)} Q${f(c1)},${f(c2)} ${f(q.x)},${f(q.y)}`;
 }
+
+/**
+ * The words labelled permanently: taken by importance (`order`, most important first), each kept
+ * only if its label is at least `minArc` (viewBox units along the ring of radius `r`) from every
+ * label already kept, at most `max` of them. Radial labels of neighbours closer than one line
+ * height overlap; this keeps a ring of any size readable (the others show on hover/selection).
+ */
+export function spacedLabels(order: readonly number[], pos: readonly NodePos[], r: number, minArc: number, max: number): Set<number> {
+  const kept: number[] = [];
+  const minAngle = minArc / Math.max(r, 1e-9);
+  for (const i of order) {
+    if (kept.length >= max) break;
+    const a = pos[i].angle;
+    const clear = kept.every((j) => {
+      let d = Math.abs(a - pos[j].angle) % (2 * Math.PI);
+      if (d > Math.PI) d = 2 * Math.PI - d;
+      return d >= minAngle - 1e-9;
+    });
+    if (clear) kept.push(i);
+  }
+  return new Set(kept);
+}

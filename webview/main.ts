@@ -2,7 +2,7 @@
 // graph, importance bars, word table), run curves and eval tables, and keeps its state across
 // hide/show. It never computes science: everything drawn comes from the protocol payloads.
 import { isHostMessage, type HostMessage, type TableData, type WebviewRequest } from '../src/protocol/webview-messages';
-import type { ExplanationPayload } from '../src/protocol/explain';
+import { distributionNote, type ExplanationPayload } from '../src/protocol/explain';
 import { parseCssColor, type Rgb } from './colormap';
 import { el, section, fmtNum } from './dom';
 import { createHeatmap } from './heatmap';
@@ -114,7 +114,9 @@ function renderHeader(p: ExplanationPayload): void {
     el('div', { class: 'scores' },
       el('span', { class: 'score', title: 'Global image-report similarity' }, 'global ', el('strong', {}, fmtNum(p.scores.global))),
       el('span', { class: 'score', title: 'Local (word-region) matching score' }, 'local ', el('strong', {}, fmtNum(p.scores.local))),
-      el('span', { class: 'score' }, `${p.words.length} words · ${p.grid[0]}×${p.grid[1]} regions`)));
+      el('span', { class: 'score' }, `${p.words.length} words · ${p.grid[0]}×${p.grid[1]} regions`)),
+    // One line, not a flat map without comment, when the image is unlike the model's training images.
+    ...[distributionNote(p.distribution)].filter((n): n is string => Boolean(n)).map((n) => el('div', { class: 'ood-note', role: 'note' }, n)));
 }
 
 function recolour(): void {
@@ -266,7 +268,8 @@ async function handle(msg: HostMessage): Promise<void> {
       writer.write(state);
       break;
     case 'evalTable': {
-      const i = state.tables.findIndex((t: TableData) => t.title === msg.table.title);
+      const key = (t: TableData): string => t.key ?? t.title;
+      const i = state.tables.findIndex((t: TableData) => key(t) === key(msg.table));
       if (i >= 0) state.tables[i] = msg.table; else state.tables.push(msg.table);
       showTables();
       writer.write(state);

@@ -1,7 +1,7 @@
 // The SRM relation graph of one report: words on a ring in reading order, chords for each
 // word's strongest relations (width = relation weight), the selected word's chords and
 // neighbours highlighted. Rendered once per payload; selection only toggles classes.
-import { circularLayout, chordPath, topKEdges, type Edge } from './graph-layout';
+import { circularLayout, chordPath, spacedLabels, topKEdges, type Edge } from './graph-layout';
 import { paletteColor, rgbCss, type PaletteName } from './colormap';
 import { el, svg } from './dom';
 import type { ExplainWord } from '../src/protocol/explain';
@@ -16,6 +16,11 @@ const EDGES_PER_NODE = 3;
 const MAX_LABEL = 12;
 /** Arc length per word on the ring (viewBox px); the SVG scales to the panel width. */
 const ARC_PER_WORD = 8;
+/**
+ * Arc between two permanent labels (viewBox px): one line of the largest label font (14px in a
+ * narrow side bar, styles.css) plus a gap, so labels never overlap at any panel width.
+ */
+const LABEL_ARC = 16;
 
 export function createRelationGraph(onSelect: (i: number) => void): RelationGraphView {
   const host = el('div', { class: 'graph-wrap' });
@@ -43,7 +48,7 @@ export function createRelationGraph(onSelect: (i: number) => void): RelationGrap
     setData(words, relation, importance, palette) {
       const n = words.length;
       const r = Math.max(90, (n * ARC_PER_WORD) / (2 * Math.PI));
-      const pad = 10 + MAX_LABEL * 6;
+      const pad = 10 + MAX_LABEL * 8; // room for a 12-letter label at the narrow side bar's 14px
       const size = 2 * (r + pad);
       const c = size / 2;
       const pos = circularLayout(n, c, c, r);
@@ -51,10 +56,11 @@ export function createRelationGraph(onSelect: (i: number) => void): RelationGrap
       const wmax = edges.reduce((m, e) => Math.max(m, e.w), 0) || 1;
       let imax = 0;
       for (const v of importance) if (v > imax) imax = v;
-      // Only the more important half of the words is labelled permanently (the selected word and
-      // its neighbours always are, via CSS): 100 labels on one ring would be an unreadable wall.
+      // Only the more important words are labelled permanently, spaced so that no two labels
+      // overlap (the selected word and its neighbours always are, via CSS): 100 labels on one
+      // ring would be an unreadable wall.
       const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => importance[b] - importance[a] || a - b);
-      const labelled = new Set(order.slice(0, Math.max(20, Math.ceil(0.45 * n))));
+      const labelled = spacedLabels(order, pos, r, LABEL_ARC, Math.max(20, Math.ceil(0.45 * n)));
 
       incident = Array.from({ length: n }, () => []);
       edgeLayer = svg('g', { class: 'edges' });

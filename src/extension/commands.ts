@@ -21,10 +21,15 @@ import { EXPLAIN_STUDY_COMMAND, type ExplainStudyArgs } from './manifest-codelen
 import type { StudyDocuments } from './study-documents';
 import { budgetWarning, countTrainStudies, trainingBudget } from './train-budget';
 import { backendArgs, METHOD_CHOICES, readSettings } from './settings';
+import { cancelJobsArgs, findSlurm, pickExecutor, slurmArgs, submittedToSlurm } from './slurm';
 import { trusted } from './trust';
 
 /** What the run commands accept from the tree: a run item, an ablation cell or group (all carry `run`). */
-export interface RunArg { run?: RunInfo }
+export interface RunArg {
+  run?: RunInfo;
+  /** The ablation a cell belongs to (tree cells). */
+  ablation?: RunInfo;
+}
 
 export interface Services {
   runs: RunManager;
@@ -270,8 +275,19 @@ async function train(s: Services, configUri?: vscode.Uri): Promise<void> {
   const runDir = path.join(settings.runsFolder, name);
   const args = ['train', '--data', data, '--method', method, '--out', runDir, ...backendArgs(settings.defaultBackend)];
   if (config) args.push('--config', config);
+  const slurm = findSlurm(settings.slurmBinDir);
+  const executor = await pickExecutor(slurm, name);
+  if (!executor) return abandoned('Train');
   if (!(await budgetOk(s, data, args))) return abandoned('Train');
   rememberData(s, runDir, data);
+  if (executor === 'slurm' && slurm) {
+    // sbatch returns at once; the job writes RUN/events.jsonl on its node and the store follows it.
+    const o = await s.runs.start({ title: `Submit ${name} to Slurm`, args: [...args, ...slurmArgs(slurm, settings.slurmArgs, false)], kind: 'train' });
+    s.feed?.focusRun(runDir);
+    s.tree.refresh();
+    if (ok(o)) void vscode.window.showInformationMessage(`RECLF: run ${name} submitted to Slurm; the runs tree follows it (cancel there: scancel).`);
+    return;
+  }
   const started = s.runs.start({ title: `Train ${name}`, args, runDir, kind: 'train' });
   // The tree and the panel follow the new run from its first event (no refresh needed).
   s.feed?.focusRun(runDir);
@@ -295,19 +311,53 @@ async function resume(s: Services, item?: RunArg): Promise<void> {
   if (ok(o)) await announceTrained(s, run.dir, run.name, o);
 }
 
+/**
+ * Stops the job in `dir`. A folder handed to Slurm is cancelled through the engine
+ * (`reclf jobs DIR --cancel` -> scancel; checkpoints stay, `reclf ablate` resubmits later); the
+ * process this window follows it with, if any, is stopped as well.
+ */
+async function cancelIn(s: Services, dir: string): Promise<void> {
+  if (submittedToSlurm(dir)) {
+    await s.runs.start({ title: `Cancel Slurm jobs of ${path.basename(dir)}`, args: cancelJobsArgs(dir, readSettings().slurmBinDir) });
+  }
+  await s.runs.cancel(dir);
+  s.tree.refresh();
+}
+
+/** Slurm jobs of the runs folder still queued or running that no process of this window follows. */
+function unfollowedSlurmJobs(s: Services): Array<{ label: string; dir: string }> {
+  const entries = [...s.tree.ablations(), ...s.tree.runs()];
+  return entries
+    .filter((e) => (e.job.state === 'running' || e.job.state === 'requeued') && !s.runs.isRunning(e.dir) && submittedToSlurm(e.dir))
+    .map((e) => ({ label: e.name, dir: e.dir }));
+}
+
 async function cancel(s: Services, item?: RunArg): Promise<void> {
-  if (item?.run) {
-    await s.runs.cancel(item.run.dir);
+  // `reclf jobs --cancel` stops a Slurm grid as a whole; a cell's Cancel says so first.
+  if (item?.ablation && submittedToSlurm(item.ablation.dir)) {
+    const all = 'Cancel All Tasks';
+    const choice = await vscode.window.showWarningMessage(
+      `RECLF: ${item.ablation.name} runs on Slurm; cancelling stops all its queued and running tasks (checkpoints stay; Run Ablation again resubmits them).`,
+      { modal: true }, all);
+    if (choice === all) await cancelIn(s, item.ablation.dir);
     return;
   }
-  const running = s.runs.running;
-  if (!running.length) {
+  if (item?.run) {
+    await cancelIn(s, item.run.dir);
+    return;
+  }
+  const choices = [
+    ...s.runs.running.map((r) => ({ label: r.title, description: `pid ${r.pid}`, key: r.key, dir: r.runDir })),
+    ...unfollowedSlurmJobs(s).map((j) => ({ label: j.label, description: 'Slurm', key: undefined, dir: j.dir })),
+  ];
+  if (!choices.length) {
     void vscode.window.showInformationMessage('RECLF: nothing is running.');
     return;
   }
-  const pick = running.length === 1 ? running[0]
-    : (await vscode.window.showQuickPick(running.map((r) => ({ label: r.title, description: `pid ${r.pid}`, r })), { title: 'Cancel which run?' }))?.r;
-  if (pick) await s.runs.cancel(pick.key);
+  const pick = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'Cancel which run?' });
+  if (!pick) return;
+  if (pick.dir) await cancelIn(s, pick.dir);
+  else if (pick.key) await s.runs.cancel(pick.key);
 }
 
 async function evaluate(s: Services, item?: RunArg): Promise<void> {
@@ -401,14 +451,22 @@ async function ablate(s: Services): Promise<void> {
   if (!budget) return abandoned('Ablation');
   const cfg = await pickConfig(settings.defaultConfig);
   if (!cfg) return abandoned('Ablation');
+  const grid = methods.length ? methods.length : ABLATION_METHODS.length;
+  const runs = grid * Number(seeds);
+  const slurm = findSlurm(settings.slurmBinDir);
+  const executor = await pickExecutor(slurm, `the ablation (${runs} runs)`);
+  if (!executor) return abandoned('Ablation');
   const out = path.join(settings.runsFolder, `ablation-${Date.now().toString(36)}`);
   const args = ['ablate', '--data', data, '--budget', budget, '--seeds', seeds, '--out', out, ...backendArgs(settings.defaultBackend)];
   if (methods.length) args.push('--methods', methods.join(','));
   if (cfg.config) args.push('--config', cfg.config);
-  const grid = methods.length ? methods.length : ABLATION_METHODS.length;
-  s.log.info(`ablation: ${grid} variant(s) × ${seeds} seed(s) = ${grid * Number(seeds)} runs of ${budget} steps in ${out}`);
+  // On Slurm, the submitter follows its tasks (--wait) and tabulates when they are done; the
+  // tasks themselves append their states to ABLATION/events.jsonl, which the runs tree reads.
+  if (executor === 'slurm' && slurm) args.push(...slurmArgs(slurm, settings.slurmArgs, true));
+  const where = executor === 'slurm' ? ' on Slurm' : '';
+  s.log.info(`ablation: ${grid} variant(s) × ${seeds} seed(s) = ${runs} runs of ${budget} steps${where} in ${out}`);
   fs.mkdirSync(out, { recursive: true });
-  const started = s.runs.start({ title: `Ablation (${grid * Number(seeds)} runs)`, args, kind: 'ablation', folder: out });
+  const started = s.runs.start({ title: `Ablation${where} (${runs} runs)`, args, kind: 'ablation', folder: out });
   s.feed?.focusRun(out);
   s.tree.refresh();
   const o = await started;

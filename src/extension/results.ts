@@ -133,6 +133,8 @@ export function ablationTable(dir: string): TableData | undefined {
   const stats = rows.map((r) => cols.map((c) => meanStd(r.values[c] ?? [])));
   return {
     title: `Ablation ${path.basename(dir)} (${note}; mean ± std over seeds)`,
+    // The partial table (runs evaluated so far) and the final one are the same table.
+    key: `ablation:${path.resolve(dir)}`,
     columns: ['variant', ...cols],
     highlightBest: true,
     rows: rows.map((r, i) => [r.variant, ...stats[i].map((s) => s[0])]),

@@ -136,6 +136,12 @@ export function applyEvents(s: JobStatus, events: readonly EngineEvent[]): JobSt
     const cells = Object.values(s.ablation.cells);
     if (cells.some((c) => c.state === 'requeued') && !cells.some((c) => c.state === 'running')) s.state = 'requeued';
   }
+  // An ablation's events file has no run_finished: the grid is over when every cell is (a
+  // process may still be tabulating, but nothing is left to run or to wait for).
+  if (s.ablation && (s.state === 'running' || s.state === 'requeued') && s.ablation.total > 0) {
+    const c = ablationCounts(s.ablation);
+    if (c.done >= s.ablation.total) s.state = c.failed ? 'failed' : c.cancelled === c.done ? 'cancelled' : 'finished';
+  }
   return s;
 }
 

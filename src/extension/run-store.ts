@@ -11,6 +11,7 @@ import { parseEngineEvent } from '../protocol/events';
 import { FileTail } from './events-tail';
 import { applyEvents, emptyJob, settleState, type JobState, type JobStatus } from './run-state';
 import { readRunInfo, type RunInfo, type RunState } from './run-info';
+import { SLURM_RECORD } from './slurm';
 
 export type EntryKind = 'run' | 'ablation';
 
@@ -27,6 +28,8 @@ export interface RunEntry extends RunInfo {
   children?: RunEntry[];
   /** When the folder's events.jsonl last changed (ms since epoch; 0: no events). */
   eventsMtimeMs: number;
+  /** The latest Slurm job id the engine recorded for this folder (slurm.json), if it was submitted. */
+  slurmJob?: string;
 }
 
 export interface StoreEvents { dir: string; job: JobKind; events: EngineEvent[]; reset: boolean }
@@ -115,7 +118,29 @@ export function isAblationFolder(dir: string, job?: JobStatus): boolean {
 }
 
 function isCandidate(dir: string): boolean {
-  return fs.existsSync(path.join(dir, 'config.json')) || fs.existsSync(path.join(dir, EVENTS)) || isAblationFolder(dir);
+  return fs.existsSync(path.join(dir, 'config.json')) || fs.existsSync(path.join(dir, EVENTS)) || fs.existsSync(path.join(dir, SLURM_RECORD)) || isAblationFolder(dir);
+}
+
+/**
+ * The job id of the latest accepted submission in DIR/slurm.json (the engine's record of what it
+ * handed to Slurm); undefined when the folder was never submitted.
+ */
+export function slurmJobOf(dir: string): string | undefined {
+  let record: unknown;
+  try { record = JSON.parse(fs.readFileSync(path.join(dir, SLURM_RECORD), 'utf8')); } catch { return undefined; }
+  const subs = (record as { submissions?: unknown }).submissions;
+  if (!Array.isArray(subs)) return undefined;
+  for (let i = subs.length - 1; i >= 0; i--) {
+    const id = (subs[i] as { jobId?: unknown }).jobId;
+    if (typeof id === 'string' && id) return id;
+  }
+  return undefined;
+}
+
+/** A Slurm ablation holds cells the scheduler still owns (queued, running or requeued). */
+function slurmCellsActive(job: JobStatus): boolean {
+  const a = job.ablation;
+  return !!a && a.executor === 'slurm' && Object.values(a.cells).some((c) => c.state === 'queued' || c.state === 'running' || c.state === 'requeued');
 }
 
 /** Reads a whole events file (a run's history across resumes, for the panel's curves). */
@@ -237,8 +262,12 @@ export class RunStore {
 
   private entry(t: Tracked): RunEntry {
     const eventsFile = path.join(t.dir, EVENTS);
-    const alive = this.alive(t.dir, eventsFile);
     const main = t.main.status;
+    const slurmJob = slurmJobOf(t.dir);
+    // Jobs handed to Slurm may wait in the queue for hours without writing anything: while the
+    // scheduler holds them (a submitted run not started yet, an ablation's queued or running
+    // cells) they are alive whatever the age of their events; the tasks write how they end.
+    const alive = this.alive(t.dir, eventsFile) || (!!slurmJob && !main.started) || slurmCellsActive(main);
     const kind: EntryKind = !t.parent && isAblationFolder(t.dir, main) ? 'ablation' : 'run';
     const job: JobStatus = { ...main, state: main.started ? settleState(main, alive) : (alive ? 'running' : 'incomplete') };
     if (kind === 'ablation') job.kind = 'ablation';
@@ -252,6 +281,7 @@ export class RunStore {
     const e: RunEntry = {
       ...info, kind, job, evalTasks, eventsMtimeMs: mtime(eventsFile),
       ...(evalJob ? { evalJob } : {}),
+      ...(slurmJob ? { slurmJob } : {}),
     };
     // Live state wins over the files' (train-summary.json is written only at the end).
     if (job.started || kind === 'ablation') e.status = RUN_STATE[job.state];

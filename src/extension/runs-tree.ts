@@ -26,6 +26,8 @@ const pct = (v: number): string => (Math.abs(v) <= 1 ? `${(100 * v).toFixed(1)}%
 export function jobText(run: RunEntry): string {
   const j = run.job;
   const steps = j.step !== undefined && j.totalSteps ? `${j.step}/${j.totalSteps}` : run.step !== undefined && run.totalSteps ? `${run.step}/${run.totalSteps}` : '';
+  // Submitted to Slurm and not started yet: the scheduler holds it.
+  if (run.slurmJob && !j.started && j.state === 'running') return `queued on Slurm · job ${run.slurmJob}`;
   switch (j.state) {
     case 'running': return `running · ${describeProgress(j)}`;
     case 'finished': return steps ? `finished ${steps}` : 'finished';
@@ -37,15 +39,19 @@ export function jobText(run: RunEntry): string {
 export class RunItem extends vscode.TreeItem {
   constructor(readonly run: RunEntry, label: string = run.name) {
     super(label, vscode.TreeItemCollapsibleState.None);
+    // Ids by kind: a folder that turns out to be an ablation becomes a new (expanded) group
+    // rather than inheriting this item's "no children" state.
+    this.id = `run:${run.dir}`;
     const ev = run.evalJob;
     const evalText = ev?.state === 'running' ? `evaluating: ${describeProgress(ev)}`
       : ev?.state === 'failed' ? 'evaluation failed' : undefined;
     const metrics = run.job.state === 'running' ? '' : describeMetrics(run.metrics);
-    this.description = [run.method, jobText(run), evalText, run.deviceLabel, metrics].filter(Boolean).join(' · ');
+    const slurm = run.slurmJob && run.job.started && (run.job.state === 'running' || run.job.state === 'requeued') ? `Slurm job ${run.slurmJob}` : undefined;
+    this.description = [run.method, jobText(run), slurm, evalText, run.deviceLabel, metrics].filter(Boolean).join(' · ');
     this.iconPath = new vscode.ThemeIcon(ICONS[ev?.state === 'running' ? 'running' : run.job.state]);
     this.resourceUri = vscode.Uri.file(run.dir);
     // reclfRun[.running][.onnx][.evaluated]: `when` clauses match with =~ on these parts.
-    const busy = run.job.state === 'running' || ev?.state === 'running';
+    const busy = run.job.state === 'running' || run.job.state === 'requeued' || ev?.state === 'running';
     this.contextValue = ['reclfRun', busy ? 'running' : '', run.hasOnnx ? 'onnx' : '', run.evalTasks.length ? 'evaluated' : ''].filter(Boolean).join('.');
     this.command = { command: 'reclf.showRun', title: 'Show Run', arguments: [this] };
     const md = new vscode.MarkdownString(undefined, true);
@@ -75,6 +81,7 @@ export class AblationCellItem extends vscode.TreeItem {
   readonly run: RunEntry | undefined;
   constructor(readonly ablation: RunEntry, readonly variant: string, readonly seed: number, cell: AblationCell | undefined, run: RunEntry | undefined) {
     super(`${variant} · seed ${seed}`, vscode.TreeItemCollapsibleState.None);
+    this.id = `cell:${ablation.dir}:${variant}:${seed}`;
     this.run = run;
     const state: JobState | TaskState = cell?.state ?? run?.job.state ?? 'pending';
     const progress = state === 'running' && run?.job.step !== undefined ? describeProgress(run.job) : undefined;
@@ -92,16 +99,20 @@ export class AblationCellItem extends vscode.TreeItem {
 export class AblationItem extends vscode.TreeItem {
   constructor(readonly run: RunEntry) {
     super(run.name, vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `ablation:${run.dir}`;
     const a = run.job.ablation;
     const kids = run.children ?? [];
     const total = a?.total ?? kids.length;
     const grid = a ? `${a.variants.length} variant${a.variants.length === 1 ? '' : 's'} × ${a.seeds.length} seed${a.seeds.length === 1 ? '' : 's'}` : `${total} runs`;
     const done = a ? ablationCounts(a).done : kids.filter((k) => k.job.state === 'finished').length;
-    this.description = ['ablation', grid, run.job.state === 'running' ? describeProgress(run.job) : `${run.job.state === 'incomplete' && done === total ? 'finished' : run.job.state} · ${done}/${total} done`]
+    const active = run.job.state === 'running' || run.job.state === 'requeued';
+    const where = a?.executor === 'slurm' ? `on Slurm${run.slurmJob ? ` (job ${run.slurmJob})` : ''}` : undefined;
+    this.description = ['ablation', grid, where, run.job.state === 'running' ? describeProgress(run.job) : `${run.job.state === 'incomplete' && done === total ? 'finished' : run.job.state} · ${done}/${total} done`]
       .filter(Boolean).join(' · ');
-    this.iconPath = new vscode.ThemeIcon(run.job.state === 'running' ? 'sync~spin' : 'beaker');
+    this.iconPath = new vscode.ThemeIcon(run.job.state === 'running' ? 'sync~spin' : run.job.state === 'requeued' ? 'history' : 'beaker');
     this.resourceUri = vscode.Uri.file(run.dir);
-    this.contextValue = run.job.state === 'running' ? 'reclfAblation.running' : 'reclfAblation';
+    // Cancel is offered while anything is active (a requeued Slurm grid waits in the queue again).
+    this.contextValue = active ? 'reclfAblation.running' : 'reclfAblation';
     this.command = { command: 'reclf.showAblation', title: 'Show Ablation Table', arguments: [this] };
   }
 

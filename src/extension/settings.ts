@@ -20,6 +20,10 @@ export interface ReclfSettings {
   defaultMethod: MethodSetting;
   /** Absolute path of the default *.reclf.json, if any. */
   defaultConfig: string | undefined;
+  /** Folder holding sbatch/squeue/scancel; undefined = PATH (reclf.slurm.binDir). */
+  slurmBinDir: string | undefined;
+  /** Extra `reclf ... --executor slurm` options, e.g. ["--partition", "gpu", "--gpus", "1"] (reclf.slurm.args). */
+  slurmArgs: string[];
 }
 
 function workspaceRoot(): string | undefined {
@@ -41,6 +45,7 @@ function pick<T extends string>(value: unknown, allowed: readonly T[], fallback:
 export function readSettings(): ReclfSettings {
   const c = vscode.workspace.getConfiguration('reclf');
   const args = c.get<unknown>('engineArgs');
+  const slurm = c.get<unknown>('slurm.args');
   return {
     nodePath: String(c.get<string>('nodePath') ?? '').trim(),
     engineArgs: Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [],
@@ -48,6 +53,8 @@ export function readSettings(): ReclfSettings {
     runsFolder: resolveWorkspacePath(String(c.get<string>('runsFolder') ?? 'runs')),
     defaultMethod: pick(c.get('defaultMethod'), METHOD_NAMES, DEFAULT_METHOD),
     defaultConfig: resolveWorkspacePath(String(c.get<string>('defaultConfig') ?? '')),
+    slurmBinDir: resolveWorkspacePath(String(c.get<string>('slurm.binDir') ?? '').trim()),
+    slurmArgs: Array.isArray(slurm) ? slurm.filter((a): a is string => typeof a === 'string') : [],
   };
 }
 

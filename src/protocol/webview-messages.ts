@@ -7,6 +7,8 @@ import type { ExplanationPayload } from './explain';
 /** A generic table (eval results, ablations). Cells are already display-ready values. */
 export interface TableData {
   title: string;
+  /** Identity of the table across updates (e.g. an ablation folder): a newer one replaces it. Default: the title. */
+  key?: string;
   columns: string[];
   rows: Array<Array<string | number | null>>;
   /** Emphasise each numeric column's best (max) value: for comparison tables (ablations). */
@@ -134,7 +136,7 @@ function isRunResults(x: unknown): x is RunResults {
 }
 
 function isTable(x: unknown): x is TableData {
-  return isObj(x) && typeof x.title === 'string'
+  return isObj(x) && typeof x.title === 'string' && (x.key === undefined || typeof x.key === 'string')
     && Array.isArray(x.columns) && x.columns.every((c) => typeof c === 'string')
     && Array.isArray(x.rows) && x.rows.every((r) => Array.isArray(r)
       && r.every((c) => c === null || typeof c === 'string' || typeof c === 'number'));

@@ -31,6 +31,8 @@ function installed(): boolean {
 
 const skip = !installed() ? `code-server not installed in ${home} (run: bash scripts/e2e/setup-code-server.sh)`
   : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (apt-get install -y chromium)` : false;
+/** Slurm's client on PATH (the CI's local cluster): Train and Run Ablation then ask where to run. */
+const hasSbatch = spawnSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).status === 0;
 const skipReal = skip || (!fs.existsSync(path.join(realCxr, 'pairs.csv')) ? `${realCxr} absent` : false);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-e2e-'));
@@ -204,6 +206,41 @@ function extensionHostErrors(): string[] {
   return out;
 }
 
+/**
+ * Hovers the first lower-case word of 5+ letters on the active editor's first line and waits for
+ * the RECLF hover. Section headings ("FINDINGS:") and punctuation have no word slot in an
+ * explanation (no importance, no hover), and a plain-text line is one DOM span, so the word is
+ * located by its characters (a DOM Range), not by the span.
+ */
+async function hoverReportWord(timeout = 60_000) {
+  const line = page.locator('.editor-group-container.active .monaco-editor .view-lines .view-line').first();
+  await line.waitFor({ timeout: 20_000 });
+  const hover = page.locator('.monaco-hover', { hasText: /IRM importance/ });
+  const deadline = Date.now() + timeout;
+  // The first hover may start the (cached, background) explanation; hover again until it is ready.
+  while (!(await hover.isVisible())) {
+    assert.ok(Date.now() < deadline, 'no RECLF hover on a report word');
+    const box = await line.evaluate((el) => {
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const m = /(?<![A-Za-z])[a-z]{5,}/.exec(n.textContent ?? '');
+        if (!m) continue;
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        const b = r.getBoundingClientRect();
+        return { x: b.x, y: b.y, w: b.width, h: b.height };
+      }
+      return undefined;
+    });
+    assert.ok(box, 'no report word on the first line');
+    await page.mouse.move(box.x + 200, box.y + 300);
+    await page.mouse.move(box.x + box.w / 2, box.y + box.h / 2, { steps: 3 });
+    await hover.waitFor({ timeout: 2_000 }).catch(() => undefined);
+  }
+  return hover;
+}
+
 /** Waits until the panel shows an explanation of `reportText` (a substring) with every view drawn. */
 async function waitForPanel(reportText: string, timeout = 90_000): Promise<void> {
   const f = panelFrame();
@@ -327,17 +364,7 @@ test('Explain Image + Report from the palette draws heatmap, relation graph and 
 
 test('hovering a report word shows its importance and related words', { skip }, async () => {
   await openFile(reportRel);
-  const editor = page.locator('.monaco-editor .view-lines').first();
-  const word = editor.locator('span span', { hasText: /^[A-Za-z]{5,}/ }).first();
-  await word.waitFor();
-  const box = (await word.boundingBox())!;
-  const hover = page.locator('.monaco-hover', { hasText: /IRM importance/ });
-  // The first hover may start the (cached, background) explanation; hover again until it is ready.
-  for (let i = 0; i < 30 && !(await hover.isVisible()); i++) {
-    await page.mouse.move(box.x + 200, box.y + 300);
-    await page.mouse.move(box.x + Math.min(12, box.width / 2), box.y + box.height / 2, { steps: 3 });
-    await hover.waitFor({ timeout: 2_000 }).catch(() => undefined);
-  }
+  const hover = await hoverReportWord();
   const text = await hover.innerText();
   assert.match(text, /IRM importance: \d\.\d{3} \(rank \d+ of \d+\)/);
   assert.match(text, /SRM-related words: /);
@@ -456,8 +483,9 @@ test('loop 2: Train from the palette; the tree shows it running within seconds, 
   await pickRow(/data[\\/]loop/);
   await pickRow(/^reclf/);
   await pickRow(/tiny\.reclf\.json/);
-  const tStart = performance.now();
   await answerInput('loop1', /Run name/);
+  if (hasSbatch) await pickRow('This machine');
+  const tStart = performance.now();
   await runsTreeRow(/loop1.*running/).waitFor({ timeout: 30_000 });
   loopTimings.treeShowsRunningMs = Math.round(performance.now() - tStart);
   await runsTreeRow(/loop1.*step \d+\/60/).waitFor({ timeout: 30_000 });
@@ -473,6 +501,7 @@ test('loop 3: Cancel; tree and panel say cancelled (no stale "running · ETA")',
   await panelFrame().locator('.run-status', { hasText: /cancelled/ }).waitFor({ timeout: 30_000 });
   assert.doesNotMatch(await panelFrame().locator('.run-status').first().innerText(), /ETA/);
   await shot('loop-3-cancelled.png');
+  await panelFrame().locator('#sec-run .run-status').first().screenshot({ path: path.join(artifacts, 'loop-3-panel-status.png') });
   lap('cancel');
 });
 
@@ -488,11 +517,16 @@ test('loop 4: Resume keeps the history; completion notification offers the next 
   assert.equal(await f.locator('#sec-run figure.chart[data-family="loss"] .tick').nth(2).textContent(), '1');
   assert.ok(await f.locator('#sec-run .resume-mark').count() > 0, 'resume marked');
   await shot('loop-4-finished.png');
+  await f.locator('#sec-run .run-status').first().screenshot({ path: path.join(artifacts, 'loop-4-panel-status.png') });
+  await f.locator('#sec-run figure.chart[data-family="loss"]').screenshot({ path: path.join(artifacts, 'loop-4-panel-loss.png') });
   await done.locator('.monaco-button', { hasText: 'Evaluate' }).click();
   lap('resume');
 });
 
 test('loop 5: Evaluate shows task progress, then results cards', { skip, timeout: 180_000 }, async () => {
+  // Task k of n and the ETA while it runs (the notification reads the job's events).
+  await page.locator('.notification-toast', { hasText: /Evaluate loop1: task \S+ \(\d+\/\d+\) · ETA/ }).first().waitFor({ timeout: 60_000 });
+  await shot('loop-5-eval-progress.png');
   await waitForNotification(/evaluation of loop1 finished/, 150_000);
   const f = panelFrame();
   await f.locator('#sec-results .task-card').first().waitFor({ timeout: 30_000 });
@@ -516,16 +550,8 @@ test('loop 6: Explain a study picked from the dataset, then hover its report', {
   await f.locator('canvas.heatmap-canvas').waitFor();
   await shot('loop-6-study.png');
   // The study's report opened as a read-only document; its words have hovers.
-  const editor = page.locator('.monaco-editor .view-lines').first();
-  const word = editor.locator('span span', { hasText: /^[A-Za-z]{5,}/ }).first();
-  await word.waitFor({ timeout: 20_000 });
-  const box = (await word.boundingBox())!;
-  const hover = page.locator('.monaco-hover', { hasText: /IRM importance/ });
-  for (let i = 0; i < 30 && !(await hover.isVisible()); i++) {
-    await page.mouse.move(box.x + 200, box.y + 300);
-    await page.mouse.move(box.x + Math.min(12, box.width / 2), box.y + box.height / 2, { steps: 3 });
-    await hover.waitFor({ timeout: 2_000 }).catch(() => undefined);
-  }
+  await page.locator('.tab.active', { hasText: first }).waitFor({ timeout: 20_000 });
+  const hover = await hoverReportWord();
   assert.match(await hover.innerText(), /IRM importance/);
   await shot('loop-6-hover.png');
   await page.mouse.move(5, 5);
@@ -535,10 +561,20 @@ test('loop 6: Explain a study picked from the dataset, then hover its report', {
 test('loop 7: an ablation of 2 variants is a tree group with its runs, and its table', { skip, timeout: 240_000 }, async () => {
   await palette('RECLF: Run Ablation');
   await pickRow(/data[\\/]loop/);
-  await page.keyboard.press('Enter'); // variants: reclf and convirt are ticked
+  // Variants: reclf and convirt are ticked; accept once this multi-pick (not the last picker) is up.
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: /variants to compare/ }).waitFor({ state: 'visible', timeout: 20_000 });
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'convirt' }).first().waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
   await answerInput('1', /pretraining seeds/);
   await answerInput('4', /optimizer steps/);
   await pickRow(/tiny\.reclf\.json/);
+  if (hasSbatch) {
+    // Slurm's sbatch is on PATH here: the extension offers the cluster; this loop stays local.
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: /where to run the ablation \(2 runs\)/ }).waitFor({ state: 'visible', timeout: 20_000 });
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Slurm cluster' }).first().waitFor({ state: 'visible' });
+    await shot('loop-7-executor-choice.png');
+    await pickRow('This machine');
+  }
   await runsTreeRow(/ablation-.*ablation/).waitFor({ timeout: 30_000 });
   await shot('loop-7-ablation-running.png');
   await waitForNotification(/ablation .* finished/, 200_000);
@@ -547,6 +583,7 @@ test('loop 7: an ablation of 2 variants is a tree group with its runs, and its t
   await panelFrame().locator('#sec-tables caption', { hasText: /Ablation ablation-/ }).waitFor({ timeout: 30_000 });
   assert.equal(await panelFrame().locator('#sec-tables table:has(caption:text-matches("Ablation ablation-")) tbody tr').count(), 2);
   await shot('loop-7-ablation-table.png');
+  await panelFrame().locator('#sec-tables').screenshot({ path: path.join(artifacts, 'loop-7-table.png') });
   lap('ablation');
   fs.writeFileSync(path.join(artifacts, 'loop-timings.json'), JSON.stringify(loopTimings, null, 2) + '\n');
   assert.deepEqual(extensionHostErrors(), []);

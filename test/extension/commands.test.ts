@@ -10,7 +10,7 @@ const root = path.resolve(__dirname, '..', '..');
 
 function services(started: RunRequest[]): Services {
   const runs = { start: (r: RunRequest) => { started.push(r); return Promise.resolve({ status: 'ok', events: [], stdout: [], exit: { code: 0, signal: null } }); }, running: [], isRunning: () => false, cancel: () => Promise.resolve(false) };
-  const tree = { runs: () => [], refresh: () => undefined };
+  const tree = { runs: () => [], ablations: () => [], refresh: () => undefined };
   return {
     runs, tree, panel: {}, explain: {}, models: { current: () => undefined, describe: () => 'no model' }, hovers: {},
     log: fakeLog(), workspaceState: new Memento(),
@@ -71,7 +71,10 @@ test('package.json contributes every command, the views, settings, trust and sch
   assert.equal(props['reclf.nodePath'].scope, 'machine-overridable');
   assert.equal(props['reclf.engineArgs'].scope, 'machine-overridable');
   for (const k of ['reclf.defaultBackend', 'reclf.runsFolder', 'reclf.defaultMethod', 'reclf.defaultConfig']) assert.ok(props[k], k);
-  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['reclf.nodePath', 'reclf.engineArgs']);
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['reclf.nodePath', 'reclf.engineArgs', 'reclf.slurm.binDir', 'reclf.slurm.args']);
+  for (const k of ['reclf.slurm.binDir', 'reclf.slurm.args']) assert.equal(props[k].scope, 'machine-overridable', k);
+  // Remote-SSH: the extension (and the engine, sbatch) run on the workspace side, e.g. a login node.
+  assert.deepEqual(pkg.extensionKind, ['workspace']);
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.deepEqual(c.jsonValidation, [{ fileMatch: '*.reclf.json', url: './schemas/reclf-config.schema.json' }]);
   assert.ok(fs.existsSync(path.join(root, 'schemas', 'reclf-config.schema.json')));

@@ -72,7 +72,9 @@ async function runCommand(id: string, script: Script, ...args: unknown[]): Promi
 
 async function runCommandWith(config: Record<string, unknown>, id: string, script: Script, ...args: unknown[]): Promise<string[]> {
   mock.reset();
-  mock.config = { runsFolder: path.join(tmp, 'runs'), ...config };
+  // A Slurm folder without sbatch: no "where to run" question, whatever this machine's PATH holds
+  // (slurm.test.ts covers the choice).
+  mock.config = { runsFolder: path.join(tmp, 'runs'), 'slurm.binDir': path.join(tmp, 'no-slurm'), ...config };
   installDialogs(script);
   const started: RunRequest[] = [];
   registerCommands(services(started));

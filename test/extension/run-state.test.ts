@@ -61,3 +61,18 @@ test('ablation: the grid announced up front, run k of n, requeued cells (Slurm)'
   assert.equal(s.ablation!.cells['reclf/0'].metric!.value, 0.2);
   assert.equal(s.ablation!.cells['convirt/0'].jobId, '12_1');
 });
+
+test('ablation: over when every cell is (its events file has no run_finished); a failed cell says so', () => {
+  const started: EngineEvent = { type: 'ablation_started', ablation_dir: '/a', variants: ['reclf', 'convirt'], seeds: [0], total_runs: 2, executor: 'local' };
+  const task = (variant: string, index: number, state: 'running' | 'finished' | 'failed' | 'cancelled'): EngineEvent =>
+    ({ type: 'ablation_task', variant, seed: 0, index, total: 2, state, run_dir: `/a/${variant}-seed0` });
+  const s = applyEvents(emptyJob('ablation'), [started, task('reclf', 1, 'running'), task('reclf', 1, 'finished'), task('convirt', 2, 'running')]);
+  assert.equal(s.state, 'running');
+  applyEvents(s, [task('convirt', 2, 'finished')]);
+  assert.equal(s.state, 'finished');
+  assert.equal(settleState(s, true), 'finished', 'not "running" while the events file is fresh');
+  const f = applyEvents(emptyJob('ablation'), [started, task('reclf', 1, 'finished'), task('convirt', 2, 'failed')]);
+  assert.equal(f.state, 'failed');
+  const c = applyEvents(emptyJob('ablation'), [started, task('reclf', 1, 'cancelled'), task('convirt', 2, 'cancelled')]);
+  assert.equal(c.state, 'cancelled');
+});

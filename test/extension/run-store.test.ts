@@ -131,6 +131,9 @@ test('an ablation is a tree group of variant x seed runs with state and key metr
   assert.deepEqual(table.rows[0][0], 'reclf');
   assert.ok(Math.abs((table.rows[0][1] as number) - 0.3) < 1e-9);
   assert.ok(Math.abs((table.spread![0][1] as number) - 0.05) < 1e-9);
+  // The partial table and the final one (ablation.json) are one table in the panel: same key.
+  assert.match(table.title, /runs evaluated so far/);
+  assert.equal(table.key, `ablation:${path.resolve(dir)}`);
   tree.dispose();
   store.dispose();
 });

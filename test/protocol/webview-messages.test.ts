@@ -31,6 +31,8 @@ test('isHostMessage rejects malformed messages', () => {
   assert.ok(!isHostMessage({ type: 'selectWord', index: -1 }));
   assert.ok(!isHostMessage({ type: 'selectWord', index: 1.5 }));
   assert.ok(!isHostMessage({ type: 'evalTable', table: { title: 't', columns: ['a'], rows: [[{}]] } }));
+  assert.ok(isHostMessage({ type: 'evalTable', table: { title: 't', key: 'ablation:/a', columns: ['a'], rows: [[1]] } }));
+  assert.ok(!isHostMessage({ type: 'evalTable', table: { title: 't', key: 3, columns: ['a'], rows: [[1]] } }));
   assert.ok(!isHostMessage({ type: 'clear', what: 'everything' }));
   assert.ok(!isHostMessage({ type: 'response', id: 1, ok: false }));
   assert.ok(!isHostMessage({ type: 'ready' }));

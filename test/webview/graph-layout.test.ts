@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chordPath, circularLayout, topKEdges, topRelated } from '../../webview/graph-layout';
+import { chordPath, circularLayout, spacedLabels, topKEdges, topRelated } from '../../webview/graph-layout';
 
 test('circularLayout puts word 0 at 12 o\'clock and goes clockwise, evenly', () => {
   const pos = circularLayout(4, 100, 100, 50);
@@ -46,4 +46,23 @@ test('topRelated ranks a word\'s own row, excluding itself', () => {
 test('chordPath is a quadratic curve between the two nodes', () => {
   const [p, q] = circularLayout(2, 50, 50, 40);
   assert.match(chordPath(p, q, 50, 50), /^M50\.0,10\.0 Q50\.0,50\.0 50\.0,90\.0$/);
+});
+
+test('spacedLabels keeps the most important words whose labels do not overlap on the ring', () => {
+  // 40 words on a ring of radius 90: 14.1 units of arc between neighbours.
+  const n = 40;
+  const r = 90;
+  const pos = circularLayout(n, 0, 0, r);
+  const order = Array.from({ length: n }, (_, i) => i);
+  // Neighbours are 14.1 apart: with 16 needed, no two neighbours are both labelled.
+  const kept = spacedLabels(order, pos, r, 16, 100);
+  assert.ok(kept.has(0), 'the most important word is always labelled');
+  for (const i of kept) assert.ok(!kept.has((i + 1) % n), `${i} and ${(i + 1) % n} both labelled`);
+  assert.equal(kept.size, 20);
+  // Importance decides who gets the slot: word 5 first, so 4 and 6 stay unlabelled.
+  const k2 = spacedLabels([5, 4, 6, 0], pos, r, 16, 100);
+  assert.deepEqual([...k2].sort((a, b) => a - b), [0, 5]);
+  // The cap applies, and with room to spare everyone is labelled.
+  assert.equal(spacedLabels(order, pos, r, 16, 3).size, 3);
+  assert.equal(spacedLabels(order, pos, r, 10, 100).size, n);
 });
