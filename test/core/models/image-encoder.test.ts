@@ -189,7 +189,7 @@ test('cnn-small localStage 2: regions are the stage-2 map averaged over 2x2 cell
     assert.deepEqual(out.local.shape, [1, 16, 6]);
     assert.equal(enc.localDim, 6);
     // Region (row 1, col 2) is the mean of stage-2 cells (2..3, 4..5).
-    const stage2 = out.pyramid[0].arraySync() as number[][][][];
+    const stage2 = out.pyramid![0].arraySync() as number[][][][];
     const region = (out.local.arraySync() as number[][][])[0][1 * 4 + 2];
     for (let c = 0; c < 6; c++) {
       const mean = (stage2[0][2][4][c] + stage2[0][2][5][c] + stage2[0][3][4][c] + stage2[0][3][5][c]) / 4;
