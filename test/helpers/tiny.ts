@@ -23,6 +23,7 @@ export function tinyConfig(overrides: { method?: Record<string, unknown>; train?
       projDim: 16, maxWords: 24, headHidden: 32,
     },
     method: { ...(overrides.method ?? {}) },
-    train: { batchSize: 8, lr: 3e-3, warmupSteps: 2, logEvery: 1, checkpointEvery: 2, keepLast: 2, ...(overrides.train ?? {}) },
+    // evalEvery 0: the word-level readings are tested on their own (test/core/train/word-level-probe.test.ts).
+    train: { batchSize: 8, lr: 3e-3, warmupSteps: 2, logEvery: 1, checkpointEvery: 2, keepLast: 2, evalEvery: 0, ...(overrides.train ?? {}) },
   };
 }
