@@ -161,7 +161,8 @@ function parityCase(label: string, method: Record<string, unknown>, model: Recor
     try {
       for (let step = 0; step < 20; step++) {
         const loss = trainStep(built, opt, trainBatch, { lr: 3e-3, clipNorm: t0.clipNorm, step, imageSize: trainConfig.model.image.imageSize, maxLength: trainConfig.model.text.maxLength });
-        if (step === 0 || step === 19) losses.push((await loss.data())[0]);
+        // The first and last three: with dropout one step's loss is one random mask's, so the trend is read from means.
+        if (step < 3 || step >= 17) losses.push((await loss.data())[0]);
         loss.dispose();
         await runAhead.step();
       }
@@ -169,8 +170,10 @@ function parityCase(label: string, method: Record<string, unknown>, model: Recor
       built.params.dispose();
       opt.dispose();
     }
-    t.diagnostic(`webgpu loss step 1 ${losses[0].toFixed(4)} -> step 20 ${losses[1].toFixed(4)}`);
-    assert.ok(Number.isFinite(losses[1]) && losses[1] < losses[0], `loss did not fall: ${losses}`);
+    const mean = (v: number[]): number => v.reduce((x, y) => x + y, 0) / v.length;
+    const [head, tail] = [mean(losses.slice(0, 3)), mean(losses.slice(3))];
+    t.diagnostic(`webgpu loss steps 1-3 ${head.toFixed(4)} -> steps 18-20 ${tail.toFixed(4)}`);
+    assert.ok(Number.isFinite(tail) && tail < head, `loss did not fall: ${losses}`);
   });
 }
 
