@@ -542,8 +542,10 @@ test('loop 6: Explain a study picked from the dataset, then hover its report', {
   await palette('RECLF: Explain a Study from a Dataset');
   await pickRow(/data[\\/]loop/);
   await pickRow(/All studies/);
-  await page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
-  const first = (await page.locator('.quick-input-widget .monaco-list-row .label-name').first().innerText()).trim();
+  // The same widget shows the study list next: wait for a study row, not the label list still on screen.
+  const studyRow = page.locator('.quick-input-widget .monaco-list-row .label-name', { hasText: /^synth-\d+/ }).first();
+  await studyRow.waitFor({ timeout: 30_000 });
+  const first = (await studyRow.innerText()).trim();
   await page.keyboard.press('Enter');
   const f = panelFrame();
   await f.locator('.study-nav', { hasText: first }).waitFor({ timeout: 60_000 });
