@@ -95,16 +95,30 @@ export async function summarizeDataset(ds: Dataset, opts: SummarizeOptions = {})
   let usable: LoadedStudy[] = ds.studies;
   let images: ImageSummary | undefined;
   if (opts.imageStats ?? true) {
-    const headers = await mapPool(ds.studies, opts.concurrency ?? 8, async (s) => {
+    const check = async (s: LoadedStudy): Promise<ImageHeader> => {
+      const header = await readImageHeader(s.imagePath, opts.limits);
+      if (opts.decode) await decodeImageFile(s.imagePath, opts.limits);
+      return header;
+    };
+    const failed: number[] = [];
+    const headers = await mapPool(ds.studies, opts.concurrency ?? 8, async (s, i) => {
       try {
-        const header = await readImageHeader(s.imagePath, opts.limits);
-        if (opts.decode) await decodeImageFile(s.imagePath, opts.limits);
-        return header;
-      } catch (e) {
-        invalid.push({ line: s.line, id: s.id, field: 'image', reason: `${s.image}: ${(e as Error).message}` });
+        return await check(s);
+      } catch {
+        failed.push(i);
         return undefined;
       }
     });
+    // libvips keeps one error text for the whole process, so a failure read while other files were
+    // being decoded can carry another file's message: each failed file is read again on its own.
+    for (const i of failed.sort((a, b) => a - b)) {
+      const s = ds.studies[i];
+      try {
+        headers[i] = await check(s);
+      } catch (e) {
+        invalid.push({ line: s.line, id: s.id, field: 'image', reason: `${s.image}: ${(e as Error).message}` });
+      }
+    }
     usable = ds.studies.filter((_, i) => headers[i] !== undefined);
     images = summarizeHeaders(headers.filter((h): h is ImageHeader => h !== undefined));
     invalid.sort((a, b) => a.line - b.line);
@@ -262,13 +276,13 @@ function shortReason(e: unknown): string {
   return parserMessage(e);
 }
 
-async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      out[i] = await fn(items[i], i);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
