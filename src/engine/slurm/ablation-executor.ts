@@ -155,18 +155,26 @@ export async function submitArray(dir: string, spec: AblationSpec, tasks: readon
   fs.mkdirSync(path.join(dir, 'slurm', 'logs'), { recursive: true });
   const sub: Submission = { n, at: created, script, indices: tasks.map((t) => t.index), runs: tasks.map((t) => t.name), state: 'submitting' };
   record.submissions.push(sub);
-  writeRecord(dir, record);
+  return recordedSbatch(sub, () => writeRecord(dir, record), client, options);
+}
+
+/**
+ * sbatch with the submission saved before (state 'submitting') and after (submitted with its job
+ * id, or rejected with Slurm's reason), so nothing is half-submitted without a record.
+ */
+export async function recordedSbatch(sub: Submission, save: () => void, client: SlurmClient, options: SlurmOptions): Promise<string> {
+  save();
   try {
-    sub.jobId = await sbatch(script, client, { partition: options.partition, sbatchLines: options.sbatchLines });
+    sub.jobId = await sbatch(sub.script, client, { partition: options.partition, sbatchLines: options.sbatchLines });
     sub.state = 'submitted';
+    return sub.jobId;
   } catch (e) {
     sub.state = 'rejected';
     sub.error = (e as Error).message;
-    writeRecord(dir, record);
     throw e;
+  } finally {
+    save();
   }
-  writeRecord(dir, record);
-  return sub.jobId;
 }
 
 /** The array job ids of this ablation still known to the queue (for scancel). */

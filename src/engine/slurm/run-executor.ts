@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic';
 import type { CommandSpec, ParsedFlags } from '../args';
-import { findTool, sbatch, type SlurmClient } from './cli';
+import { findTool, type SlurmClient } from './cli';
 import { SLURM_FLAGS, type SlurmOptions } from './config';
-import { jobNameFor, readRecord, type SlurmRecord } from './ablation-executor';
+import { jobNameFor, readRecord, recordedSbatch, type SlurmRecord, type Submission } from './ablation-executor';
 import { SLURM_FILE } from './ablation-folder';
 import { runScript } from './script';
 import { ensureEngineBuilt } from './engine-path';
@@ -37,18 +37,7 @@ export async function submitRun(kind: 'train' | 'eval', runDir: string, argv: st
   // The job starts in the folder it was submitted from, so relative paths mean the same there.
   const opts = { ...options, sbatchLines: [`--chdir=${process.cwd()}`, ...options.sbatchLines] };
   writeFileAtomic(script, runScript({ runDir, jobName: record.jobName, argv, kind, options: opts, scontrol: findTool('scontrol', client) ?? 'scontrol', created }));
-  const sub = { n, at: created, script, indices: [] as number[], runs: [path.basename(runDir)], state: 'submitting' as 'submitting' | 'submitted' | 'rejected', jobId: undefined as string | undefined, error: undefined as string | undefined };
+  const sub: Submission = { n, at: created, script, indices: [], runs: [path.basename(runDir)], state: 'submitting' };
   record.submissions.push(sub);
-  writeJsonAtomic(path.join(runDir, SLURM_FILE), record);
-  try {
-    sub.jobId = await sbatch(script, client, { partition: options.partition, sbatchLines: options.sbatchLines });
-    sub.state = 'submitted';
-  } catch (e) {
-    sub.state = 'rejected';
-    sub.error = (e as Error).message;
-    throw e;
-  } finally {
-    writeJsonAtomic(path.join(runDir, SLURM_FILE), record);
-  }
-  return sub.jobId;
+  return recordedSbatch(sub, () => writeJsonAtomic(path.join(runDir, SLURM_FILE), record), client, options);
 }
