@@ -4,13 +4,13 @@
 // process exit 0 mid-shutdown, before the summary (3 tries in 5).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseEngineEvent, type EngineEvent } from '../../src/protocol/events';
+import type { EngineEvent } from '../../src/protocol/events';
+import { trainProcess } from '../helpers/train-process';
 import { listStepCheckpoints, readCheckpoint } from '../../src/core/train/checkpoint';
-import { repoRoot, tinyConfig, tinySynth } from '../helpers/tiny';
+import { tinyConfig, tinySynth } from '../helpers/tiny';
 
 let data: string;
 let cfg: string;
@@ -31,36 +31,14 @@ interface Run {
 }
 
 /** Starts `reclf train`, and once `when` matches an event sends `signals` (ms after that event each). */
-function trainAndSignal(out: string, backend: string, when: (e: EngineEvent) => boolean, signals: [NodeJS.Signals, number][], extra: string[] = []): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), 'train', '--data', data, '--config', cfg, '--method', 'reclf', '--backend', backend, '--out', out, ...extra], { cwd: repoRoot });
-    const events: EngineEvent[] = [];
-    let stderr = '';
-    let buf = '';
-    let fired = false;
-    let lastSignalAt = 0;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no exit in time; stderr:\n${stderr}`)); }, 120_000);
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const e = parseEngineEvent(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        if (!e) continue;
-        events.push(e);
-        if (!fired && when(e)) {
-          fired = true;
-          for (const [sig, delay] of signals) setTimeout(() => { lastSignalAt = performance.now(); child.kill(sig); }, delay);
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, events, stderr, exitAfterMs: performance.now() - lastSignalAt });
-    });
+async function trainAndSignal(out: string, backend: string, when: (e: EngineEvent) => boolean, signals: [NodeJS.Signals, number][], extra: string[] = []): Promise<Run> {
+  let lastSignalAt = 0;
+  const end = await trainProcess(['--data', data, '--config', cfg, '--method', 'reclf', '--backend', backend, '--out', out, ...extra], (e, child) => {
+    if (!when(e)) return false;
+    for (const [sig, delay] of signals) setTimeout(() => { lastSignalAt = performance.now(); child.kill(sig); }, delay);
+    return true;
   });
+  return { ...end, exitAfterMs: performance.now() - lastSignalAt };
 }
 
 const tries: { sig: NodeJS.Signals; backend: string; delay: number; code: number }[] = [

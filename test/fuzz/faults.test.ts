@@ -6,13 +6,14 @@
 // disk with room; kill-resume.ts kill -9 with room.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseEngineEvent, type EngineEvent } from '../../src/protocol/events';
+import type { EngineEvent } from '../../src/protocol/events';
+import { trainProcess } from '../helpers/train-process';
 import { listStepCheckpoints, readCheckpoint } from '../../src/core/train/checkpoint';
-import { repoRoot, tinyConfig, tinySynth } from '../helpers/tiny';
+import { tinyConfig, tinySynth } from '../helpers/tiny';
 import { freeBytes, withTinyDisk } from '../helpers/tmpfs';
 
 const STEPS = 6;
@@ -35,29 +36,8 @@ interface Ended {
  * `reclf train` into `out`; `onEvent` may act on each event (fill the disk, send a signal) and
  * returns true once it has acted, after which it is not called again.
  */
-function train(out: string, extra: string[], onEvent: (e: EngineEvent, child: ReturnType<typeof spawn>) => boolean = () => true): Promise<Ended> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'reclf.js'), 'train', '--data', data, '--config', cfg, '--method', 'reclf', '--backend', 'wasm', '--out', out, ...extra], { cwd: repoRoot });
-    const events: EngineEvent[] = [];
-    let stderr = '';
-    let buf = '';
-    let acted = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no exit in time; stderr:\n${stderr}`)); }, 120_000);
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const e = parseEngineEvent(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        if (!e) continue;
-        events.push(e);
-        if (!acted) acted = onEvent(e, child);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, events, stderr }); });
-  });
+function train(out: string, extra: string[], onEvent?: (e: EngineEvent, child: ChildProcess) => boolean): Promise<Ended> {
+  return trainProcess(['--data', data, '--config', cfg, '--method', 'reclf', '--backend', 'wasm', '--out', out, ...extra], onEvent);
 }
 
 function assertCompleteCheckpoints(out: string): ReturnType<typeof listStepCheckpoints> {
