@@ -72,8 +72,8 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     score: {
       kind: 'enum',
       default: 'auto',
-      values: ['auto', 'linear', 'cosine'],
-      doc: "local score: w_s^T m_agg, or cos(sum beta e, sum beta c); auto = linear for 'cross', cosine for 'within'",
+      values: ['auto', 'linear', 'cosine', 'weighted'],
+      doc: "local score: w_s^T m_agg, or cos(sum beta e, sum beta c), or sum_i beta_i w_s^T m_i (IRM weighs per-word scores); auto = linear for 'cross', cosine for 'within'",
     },
     tau: pos(0.1, 'global InfoNCE temperature'),
     localTau: pos(0.1, 'local InfoNCE / token-loss temperature (initial value when learned)'),
@@ -161,8 +161,8 @@ function crossCheck(name: string, cfg: Record<string, unknown>, path: string): R
   if (name === 'reclf') {
     if (cfg.score === 'auto') cfg.score = cfg.reading === 'within' ? 'cosine' : 'linear';
     // In the within-sample reading no loss term sees w_s, so a linear score would stay at its init.
-    if (cfg.reading === 'within' && cfg.score === 'linear') {
-      throw new ConfigError(`${path}.score: 'linear' needs reading 'cross' (w_s gets no training signal in the within-sample reading); use 'cosine'`, `${path}.score`);
+    if (cfg.reading === 'within' && (cfg.score === 'linear' || cfg.score === 'weighted')) {
+      throw new ConfigError(`${path}.score: '${cfg.score}' needs reading 'cross' (w_s gets no training signal in the within-sample reading); use 'cosine'`, `${path}.score`);
     }
     if (cfg.reading === 'within' && cfg.learnTemperature === true) {
       throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);

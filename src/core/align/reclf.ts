@@ -25,7 +25,13 @@ export interface ReclfConfig {
   gammaR: number;
   irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse';
   irmInput: 'matching' | 'words';
-  score: 'linear' | 'cosine';
+  /**
+   * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
+   * the scores, so weight on a word whose matching is the same for every report (a function
+   * word matched against one image) buys the loss nothing; under 'linear' the normalised
+   * aggregate can use such words as a reference direction. [design]
+   */
+  score: 'linear' | 'cosine' | 'weighted';
   tau: number;
   localTau: number;
   learnTemperature: boolean;
@@ -52,7 +58,12 @@ export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
 
 /** Whether anything reads the local-matching vectors m_i (a cosine score with fixed pooling does not). */
 export function needsMatchingVectors(cfg: ReclfConfig): boolean {
-  return cfg.score === 'linear' || ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput !== 'words');
+  return hasWordScores(cfg) || ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput !== 'words');
+}
+
+/** Whether the score reads w_s^T m (of the aggregate or of each word). */
+function hasWordScores(cfg: ReclfConfig): boolean {
+  return cfg.score === 'linear' || cfg.score === 'weighted';
 }
 
 /** Whether IRM reads the word features rather than the local-matching vectors. */
@@ -69,7 +80,7 @@ export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfCon
     if (cfg.srm) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
   }
   if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm);
-  if (cfg.score === 'linear') p.ws = params.param(`${prefix}w_s`, [d, 1], { kind: 'xavier', fanIn: d, fanOut: 1 }) as tf.Tensor2D;
+  if (hasWordScores(cfg)) p.ws = params.param(`${prefix}w_s`, [d, 1], { kind: 'xavier', fanIn: d, fanOut: 1 }) as tf.Tensor2D;
   if (cfg.learnTemperature) p.logScale = params.param(`${prefix}log_inv_tau`, [], { kind: 'zeros' });
   return p;
 }
@@ -138,6 +149,8 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
     if (cfg.score === 'linear') {
       const agg = l2norm(tf.sum(tf.mul(m as tf.Tensor3D, beta.reshape([pairs, n, 1])), 1));
       score = linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);
+    } else if (cfg.score === 'weighted') {
+      score = tf.sum(tf.mul(linear(m as tf.Tensor3D, p.ws as tf.Tensor2D).reshape([pairs, n]), beta), 1);
     } else {
       const b4 = beta.reshape([bi, bt, n, 1]);
       score = rowCosine(tf.sum(tf.mul(e, b4), 2), tf.sum(tf.mul(c, b4), 2));

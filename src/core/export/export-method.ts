@@ -167,7 +167,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
   let beta: string;
   let score: string;
   if (cfg.irm === 'lse') {
-    const sigma = m && cfg.score === 'linear' ? o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]) : o.rowCosine(e, c);
+    const sigma = m && (cfg.score === 'linear' || cfg.score === 'weighted') ? o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]) : o.rowCosine(e, c);
     const z = o.mulS(sigma, cfg.gamma2);
     beta = o.softmax(o.add(z, o.negMask(mask)));
     score = o.maskedLogSumExp(z, mask);
@@ -188,6 +188,8 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     if (cfg.score === 'linear') {
       const agg = o.l2norm(o.sumAxis(o.mul(m, b3), 1, false));
       score = o.squeeze(o.matmul(agg, o.p(`${pre}w_s`)), [1]);
+    } else if (cfg.score === 'weighted') {
+      score = o.sumAxis(o.mul(o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]), beta), -1, false);
     } else {
       score = o.rowCosine(o.sumAxis(o.mul(e, b3), 1, false), o.sumAxis(o.mul(c, b3), 1, false));
     }

@@ -11,7 +11,7 @@ import { exportImageEncoder } from './export-image';
 import { exportBert, exportWordAssignment } from './export-text';
 import { ENTITY_IDS_INPUT, exportMethodExplain } from './export-method';
 import { defaultKnowledgeBase } from '../knowledge/kb';
-import { IMAGE_PREFIX, TEXT_PREFIX } from '../models/dual-encoder';
+import { IMAGE_PREFIX, REGION_POSITION_PARAM, TEXT_PREFIX } from '../models/dual-encoder';
 import type { ModelConfig } from '../models/model-config';
 import type { WordPieceTokenizer } from '../text';
 import { writeFileAtomic } from '../fs-atomic';
@@ -77,7 +77,8 @@ export function exportModel(input: ExportInput): ExportedModel {
     const h = o.relu(o.batchNorm(o.dense(x, `${prefix}.head.0`), `${prefix}.head.1`, [o.shape(`${prefix}.head.1.running_mean`)[0]]));
     return o.batchNorm(o.dense(h, `${prefix}.head.3`), `${prefix}.head.4`, [d]);
   };
-  const regions = head(img.local, `${IMAGE_PREFIX}.local_embed`);
+  const projected = head(img.local, `${IMAGE_PREFIX}.local_embed`);
+  const regions = cfg.regionPositions ? o.add(projected, o.p(REGION_POSITION_PARAM)) : projected;
   const imageGlobal = head(img.global, `${IMAGE_PREFIX}.global_embed`);
 
   const maskF = o.castF(mask);

@@ -41,6 +41,7 @@ export interface TextFeatures {
 /** Parameter-name prefixes (MGCA-like), so imported backbones can be mapped by prefix. */
 export const IMAGE_PREFIX = 'img_encoder';
 export const TEXT_PREFIX = 'text_encoder';
+export const REGION_POSITION_PARAM = `${IMAGE_PREFIX}.local_position`;
 
 export class DualEncoder {
   readonly image: ImageEncoder;
@@ -50,6 +51,8 @@ export class DualEncoder {
   private readonly imageGlobalHead: ProjectionHead;
   private readonly textLocal: ProjectionHead;
   private readonly textGlobalHead: ProjectionHead;
+  /** [M, D] learned per-cell embedding added to the regions (model.regionPositions). */
+  private readonly regionPosition?: tf.Tensor2D;
 
   constructor(readonly cfg: ModelConfig, params: ParamStore) {
     const hidden = cfg.headHidden ?? 512;
@@ -60,6 +63,12 @@ export class DualEncoder {
     this.imageLocal = new ProjectionHead(params, `${IMAGE_PREFIX}.local_embed`, this.image.localDim, hidden, d, this.heads);
     this.textGlobalHead = new ProjectionHead(params, `${TEXT_PREFIX}.global_embed`, this.text.hidden, hidden, d, this.heads);
     this.textLocal = new ProjectionHead(params, `${TEXT_PREFIX}.local_embed`, this.text.hidden, hidden, d, this.heads);
+    if (cfg.regionPositions) {
+      const [gh, gw] = this.image.grid;
+      // Small but non-zero, so that the cells differ from the first step on (the regions after
+      // the head's BatchNorm have unit variance per dimension).
+      this.regionPosition = params.param(REGION_POSITION_PARAM, [gh * gw, d], { kind: 'normal', std: 0.1 }) as tf.Tensor2D;
+    }
   }
 
   /** Region grid [rows, cols] of the image side (M = rows * cols). */
@@ -76,8 +85,9 @@ export class DualEncoder {
 
   encodeImage(pixels: tf.Tensor4D, training: boolean): ImageFeatures {
     const out = this.image.forward(pixels, training);
+    const regions = this.imageLocal.applyLocal(out.local, training);
     return {
-      regions: this.imageLocal.applyLocal(out.local, training),
+      regions: this.regionPosition ? tf.add(regions, this.regionPosition) as tf.Tensor3D : regions,
       imageGlobal: this.imageGlobalHead.apply(out.global, training),
     };
   }

@@ -56,6 +56,13 @@ export interface ModelConfig {
   maxWords: number;
   /** Hidden width of the Linear-BN-ReLU-Linear-BN projection heads (MGCA: 2048). */
   headHidden?: number;
+  /**
+   * Add a learned embedding per grid cell to the projected regions. Convolutional regions know
+   * little of where they are (only what zero padding tells the border), so a location word
+   * ("left", "basilar") has nothing to match; with it, a word can attend by position and
+   * content together. [design]
+   */
+  regionPositions?: boolean;
 }
 
 export function defaultImageConfig(name: ImageEncoderName): ImageEncoderConfig {
@@ -196,7 +203,7 @@ function resolveText(raw: unknown, path: string): TextEncoderConfig {
 export function resolveModelConfig(partial: unknown, path = 'model'): ModelConfig {
   const d = defaultModelConfig();
   const o = asObject(partial, path);
-  rejectUnknown(o, ['image', 'text', 'projDim', 'maxWords', 'headHidden'], path);
+  rejectUnknown(o, ['image', 'text', 'projDim', 'maxWords', 'headHidden', 'regionPositions'], path);
   const text = resolveText(o.text, `${path}.text`);
   const maxWords = posInt(o, 'maxWords', d.maxWords, path);
   if (maxWords > text.maxLength) {
@@ -208,7 +215,15 @@ export function resolveModelConfig(partial: unknown, path = 'model'): ModelConfi
     projDim: posInt(o, 'projDim', d.projDim, path),
     maxWords,
     headHidden: posInt(o, 'headHidden', d.headHidden ?? 256, path),
+    ...(bool(o, 'regionPositions', false, path) ? { regionPositions: true } : {}),
   };
+}
+
+function bool(o: Obj, key: string, fallback: boolean, path: string): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new ConfigError(`${path}.${key}: expected true or false, got ${describe(v)}`, `${path}.${key}`);
+  return v;
 }
 
 export interface FlopEstimate {

@@ -69,6 +69,8 @@ test('reclf with relations from attention overlap or word features, and importan
 });
 test('reclf on cnn-small regions from stage 2 (localStage 2, pooled to the stage-3 grid) matches TF.js', () =>
   checkParity('reclf-stage2', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2 } }));
+test('reclf with learned region positions and the IRM-weighted sum of word scores matches TF.js', () =>
+  checkParity('reclf-positions', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention', irmInput: 'words', score: 'weighted' }, { ...TINY_MODEL, regionPositions: true }));
 test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
 test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>

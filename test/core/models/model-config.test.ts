@@ -42,6 +42,7 @@ test('model config: bad values name the exact field', () => {
     [{ image: { name: 'cnn-small', localStage: 4 } }, /^model\.image\.localStage: expected 2 or 3, got 4$/],
     [{ image: { name: 'resnet18', localStage: 2 } }, /^model\.image\.localStage: only used by cnn-small/],
     [{ text: { localLayer: -1 } }, /^model\.text\.localLayer: expected an integer >= 0, got -1$/],
+    [{ regionPositions: 'yes' }, /^model\.regionPositions: expected true or false, got 'yes'$/],
     [{ projDim: '128' }, /^model\.projDim: expected an integer >= 1, got '128'$/],
     [{ maxWords: 100 }, /^model\.maxWords: 100 exceeds text\.maxLength 64/],
     ['cnn', /^model: expected an object/],
