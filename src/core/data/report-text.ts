@@ -56,7 +56,18 @@ function findHeadings(text: string): Heading[] {
     const start = m.index + m[0].length - m[0].trimStart().length;
     out.push({ key: ALIASES[norm] ?? norm, start, end: m.index + m[0].length });
   }
-  return out;
+  // One-line reports ("... unremarkable. IMPRESSION: Small effusion.", as the synthetic generator
+  // and many exports write them): a known heading in capitals with its colon right after a
+  // sentence's end is a heading too. Mixed case mid-line ("Impression: none") stays prose.
+  const inline = /[.!?][ \t]+([A-Z][A-Z /&-]{1,48}?):/g;
+  while ((m = inline.exec(text)) !== null) {
+    const norm = normaliseHeading(m[1]);
+    if (!KNOWN_SET.has(norm)) continue;
+    const start = m.index + m[0].indexOf(m[1]);
+    if (out.some((h) => h.start === start)) continue;
+    out.push({ key: ALIASES[norm] ?? norm, start, end: m.index + m[0].length });
+  }
+  return out.sort((a, b) => a.start - b.start);
 }
 
 /** [start, end) of every section heading of a report, its colon included ("FINDINGS:"). */

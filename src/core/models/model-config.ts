@@ -21,8 +21,9 @@ export interface ImageEncoderConfig {
   /** cnn-small only: residual blocks per stage. */
   blocks?: number[];
   /**
-   * cnn-small only: the stage (2 or 3, default 3) whose map gives the regions, average-pooled to
-   * the stage-3 grid. Stage 3 sees the whole 128 px image from every region; stage 2 about 64 px,
+   * cnn-small only: the stage (1, 2 or 3, default 3) whose map gives the regions, average-pooled
+   * to the stage-3 grid. Stage 3 sees the whole 128 px image from every region; stage 2 about
+   * 56 px, stage 1 about 20 px (a 16 px region then describes itself and a few pixels around it),
    * so a region can only describe what is near it. [design]
    */
   localStage?: number;
@@ -147,8 +148,8 @@ function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
   if (base.name === 'cnn-small') {
     only(['patchSize', 'depth'], 'vit-tiny/vit-small');
     if (imageSize % 32 !== 0) throw new ConfigError(`${path}.imageSize: cnn-small needs a multiple of 32, got ${imageSize}`, `${path}.imageSize`);
-    const localStage = o.localStage === undefined ? 3 : posInt(o, 'localStage', 3, path, 2);
-    if (localStage > 3) throw new ConfigError(`${path}.localStage: expected 2 or 3, got ${localStage}`, `${path}.localStage`);
+    const localStage = o.localStage === undefined ? 3 : posInt(o, 'localStage', 3, path, 1);
+    if (localStage > 3) throw new ConfigError(`${path}.localStage: expected 1, 2 or 3, got ${localStage}`, `${path}.localStage`);
     return {
       name: base.name,
       imageSize,

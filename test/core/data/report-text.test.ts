@@ -27,6 +27,13 @@ test('headings are case-insensitive at line start only; unknown lower-case "Note
   assert.deepEqual(extractSections('no headings at all.'), {});
 });
 
+test('a known heading in capitals after a sentence end is a heading on a one-line report', () => {
+  const s = extractSections('FINDINGS: There is a small effusion. IMPRESSION: Small effusion. NOTE: not a known heading.');
+  assert.deepEqual(s, { findings: 'There is a small effusion.', impression: 'Small effusion. NOTE: not a known heading.' });
+  // Without a sentence end before it, or in mixed case, it is prose.
+  assert.deepEqual(Object.keys(extractSections('FINDINGS: see IMPRESSION: below. Impression: none.')), ['findings']);
+});
+
 test('reportForTraining: impression then findings; fallback drops heading labels', () => {
   assert.equal(
     reportForTraining(MIMIC),

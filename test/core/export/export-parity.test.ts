@@ -67,8 +67,10 @@ test('reclf with relations from attention overlap or word features, and importan
   await checkParity('reclf-rel-words', 'reclf', { mDim: 8, relation: 'words', irm: 'sigmoid' });
   await checkParity('reclf-cosine-attention', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention' });
 });
-test('reclf on cnn-small regions from stage 2 (localStage 2, pooled to the stage-3 grid) matches TF.js', () =>
-  checkParity('reclf-stage2', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2 } }));
+test('reclf on cnn-small regions from stage 2 or 1 (pooled to the stage-3 grid) matches TF.js', async () => {
+  await checkParity('reclf-stage2', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2 } });
+  await checkParity('reclf-stage1', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 1 } });
+});
 test('reclf with learned region positions and the IRM-weighted sum of word scores matches TF.js', () =>
   checkParity('reclf-positions', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention', irmInput: 'words', score: 'weighted' }, { ...TINY_MODEL, regionPositions: true }));
 test('reclf on resnet18 (32 px) matches TF.js', () =>

@@ -39,7 +39,7 @@ test('model config: bad values name the exact field', () => {
     [{ text: { dropout: 1.5 } }, /^model\.text\.dropout: expected a number in \[0, 1\)/],
     [{ text: { lyers: 2 } }, /^model\.text\.lyers: unknown field/],
     [{ text: { layers: 2, localLayer: 3 } }, /^model\.text\.localLayer: 3 exceeds layers 2$/],
-    [{ image: { name: 'cnn-small', localStage: 4 } }, /^model\.image\.localStage: expected 2 or 3, got 4$/],
+    [{ image: { name: 'cnn-small', localStage: 4 } }, /^model\.image\.localStage: expected 1, 2 or 3, got 4$/],
     [{ image: { name: 'resnet18', localStage: 2 } }, /^model\.image\.localStage: only used by cnn-small/],
     [{ text: { localLayer: -1 } }, /^model\.text\.localLayer: expected an integer >= 0, got -1$/],
     [{ regionPositions: 'yes' }, /^model\.regionPositions: expected true or false, got 'yes'$/],

@@ -167,6 +167,8 @@ test('matches Hugging Face BertTokenizer / BertTokenizerFast reference outputs',
 test('punctuation and section headings stay in the encoder input but get no word slot', () => {
   const e = tok.encode('FINDINGS: heart is normal.');
   assert.deepEqual(e.words.map((w) => w.text), ['heart', 'is', 'normal']);
+  // The synthetic reports are one line: IMPRESSION after a sentence's end is a heading too.
+  assert.deepEqual(tok.encode('FINDINGS: heart is normal. IMPRESSION: normal heart.').words.map((w) => w.text), ['heart', 'is', 'normal', 'normal', 'heart']);
   // Every piece is still read by the encoder (ids and attention), only the word index is -1.
   assert.equal(e.tokens.filter((t) => t === '.').length, 1);
   assert.equal(e.wordIds[e.tokens.indexOf('.')], -1);
