@@ -72,8 +72,8 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     score: {
       kind: 'enum',
       default: 'auto',
-      values: ['auto', 'linear', 'cosine', 'weighted'],
-      doc: "local score: w_s^T m_agg, or cos(sum beta e, sum beta c), or sum_i beta_i w_s^T m_i (IRM weighs per-word scores); auto = linear for 'cross', cosine for 'within'",
+      values: ['auto', 'linear', 'cosine', 'weighted', 'weighted-cosine'],
+      doc: "local score: w_s^T m_agg, or cos(sum beta e, sum beta c), or sum_i beta_i w_s^T m_i, or sum_i beta_i cos(e_i, c_i) (IRM weighs per-word scores); auto = linear for 'cross', cosine for 'within'",
     },
     tau: pos(0.1, 'global InfoNCE temperature'),
     localTau: pos(0.1, 'local InfoNCE / token-loss temperature (initial value when learned)'),
@@ -161,15 +161,18 @@ function crossCheck(name: string, cfg: Record<string, unknown>, path: string): R
   if (name === 'reclf') {
     if (cfg.score === 'auto') cfg.score = cfg.reading === 'within' ? 'cosine' : 'linear';
     // In the within-sample reading no loss term sees w_s, so a linear score would stay at its init.
-    if (cfg.reading === 'within' && (cfg.score === 'linear' || cfg.score === 'weighted')) {
-      throw new ConfigError(`${path}.score: '${cfg.score}' needs reading 'cross' (w_s gets no training signal in the within-sample reading); use 'cosine'`, `${path}.score`);
+    if (cfg.reading === 'within' && (cfg.score === 'linear' || cfg.score === 'weighted' || cfg.score === 'weighted-cosine')) {
+      throw new ConfigError(`${path}.score: '${cfg.score}' needs reading 'cross' (the within-sample token loss never reads the pair's score); use 'cosine'`, `${path}.score`);
     }
     if (cfg.reading === 'within' && cfg.learnTemperature === true) {
       throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
     }
-    // With a cosine score and no learned importance, nothing reads the local-matching vectors.
-    if (cfg.srm === true && cfg.score === 'cosine' && (cfg.irm === 'uniform' || cfg.irm === 'lse')) {
-      throw new ConfigError(`${path}.srm: SRM output is unused when irm is '${cfg.irm}' and score is 'cosine'; set srm: false`, `${path}.srm`);
+    // With a cosine score and no importance learned from them, nothing reads the local-matching vectors.
+    const cosineScore = cfg.score === 'cosine' || cfg.score === 'weighted-cosine';
+    const irmReadsMatchings = (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'matching';
+    if (cfg.srm === true && cosineScore && !irmReadsMatchings) {
+      const why = cfg.irm === 'uniform' || cfg.irm === 'lse' ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
+      throw new ConfigError(`${path}.srm: SRM output is unused when ${why} and score is '${cfg.score}'; set srm: false`, `${path}.srm`);
     }
   }
   return cfg;

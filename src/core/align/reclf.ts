@@ -29,9 +29,11 @@ export interface ReclfConfig {
    * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
    * the scores, so weight on a word whose matching is the same for every report (a function
    * word matched against one image) buys the loss nothing; under 'linear' the normalised
-   * aggregate can use such words as a reference direction. [design]
+   * aggregate can use such words as a reference direction. 'weighted-cosine': s = sum_i
+   * beta_i cos(e_i, c_i), the per-word score in the same geometry as cosine attention, so the
+   * region a word attends to is the one that raises its score. [design]
    */
-  score: 'linear' | 'cosine' | 'weighted';
+  score: 'linear' | 'cosine' | 'weighted' | 'weighted-cosine';
   tau: number;
   localTau: number;
   learnTemperature: boolean;
@@ -151,6 +153,8 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
       score = linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);
     } else if (cfg.score === 'weighted') {
       score = tf.sum(tf.mul(linear(m as tf.Tensor3D, p.ws as tf.Tensor2D).reshape([pairs, n]), beta), 1);
+    } else if (cfg.score === 'weighted-cosine') {
+      score = tf.sum(tf.mul(rowCosine(e, c).reshape([pairs, n]), beta), 1);
     } else {
       const b4 = beta.reshape([bi, bt, n, 1]);
       score = rowCosine(tf.sum(tf.mul(e, b4), 2), tf.sum(tf.mul(c, b4), 2));

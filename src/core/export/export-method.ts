@@ -190,6 +190,8 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       score = o.squeeze(o.matmul(agg, o.p(`${pre}w_s`)), [1]);
     } else if (cfg.score === 'weighted') {
       score = o.sumAxis(o.mul(o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]), beta), -1, false);
+    } else if (cfg.score === 'weighted-cosine') {
+      score = o.sumAxis(o.mul(o.rowCosine(e, c), beta), -1, false);
     } else {
       score = o.rowCosine(o.sumAxis(o.mul(e, b3), 1, false), o.sumAxis(o.mul(c, b3), 1, false));
     }

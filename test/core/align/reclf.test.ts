@@ -26,7 +26,7 @@ function build(config: Record<string, unknown>) {
 /** The RECLF chain for one (report t, image i) pair, written out with loops. */
 function refPair(t: number, i: number, w: (n: string) => Mat, opts: {
   srm: boolean; irm: 'softmax' | 'sigmoid' | 'uniform'; concat?: boolean; bias?: number;
-  relation?: 'words' | 'attention'; gammaR?: number; irmWords?: boolean; weighted?: boolean;
+  relation?: 'words' | 'attention'; gammaR?: number; irmWords?: boolean; weighted?: boolean; weightedCosine?: boolean;
 }) {
   const mask = MASK[t];
   const { ctx, attn } = gloriaPair(WORDS[t], REGIONS[i], mask, 4, 5);
@@ -60,6 +60,8 @@ function refPair(t: number, i: number, w: (n: string) => Mat, opts: {
     const g = m.map((r, k) => sigmoid(vecMat(r, w('irm.w_a'))[0] + (opts.bias ?? 0)) * mask[k]);
     beta = g.map((v) => v / g.reduce((s, x) => s + x, 0));
   }
+  const cos = (a: Vec, b: Vec): number => dot(l2n(a), l2n(b));
+  if (opts.weightedCosine) return { relation, beta, s: WORDS[t].reduce((s, e, k) => s + beta[k] * cos(e, ctx[k]), 0) };
   if (opts.weighted) return { relation, beta, s: m.reduce((s, r, k) => s + beta[k] * vecMat(r, w('w_s'))[0], 0) };
   const agg = l2n(m[0].map((_, d) => m.reduce((s, r, k) => s + beta[k] * r[d], 0)));
   return { relation, beta, s: vecMat(agg, w('w_s'))[0] };
@@ -104,6 +106,7 @@ test('RECLF relation sources (word features, attention overlap without self), IR
   checkAgainstRef({ srmRounds: 1, relation: 'attention', gammaR: 3 }, { srm: true, irm: 'softmax', relation: 'attention', gammaR: 3 });
   checkAgainstRef({ srmRounds: 1, irmInput: 'words' }, { srm: true, irm: 'softmax', irmWords: true });
   checkAgainstRef({ srmRounds: 1, irmInput: 'words', score: 'weighted' }, { srm: true, irm: 'softmax', irmWords: true, weighted: true });
+  checkAgainstRef({ srmRounds: 1, relation: 'attention', score: 'weighted-cosine' }, { srm: true, irm: 'softmax', relation: 'attention', weightedCosine: true });
   // The attention relation has no parameters: SRM keeps only w_g.
   const { params } = build({ srmRounds: 1, relation: 'attention' });
   assert.equal(params.has('align.reclf.srm.0.w_q'), false);

@@ -73,6 +73,8 @@ test('reclf on cnn-small regions from stage 2 or 1 (pooled to the stage-3 grid) 
 });
 test('reclf with learned region positions and the IRM-weighted sum of word scores matches TF.js', () =>
   checkParity('reclf-positions', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention', irmInput: 'words', score: 'weighted' }, { ...TINY_MODEL, regionPositions: true }));
+test('reclf with the IRM-weighted sum of word cosines matches TF.js', () =>
+  checkParity('reclf-weighted-cosine', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention', score: 'weighted-cosine' }));
 test('reclf on resnet18 (32 px) matches TF.js', () =>
   checkParity('reclf-resnet18', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { name: 'resnet18', imageSize: 32 } }));
 test('reclf on vit-tiny (depth 1, patch 16, 32 px) matches TF.js', () =>
