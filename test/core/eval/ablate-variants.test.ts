@@ -2,6 +2,8 @@
 // the shared config, checked before anything trains.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseNamedVariants, variantConfig } from '../../../src/core/eval/ablate';
 import { resolveRunConfig } from '../../../src/core/train/run-config';
 import { isUserError } from '../../../src/core/errors';
@@ -42,4 +44,14 @@ test('a variants file with a bad name, group, or missing method is refused namin
   // Values are the schema's business: an invalid one fails when the variant resolves.
   const named = parseNamedVariants({ tiny: { method: { name: 'reclf' }, model: { projDim: 7 } } }, FILE);
   assert.throws(() => resolveRunConfig(variantConfig('tiny', 0, 10, {}, named)), (e: unknown) => isUserError(e) && /projDim/.test((e as Error).message));
+});
+
+test('the shipped design study resolves, and its explanations variant is configs/explanations.reclf.json less the budget', () => {
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const file = path.join(root, 'configs', 'explanation-study.variants.json');
+  const named = parseNamedVariants(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+  for (const name of Object.keys(named)) resolveRunConfig(variantConfig(name, 0, 10, {}, named));
+  const { train, ...shipped } = JSON.parse(fs.readFileSync(path.join(root, 'configs', 'explanations.reclf.json'), 'utf8'));
+  assert.ok(train.maxSteps > 0, 'the shipped config names its budget');
+  assert.deepEqual(named.explanations, shipped);
 });
