@@ -2,7 +2,7 @@
 // boxes (or the study's mask): pointing game and attention mass inside. Finding words come from
 // the manifest's word ground truth; without it, report words that spell a boxed label's name
 // ("pneumothorax" for a Pneumothorax box) are grounded instead.
-import { attentionMassInside, gridGeometry, pointingGameHit, type GroundingTarget, type MaskImage } from './metrics';
+import { argmaxRegion, attentionMassInside, gridGeometry, pointingGameHit, regionCoverage, type GridGeometry, type GroundingTarget, type MaskImage } from './metrics';
 import { decodeImageFile } from '../data/image-io';
 import type { LoadedStudy } from '../data/manifest-types';
 import { FINDING_LABEL } from '../data/synth/vocabulary';
@@ -60,11 +60,31 @@ export function rowEntropy(p: ArrayLike<number>): number {
   return h;
 }
 
+/** One-hot attention on the region the target covers most (ties: the first). */
+export function oracleAttention(g: GridGeometry, target: GroundingTarget, regions: number): Float32Array {
+  const a = new Float32Array(regions);
+  a[argmaxRegion(regionCoverage(g, target))] = 1;
+  return a;
+}
+
+/** Whether some region's centre lies inside the target (else no attention can win the pointing game). */
+export function oracleCanPoint(g: GridGeometry, target: GroundingTarget, regions: number): boolean {
+  const cov = regionCoverage(g, target);
+  const a = new Float32Array(regions);
+  for (let r = 0; r < regions; r++) {
+    if (cov[r] === 0) continue;
+    a.fill(0);
+    a[r] = 1;
+    if (pointingGameHit(a, g, target)) return true;
+  }
+  return false;
+}
+
 export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { maxStudies?: number } = {}): Promise<Record<string, number>> {
   const rows = rowsWithRegions(f).slice(0, opts.maxStudies ?? Infinity);
   const ex = await src.explainPairs(f, rows);
   const [gr, gc] = f.grid;
-  let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0, entropy = 0;
+  let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0, entropy = 0, oracleHits = 0, oracleMass = 0;
   for (let k = 0; k < rows.length; k++) {
     const study = f.studies[rows[k]];
     const slots = groundedSlots(study, f.wordSpans[rows[k]]);
@@ -83,10 +103,15 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
       words++;
       entropy += rowEntropy(att);
       if (pointingGameHit(att, g, target)) hits++;
+      // The best any attention over this grid can do: all of it on the region the target covers
+      // most (mass), or on any region whose centre lies inside the target (pointing game).
+      const best = oracleAttention(g, target, f.M);
+      if (oracleCanPoint(g, target, f.M)) oracleHits++;
       const m = attentionMassInside(att, g, target);
       if (!Number.isNaN(m)) {
         mass += m;
         chanceMass += attentionMassInside(new Float32Array(f.M).fill(1), g, target);
+        oracleMass += attentionMassInside(best, g, target);
         massN++;
       }
     }
@@ -97,6 +122,9 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
     // What uniform attention would score: the baseline a model must beat.
     uniform_mass_inside: massN ? chanceMass / massN : NaN,
     // How far the finding words' attention is from uniform (log M nats) at all.
+    // Ceilings of the grid: a box smaller than a region rarely holds a region's centre.
+    oracle_pointing_game: words ? oracleHits / words : NaN,
+    oracle_mass_inside: massN ? oracleMass / massN : NaN,
     attention_entropy: words ? entropy / words : NaN,
     uniform_entropy: Math.log(f.M),
     words_scored: words,
