@@ -46,12 +46,9 @@ test('a variants file with a bad name, group, or missing method is refused namin
   assert.throws(() => resolveRunConfig(variantConfig('tiny', 0, 10, {}, named)), (e: unknown) => isUserError(e) && /projDim/.test((e as Error).message));
 });
 
-test('the shipped design study resolves, and its explanations variant is configs/explanations.reclf.json less the budget', () => {
-  const root = path.resolve(__dirname, '..', '..', '..');
-  const file = path.join(root, 'configs', 'explanation-study.variants.json');
+test('every variant of the shipped design study resolves to a valid run config', () => {
+  const file = path.resolve(__dirname, '..', '..', '..', 'configs', 'explanation-study.variants.json');
   const named = parseNamedVariants(JSON.parse(fs.readFileSync(file, 'utf8')), file);
+  assert.ok(Object.keys(named).length >= 10);
   for (const name of Object.keys(named)) resolveRunConfig(variantConfig(name, 0, 10, {}, named));
-  const { train, ...shipped } = JSON.parse(fs.readFileSync(path.join(root, 'configs', 'explanations.reclf.json'), 'utf8'));
-  assert.ok(train.maxSteps > 0, 'the shipped config names its budget');
-  assert.deepEqual(named.explanations, shipped);
 });
