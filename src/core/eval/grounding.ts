@@ -121,10 +121,10 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
     attention_mass_inside: massN ? mass / massN : NaN,
     // What uniform attention would score: the baseline a model must beat.
     uniform_mass_inside: massN ? chanceMass / massN : NaN,
-    // How far the finding words' attention is from uniform (log M nats) at all.
     // Ceilings of the grid: a box smaller than a region rarely holds a region's centre.
     oracle_pointing_game: words ? oracleHits / words : NaN,
     oracle_mass_inside: massN ? oracleMass / massN : NaN,
+    // How far the finding words' attention is from uniform (log M nats) at all.
     attention_entropy: words ? entropy / words : NaN,
     uniform_entropy: Math.log(f.M),
     words_scored: words,
