@@ -41,8 +41,12 @@ for (const method of METHOD_NAMES) {
     const losses = events.filter((e) => e.type === 'progress').map((e) => (e as { loss: number }).loss);
     assert.ok(losses.length >= 10, `only ${losses.length} steps`);
     assert.ok(losses.every(Number.isFinite), `non-finite loss: ${losses}`);
-    const head = losses.slice(0, 3).reduce((a, b) => a + b) / 3;
-    const tail = losses.slice(-3).reduce((a, b) => a + b) / 3;
+    // Thirds, not the first and last 3 steps: on 48 studies the per-step loss swings by 2x with
+    // the batch (12 to 40 for mlip-no-category), so three steps say little about the trend.
+    const third = Math.floor(losses.length / 3);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b) / xs.length;
+    const head = mean(losses.slice(0, third));
+    const tail = mean(losses.slice(-third));
     assert.ok(tail < head, `${method}: loss did not decrease (${head.toFixed(4)} -> ${tail.toFixed(4)})`);
     assert.ok(result.validation && Number.isFinite(result.validation.loss));
     assert.ok(fs.existsSync(path.join(runDir, 'config.json')) && fs.existsSync(path.join(runDir, 'vocab.txt')));
