@@ -64,7 +64,7 @@ export function needsMatchingVectors(cfg: ReclfConfig): boolean {
 }
 
 /** Whether the score reads w_s^T m (of the aggregate or of each word). */
-function hasWordScores(cfg: ReclfConfig): boolean {
+export function hasWordScores(cfg: ReclfConfig): boolean {
   return cfg.score === 'linear' || cfg.score === 'weighted';
 }
 

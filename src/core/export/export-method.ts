@@ -3,7 +3,7 @@
 import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
-import { needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
+import { hasWordScores, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 
@@ -167,7 +167,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
   let beta: string;
   let score: string;
   if (cfg.irm === 'lse') {
-    const sigma = m && (cfg.score === 'linear' || cfg.score === 'weighted') ? o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]) : o.rowCosine(e, c);
+    const sigma = m && hasWordScores(cfg) ? o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]) : o.rowCosine(e, c);
     const z = o.mulS(sigma, cfg.gamma2);
     beta = o.softmax(o.add(z, o.negMask(mask)));
     score = o.maskedLogSumExp(z, mask);
