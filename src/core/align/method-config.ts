@@ -65,9 +65,9 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
     irm: {
       kind: 'enum',
       default: 'softmax',
-      values: ['softmax', 'sigmoid', 'uniform', 'lse'],
+      values: ['softmax', 'sigmoid', 'uniform', 'lse', 'lse-prior'],
       aliases: { true: 'softmax', false: 'uniform' },
-      doc: 'importance: masked softmax, sigmoid + L1, uniform (irm off) or GLoRIA LogSumExp pooling',
+      doc: 'importance: masked softmax, sigmoid + L1, uniform (irm off), GLoRIA LogSumExp pooling, or LogSumExp under a prior learned from the word features',
     },
     score: {
       kind: 'enum',
@@ -171,7 +171,7 @@ function crossCheck(name: string, cfg: Record<string, unknown>, path: string): R
     const cosineScore = cfg.score === 'cosine' || cfg.score === 'weighted-cosine';
     const irmReadsMatchings = (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'matching';
     if (cfg.srm === true && cosineScore && !irmReadsMatchings) {
-      const why = cfg.irm === 'uniform' || cfg.irm === 'lse' ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
+      const why = cfg.irm === 'uniform' || cfg.irm === 'lse' || cfg.irm === 'lse-prior' ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
       throw new ConfigError(`${path}.srm: SRM output is unused when ${why} and score is '${cfg.score}'; set srm: false`, `${path}.srm`);
     }
   }

@@ -9,7 +9,7 @@ import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniform
 import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows, type AttentionKind, type ContextMode } from './local-attention';
 import { resolveMethodConfig } from './method-config';
 import { attentionRelation, createSrmParams, srmReason, type RelationSource, type SrmRound, type SrmSource } from './srm';
-import { createIrmParams, irmImportance, type IrmParams } from './irm';
+import { createIrmParams, irmImportance, type IrmMode, type IrmParams } from './irm';
 import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
 
@@ -23,7 +23,13 @@ export interface ReclfConfig {
   srmRounds: number;
   relation: RelationSource;
   gammaR: number;
-  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse';
+  /**
+   * 'lse-prior': GLoRIA's pooling under a learned prior over the words, from the word features
+   * alone: s = log sum_i pi_i exp(gamma2 sigma_i), pi = softmax(w_a^T e_i). The per-word cosine
+   * and the attention stay as in 'lse' (the prior cannot move attention), and a word whose score
+   * tells no image from another (a function word) gains nothing from prior mass. [design]
+   */
+  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior';
   irmInput: 'matching' | 'words';
   /**
    * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
@@ -70,7 +76,12 @@ export function hasWordScores(cfg: ReclfConfig): boolean {
 
 /** Whether IRM reads the word features rather than the local-matching vectors. */
 function irmOnWords(cfg: ReclfConfig): boolean {
-  return (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words';
+  return ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words') || cfg.irm === 'lse-prior';
+}
+
+/** Whether the score pools per-word scores by LogSumExp (GLoRIA), with or without a learned prior. */
+export function lsePooling(cfg: ReclfConfig): boolean {
+  return cfg.irm === 'lse' || cfg.irm === 'lse-prior';
 }
 
 export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfConfig, prefix = 'align.reclf.'): ReclfParams {
@@ -81,7 +92,9 @@ export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfCon
     p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;
     if (cfg.srm) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
   }
-  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm);
+  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid' || cfg.irm === 'lse-prior') {
+    p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm === 'sigmoid' ? 'sigmoid' : 'softmax');
+  }
   if (hasWordScores(cfg)) p.ws = params.param(`${prefix}w_s`, [d, 1], { kind: 'xavier', fanIn: d, fanOut: 1 }) as tf.Tensor2D;
   if (cfg.learnTemperature) p.logScale = params.param(`${prefix}log_inv_tau`, [], { kind: 'zeros' });
   return p;
@@ -140,14 +153,22 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
 
   let beta: tf.Tensor2D;
   let score: tf.Tensor;
-  if (cfg.irm === 'lse') {
+  if (lsePooling(cfg)) {
     // GLoRIA pooling: Z = log sum_i exp(gamma2 * sigma_i) with per-word scores sigma_i.
     const sigma = m && p.ws ? linear(m, p.ws).reshape([pairs, n]) : rowCosine(e, c).reshape([pairs, n]);
-    const z = tf.mul(sigma, cfg.gamma2);
+    let z = tf.mul(sigma, cfg.gamma2);
+    let logNorm: tf.Tensor | null = null;
+    if (cfg.irm === 'lse-prior') {
+      // log pi_i = a_i - log sum_k exp(a_k): the prior's normaliser leaves every report's score on one scale.
+      const a = linear(wordsOfPairs(), (p.irm as IrmParams).wa).reshape([pairs, n]);
+      z = tf.add(z, a);
+      logNorm = maskedLogSumExp(a, mask);
+    }
     beta = tf.softmax(tf.add(z, tf.mul(tf.sub(1, mask), -1e9))) as tf.Tensor2D;
     score = maskedLogSumExp(z, mask);
+    if (logNorm) score = tf.sub(score, logNorm);
   } else {
-    beta = cfg.irm === 'uniform' ? uniformOverMask(mask) : irmImportance(irmOnWords(cfg) ? wordsOfPairs() : m as tf.Tensor3D, mask, cfg.irm, p.irm as IrmParams);
+    beta = cfg.irm === 'uniform' ? uniformOverMask(mask) : irmImportance(irmOnWords(cfg) ? wordsOfPairs() : m as tf.Tensor3D, mask, cfg.irm as IrmMode, p.irm as IrmParams);
     if (cfg.score === 'linear') {
       const agg = l2norm(tf.sum(tf.mul(m as tf.Tensor3D, beta.reshape([pairs, n, 1])), 1));
       score = linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);

@@ -3,7 +3,7 @@
 import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
-import { hasWordScores, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
+import { hasWordScores, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 
@@ -166,11 +166,18 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
 
   let beta: string;
   let score: string;
-  if (cfg.irm === 'lse') {
+  if (lsePooling(cfg)) {
     const sigma = m && hasWordScores(cfg) ? o.squeeze(o.matmul(m, o.p(`${pre}w_s`)), [2]) : o.rowCosine(e, c);
-    const z = o.mulS(sigma, cfg.gamma2);
+    let z = o.mulS(sigma, cfg.gamma2);
+    let logNorm: string | undefined;
+    if (cfg.irm === 'lse-prior') {
+      const a = o.squeeze(o.linear(e, o.p(`${pre}irm.w_a`)), [2]);
+      z = o.add(z, a);
+      logNorm = o.maskedLogSumExp(a, mask);
+    }
     beta = o.softmax(o.add(z, o.negMask(mask)));
     score = o.maskedLogSumExp(z, mask);
+    if (logNorm) score = o.sub(score, logNorm);
   } else {
     if (cfg.irm === 'uniform') {
       beta = o.uniformOverMask(mask);

@@ -129,6 +129,39 @@ test('RECLF with SRM and IRM off and LogSumExp pooling of cosines is exactly GLo
   closeArr(imp[0], softmax(ref.r.map((r) => 5 * r), MASK[0]), 1e-5, 'LSE weights as importance');
 });
 
+test('RECLF lse-prior: LogSumExp of cosines under a prior learned from the words, written out', async () => {
+  await useCpu();
+  const { method, params, w } = build({ srm: false, irm: 'lse-prior', score: 'cosine' });
+  // Only the prior's projection: no matching vectors, no w_s.
+  assert.deepEqual(params.names(), ['align.reclf.irm.w_a']);
+  const x = tinyInputs();
+  const sim = method.similarity(x).local!.arraySync() as Mat;
+  const imp = method.explain(x).importance.arraySync() as Mat;
+  for (let t = 0; t < WORDS.length; t++) {
+    const mask = MASK[t];
+    const prior = softmax(WORDS[t].map((e) => vecMat(e, w('irm.w_a'))[0]), mask);
+    for (let i = 0; i < REGIONS.length; i++) {
+      const { r } = gloriaPair(WORDS[t], REGIONS[i], mask, 4, 5);
+      // s = log sum_k pi_k exp(gamma2 r_k) over the real words.
+      const s = Math.log(r.reduce((acc, rk, k) => acc + (mask[k] ? prior[k] * Math.exp(5 * rk) : 0), 0));
+      close(sim[i][t], s, 1e-4, `score image ${i} report ${t}`);
+      if (i === t) {
+        const post = r.map((rk, k) => (mask[k] ? prior[k] * Math.exp(5 * rk) : 0));
+        const sum = post.reduce((a, b) => a + b, 0);
+        closeArr(imp[t], post.map((v) => v / sum), 1e-5, `importance of pair ${t}`);
+      }
+    }
+  }
+  // A zero prior is the uniform one: GLoRIA's score less log(real words).
+  params.get('align.reclf.irm.w_a').assign(tf.zerosLike(params.get('align.reclf.irm.w_a')));
+  const gloria = createGloria({ params: new ParamStore(new Rng(1)), dim: 3, config: {} });
+  const flat = method.similarity(x).local!.arraySync() as Mat;
+  const ref = gloria.similarity(x).local!.arraySync() as Mat;
+  for (let i = 0; i < REGIONS.length; i++) for (let t = 0; t < WORDS.length; t++) {
+    close(flat[i][t], ref[i][t] - Math.log(MASK[t].reduce((a, b) => a + b, 0)), 1e-4, `zero prior ${i},${t}`);
+  }
+});
+
 test('RECLF masking: a padded word changes nothing; one real word works', async () => {
   await useCpu();
   for (const reading of ['cross', 'within']) {
