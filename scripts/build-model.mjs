@@ -53,7 +53,7 @@ if (reclf(['eval', '--help'], { optional: true, capture: true }) !== null) {
   }
 }
 
-// --data: the metadata describes the synthetic validation images, so explanations of a real
+// --data: the metadata describes the synthetic training images, so explanations of a real
 // radiograph (unlike anything this model saw) say so in one line.
 const exported = JSON.parse(reclf(['export', '--run', run, '--checkpoint', 'last', '--out', modelFile, '--data', data, '--json'], { capture: true }));
 if (exported.bytes > MAX_BYTES) {
@@ -82,11 +82,20 @@ its floors: uniform weights, and the same architecture before training (random i
 | IRM importance AUROC (finding and location over function words) | ${f3(imp?.pooled_auroc)} | 0.500 | ${f3(imp?.random_init_pooled_auroc)} |
 ` : '';
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
+// A re-export keeps the full build's date and duration (recorded in the work folder) beside its own.
+const buildRecord = path.join(work, 'build.json');
+const minutes = ((Date.now() - started) / 60000).toFixed(1);
+const today = new Date().toISOString().slice(0, 10);
+if (!reuse) fs.writeFileSync(buildRecord, JSON.stringify({ date: today, minutes }));
+const full = fs.existsSync(buildRecord) ? JSON.parse(fs.readFileSync(buildRecord, 'utf8')) : null;
+const built = reuse
+  ? `${full ? `on ${full.date} in ${full.minutes} min` : 'earlier'}; re-exported from that run (\`RECLF_MODEL_REUSE=1\`) on ${today} in ${minutes} min`
+  : `on ${today} in ${minutes} min`;
 const card = `# RECLF default model
 
 \`reclf-default.onnx\` (${(exported.bytes / 1e6).toFixed(2)} MB, ${exported.nodes} ONNX nodes, opset 17) with its
 vocabulary inline in the metadata and in \`reclf-default.vocab.txt\`. Built by \`npm run build:model\`
-on ${new Date().toISOString().slice(0, 10)} in ${((Date.now() - started) / 60000).toFixed(1)} min.
+${built}.
 
 ## Data
 The embedded synthetic chest-radiograph benchmark: \`reclf synth --n ${n} --seed 7\` (${config.model.image.imageSize} px
@@ -106,7 +115,8 @@ ${v ? `Validation (in-batch of ${v.batch.toFixed(0)}, chance acc@1 ${pct(1 / v.b
 text->image acc@1 ${pct(v.t2i_acc1)}, acc@5 ${pct(v.t2i_acc5)}; loss ${v.loss.toFixed(4)}.` : 'No validation figures were recorded.'}
 ${wordLevel}
 ${exported.metadata.image_distribution ? `Images unlike its training images (${exported.metadata.image_distribution.source}) are flagged by \`explain\`
-and the panel: cosine to their embedding centroid below ${exported.metadata.image_distribution.min_cosine.toFixed(3)} (their 1st percentile).\n` : ''}
+and the panel: the Mahalanobis distance of an image's pixel statistics (layout on an 8x8 grid, texture at four scales)
+from theirs above ${exported.metadata.image_distribution.threshold.toFixed(2)} (the farthest held-out validation image's, ${exported.metadata.image_distribution.held_out_max.toFixed(2)}, plus 25%).\n` : ''}
 ${evalResult ? `\n\`reclf eval\` on the synthetic test split:\n\n\`\`\`json\n${JSON.stringify(evalResult, null, 2).split(root + path.sep).join('').slice(0, 4000)}\n\`\`\`\n` : ''}
 ## Contract
 Inputs \`pixel_values [B,1,${config.model.image.imageSize},${config.model.image.imageSize}]\`, \`input_ids\`, \`attention_mask\`, \`word_ids [B,T]\` (int64);

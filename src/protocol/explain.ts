@@ -21,18 +21,18 @@ export interface ExplainModelInfo {
 export interface ImageDistributionCheck {
   /** What the model was trained on. */
   source: string;
-  /** Cosine of the image's embedding to the training images' mean direction. */
-  cosine: number;
-  /** The training images' own low quantile of that cosine. */
+  /** Mahalanobis distance of the image's pixel statistics (layout and texture) from the training images' (about 1 for theirs). */
+  distance: number;
+  /** The farthest held-out training image's distance, with a margin. */
   threshold: number;
-  /** Below the threshold: the explanation of this image is not to be trusted. */
+  /** Above the threshold: the explanation of this image is not to be trusted. */
   outside: boolean;
 }
 
 /** The one line shown above an explanation of an image unlike the model's training images. */
 export function distributionNote(check: ImageDistributionCheck | undefined): string | undefined {
   if (!check?.outside) return undefined;
-  return `This image is unlike the images this model was trained on (${check.source}; similarity ${check.cosine.toFixed(2)}, theirs >= ${check.threshold.toFixed(2)}): its heatmaps, relations and importances are not meaningful here.`;
+  return `This image is unlike the images this model was trained on (${check.source}; pixel-statistics distance ${check.distance.toFixed(2)}, threshold ${check.threshold.toFixed(2)}): its heatmaps, relations and importances are not meaningful here.`;
 }
 
 export interface ExplanationPayload {

@@ -355,6 +355,8 @@ test('Explain Image + Report from the palette draws heatmap, relation graph and 
   assert.equal(await f.locator('svg.graph .node').count(), words);
   assert.ok(await f.locator('svg.graph .edge').count() > 0, 'relation graph has no edges');
   assert.ok(await f.locator('.bars .bar-row').count() > 0, 'no importance bars');
+  // A synthetic radiograph is what the bundled model was trained on: no out-of-distribution line.
+  assert.equal(await f.locator('.ood-note').count(), 0, 'a synthetic study was flagged as unlike the training images');
   assert.deepEqual((await notifications()).filter((m) => /error|failed/i.test(m)), []);
   console.error(`e2e: explain command -> panel drawn: ${timings.explainCommandToPanelDrawnMs} ms (synthetic report, bundled model)`);
   await shot('explain-synthetic.png');
@@ -420,6 +422,8 @@ test('a real IU X-ray and its report, explained from the palette', { skip: skipR
   await waitForPanel(report.slice(0, 30));
   timings.explainRealCommandToPanelDrawnMs = Math.round(performance.now() - t0);
   console.error(`e2e: explain command -> panel drawn: ${timings.explainRealCommandToPanelDrawnMs} ms (real IU X-ray, bundled model)`);
+  // The bundled model was trained on synthetic radiographs; the panel says so in one line.
+  assert.match(await panelFrame().locator('.ood-note').textContent() ?? '', /^This image is unlike the images this model was trained on \(synthetic radiographs/);
   await shot('explain-real-cxr.png');
   await panelShots('explain-real-cxr');
   // The bundled model is trained on synthetic images: on a real radiograph its attention is nearly

@@ -9,12 +9,14 @@ import { parseArgs, UsageError } from '../../src/engine/args';
 import type { Command } from '../../src/engine/command';
 import { exportCommand } from '../../src/engine/commands/export';
 import { explainCommand } from '../../src/engine/commands/explain';
+import { distributionCommand } from '../../src/engine/commands/distribution';
 import { createEventSink } from '../../src/engine/events';
 import { resolveRunConfig } from '../../src/core/train/run-config';
 import { runTraining } from '../../src/core/train/trainer';
 import { initBackend } from '../../src/core/runtime/backend';
 import { decodeExplanation, validateExplanation, type ExplanationPayloadJson } from '../../src/protocol/explain';
 import { repoRoot, tinyConfig, tinySynth } from '../helpers/tiny';
+import { STATISTIC_LENGTH } from '../../src/core/explain/image-distribution';
 
 async function run(cmd: Command, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -139,13 +141,14 @@ test('export --data describes the training images, and explain flags an image un
   const r = await run(exportCommand, ['--run', runDir, '--out', out, '--data', data, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const dist = JSON.parse(r.stdout).metadata.image_distribution;
-  assert.match(dist.source, /^synthetic radiographs \(reclf synth\), \d+ valid images$/);
-  assert.equal(dist.centroid.length, 16);
-  // Every synthetic validation image lies at or above the threshold its own lowest quantile sets.
+  assert.match(dist.source, /^synthetic radiographs \(reclf synth\), \d+ train images$/);
+  assert.equal(dist.mean.length, STATISTIC_LENGTH);
+  assert.ok(dist.threshold > dist.held_out_max);
   const s = firstStudy();
   const inside = await run(explainCommand, ['--model', out, '--image', s.image, '--report-text', s.report, '--payload']);
   const pin = decodeExplanation(JSON.parse(inside.stdout) as ExplanationPayloadJson);
   assert.ok(pin.distribution, 'a described model reports where the image lies');
+  assert.equal(pin.distribution.outside, false, `a study of the training data: ${pin.distribution.distance} vs ${pin.distribution.threshold}`);
   // A flat grey image is nothing like a radiograph.
   const flat = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-flat-')), 'flat.png');
   const { encodePng } = await import('../../src/core/data/image-io');
@@ -153,6 +156,22 @@ test('export --data describes the training images, and explain flags an image un
   const outside = await run(explainCommand, ['--model', out, '--image', flat, '--report-text', s.report]);
   assert.equal(outside.code, 0, outside.stderr);
   assert.match(outside.stdout.split('\n')[0], /^note: This image is unlike the images this model was trained on \(synthetic radiographs/);
+  // reclf distribution: the same check over folders, as counts.
+  const flatDir = path.dirname(flat);
+  fs.writeFileSync(path.join(flatDir, 'broken.png'), 'not a png');
+  const d = await run(distributionCommand, ['--model', out, data, flatDir, '--split', 'valid', '--json']);
+  assert.equal(d.code, 0, d.stderr);
+  const [valid, folder] = JSON.parse(d.stdout).paths;
+  assert.ok(valid.images > 0);
+  assert.equal(valid.flagged, 0, 'the threshold lies above every valid image');
+  assert.equal(valid.distance.max <= dist.threshold, true);
+  assert.deepEqual([folder.images, folder.flagged, folder.unreadable], [2, 1, 1]);
+  assert.match(folder.rows.find((r: { error?: string }) => r.error).file, /broken\.png$/);
+  const text = await run(distributionCommand, ['--model', out, flatDir]);
+  assert.match(text.stdout, /^described\.onnx: trained on synthetic radiographs \(reclf synth\), \d+ train images; images farther than \d+\.\d\d are flagged\n/);
+  assert.match(text.stdout, /: 2 images, distance min \d+\.\d\d \/ median \d+\.\d\d \/ max \d+\.\d\d, flagged 1, unreadable 1\n  unreadable .*broken\.png: /);
+  await assert.rejects(run(distributionCommand, ['--model', path.join(runDir, 'model.onnx'), flatDir]),
+    /model\.onnx: the model carries no summary of its training images \(export it with 'reclf export --data DATASET'\)/);
   // Without --data nothing is claimed either way.
   const plain = await run(explainCommand, ['--model', path.join(runDir, 'model.onnx'), '--image', flat, '--report-text', s.report, '--payload']);
   assert.equal(decodeExplanation(JSON.parse(plain.stdout) as ExplanationPayloadJson).distribution, undefined);

@@ -253,7 +253,7 @@ export async function explainImage(model: ExplainModel, image: GreyImage, req: O
     importance,
     wordScore,
     scores: { global: cosine(out.image_embedding.data, 0, out.text_embedding.data, 0, de), local: out.local_score.data[0] },
-    ...(meta.distribution && meta.distribution.centroid.length === de ? { distribution: checkDistribution(meta.distribution, out.image_embedding.data) } : {}),
+    ...(meta.distribution ? { distribution: checkDistribution(meta.distribution, image) } : {}),
   };
 }
 

@@ -2,8 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readDataset } from '../data/manifest';
-import { encodeSplit } from '../eval/features';
-import { describeDistribution, type ImageDistribution } from '../explain/image-distribution';
+import type { LoadedStudy } from '../data/manifest-types';
+import { decodeImageFile } from '../data/image-io';
+import { DataError } from '../errors';
+import { describeDistribution, pixelStatistics, type ImageDistribution } from '../explain/image-distribution';
 import { loadRun, type LoadedRun } from '../train/run-loader';
 import { exportModel, writeExportedModel, type ModelMetadata } from './export-model';
 
@@ -17,17 +19,32 @@ export interface RunExportResult {
   metadata: ModelMetadata;
 }
 
+/** Training images the distribution is fitted on, at most (the first of the train split). */
+const DISTRIBUTION_FIT_IMAGES = 2000;
+
 /**
- * The image embeddings of a dataset's valid split (its train split when it has none) under the
- * run's weights, summarised for the model's metadata.
+ * The pixel statistics of a dataset's images: fitted on its train split, the threshold set from
+ * its valid split (or, without one, from the last fifth of the train split, left out of the fit).
  */
-async function datasetDistribution(run: LoadedRun, dataDir: string): Promise<ImageDistribution> {
+async function datasetDistribution(dataDir: string): Promise<ImageDistribution> {
   const studies = readDataset(dataDir).studies;
-  const split = studies.some((s) => s.split === 'valid') ? 'valid' : 'train';
-  const f = await encodeSplit(run, studies, { dataDir, split, workers: 0, cache: false });
+  const stats = async (ss: readonly LoadedStudy[]) => {
+    const out: Float64Array[] = [];
+    for (const s of ss) out.push(pixelStatistics(await decodeImageFile(s.imagePath)));
+    return out;
+  };
+  const train = studies.filter((s) => s.split === 'train');
+  let valid = studies.filter((s) => s.split === 'valid');
+  let fit = train;
+  if (valid.length === 0) {
+    const cut = Math.ceil(train.length * 0.8);
+    [fit, valid] = [train.slice(0, cut), train.slice(cut)];
+  }
+  fit = fit.slice(0, DISTRIBUTION_FIT_IMAGES);
+  if (fit.length < 2 || valid.length < 1) throw new DataError(`${dataDir}: describing its images needs at least 3 train images, it has ${train.length}`, dataDir, 'split');
   const synthetic = fs.existsSync(path.join(dataDir, 'synth.json'));
-  const source = `${synthetic ? 'synthetic radiographs (reclf synth)' : `the images of ${path.basename(path.resolve(dataDir))}`}, ${f.n} ${split} images`;
-  return describeDistribution(f.imageGlobal, f.n, f.D, source);
+  const source = `${synthetic ? 'synthetic radiographs (reclf synth)' : `the images of ${path.basename(path.resolve(dataDir))}`}, ${fit.length} train images`;
+  return describeDistribution(await stats(fit), await stats(valid), source);
 }
 
 /**
@@ -38,7 +55,7 @@ async function datasetDistribution(run: LoadedRun, dataDir: string): Promise<Ima
 export async function exportRun(runDir: string, outFile: string, checkpoint = 'best', opts: { data?: string } = {}): Promise<RunExportResult> {
   const run = loadRun(runDir, checkpoint);
   try {
-    const imageDistribution = opts.data ? await datasetDistribution(run, opts.data) : undefined;
+    const imageDistribution = opts.data ? await datasetDistribution(opts.data) : undefined;
     const exported = exportModel({
       ...(imageDistribution ? { imageDistribution } : {}),
       model: run.config.model,

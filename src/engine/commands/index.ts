@@ -10,6 +10,7 @@ import { importCommands } from './import';
 import { vocabBuildCommand } from './vocab';
 import { exportCommand } from './export';
 import { explainCommand } from './explain';
+import { distributionCommand } from './distribution';
 import { serveCommand } from './serve';
 import { benchOps } from './bench';
 import { benchTrain } from './bench';
@@ -27,6 +28,7 @@ export const commands: Command[] = [
   vocabBuildCommand,
   exportCommand,
   explainCommand,
+  distributionCommand,
   serveCommand,
   benchOps,
   benchTrain,
