@@ -44,7 +44,7 @@ function cnnSmall(o: OnnxOps, cfg: ImageEncoderConfig, x: string, prefix: string
   });
   // cnn-small.ts's poolTwo on NCHW: [B, C, H, W] -> [B, C, H/2, 2, W/2, 2] -> mean over the pairs.
   const c = widths[(cfg.localStage ?? 3) - 1];
-  for (let s = cfg.localStage ?? 3; s < 3; s++) {
+  for (let s = cfg.localStage ?? 3; cfg.localPooling !== false && s < 3; s++) {
     const size = (cfg.imageSize / 4) >> (s - 1);
     local = o.meanAxes(o.reshape(local, [0, c, size / 2, 2, size / 2, 2]), [3, 5], false);
   }

@@ -29,6 +29,7 @@ export class CnnSmall implements ImageEncoder {
   readonly grid: [number, number];
   private readonly stem: ConvBn;
   private readonly localStage: number;
+  private readonly localPooling: boolean;
   private readonly stages: Stage[] = [];
 
   constructor(cfg: ImageEncoderConfig, params: ParamStore, prefix: string) {
@@ -51,6 +52,7 @@ export class CnnSmall implements ImageEncoder {
       this.stages.push(stage);
     });
     this.localStage = cfg.localStage ?? 3;
+    this.localPooling = cfg.localPooling !== false;
     const shape = cnnSmallShape(cfg);
     this.localDim = shape.localDim;
     this.globalDim = shape.globalDim;
@@ -72,8 +74,9 @@ export class CnnSmall implements ImageEncoder {
       stageOut.push(h);
     });
     if (!local) throw new Error(`cnn-small has no stage ${this.localStage}`);
-    // An earlier stage's finer map, averaged down to the stage-3 grid (the region count stays M).
-    for (let s = this.localStage; s < 3; s++) local = poolTwo(local);
+    // An earlier stage's finer map, averaged down to the stage-3 grid (the region count stays M),
+    // unless localPooling is false.
+    if (this.localPooling) for (let s = this.localStage; s < 3; s++) local = poolTwo(local);
     const [b, gh, gw, c] = local.shape;
     return {
       local: tf.reshape(local, [b, gh * gw, c]) as tf.Tensor3D, global: tf.mean(h, [1, 2]) as tf.Tensor2D, grid: [gh, gw],
@@ -100,7 +103,7 @@ export function cnnSmallShape(cfg: ImageEncoderConfig): ImageEncoderShape {
       macs += n * n * 4 * widths[si - 1] * w;
     }
     macs += blocks[si] * 2 * n * n * 9 * w * w;
-    if (si === 2) grid = [n, n];
+    if (si === (cfg.localPooling === false ? (cfg.localStage ?? 3) : 3) - 1) grid = [n, n];
   });
   return { localDim: widths[(cfg.localStage ?? 3) - 1], globalDim: widths[3], grid, regions: grid[0] * grid[1], macs };
 }

@@ -1,5 +1,6 @@
 // Parity of the exported ONNX graphs (run by onnxruntime-node) with the TF.js eval-mode forward
 // and explain, for every exportable method and every image encoder family, on tiny models.
+import { imageEncoderMacs } from '../../../src/core/models/image-encoder';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -38,7 +39,7 @@ async function checkParity(label: string, method: string, methodCfg: Record<stri
       const d = maxRelDiff(out[name].data, ref[name]);
       assert.ok(d <= 1e-4, `${label}: output ${name} differs from TF.js by ${d} (onnx ${Array.from(out[name].data.slice(0, 4))} vs tf ${Array.from(ref[name].slice(0, 4))})`);
     }
-    assert.deepEqual(out.attention.dims, [2, config.model.maxWords, 4]);
+    assert.deepEqual(out.attention.dims, [2, config.model.maxWords, imageEncoderMacs(config.model.image).regions]);
     // Attention rows of real words are distributions over the regions.
     const m = out.attention.dims[2];
     for (let r = 0; r < 2; r++) {
@@ -68,9 +69,10 @@ test('reclf with relations from attention overlap or word features, and importan
   await checkParity('reclf-rel-words', 'reclf', { mDim: 8, relation: 'words', irm: 'sigmoid' });
   await checkParity('reclf-cosine-attention', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention' });
 });
-test('reclf on cnn-small regions from stage 2 or 1 (pooled to the stage-3 grid) matches TF.js', async () => {
+test('reclf on cnn-small regions from stage 2 or 1 (pooled to the stage-3 grid, or stage 2 on its own grid) matches TF.js', async () => {
   await checkParity('reclf-stage2', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2 } });
   await checkParity('reclf-stage1', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 1 } });
+  await checkParity('reclf-stage2-native', 'reclf', { mDim: 8 }, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2, localPooling: false }, regionPositions: true });
 });
 test('reclf with learned region positions and the IRM-weighted sum of word scores matches TF.js', () =>
   checkParity('reclf-positions', 'reclf', { mDim: 8, attention: 'cosine', gamma1: 10, relation: 'attention', irmInput: 'words', score: 'weighted' }, { ...TINY_MODEL, regionPositions: true }));

@@ -179,6 +179,28 @@ test('cnn-small: batchnorm train vs eval and recorded updates', async () => {
   }
 });
 
+test('cnn-small localStage 2 with localPooling false: the regions are the stage-2 map itself, on its own grid', async () => {
+  await tf.setBackend('cpu');
+  const cfg = { name: 'cnn-small', imageSize: 64, widths: [4, 6, 8, 10], localStage: 2, localPooling: false } as const;
+  const { ps, enc } = build(cfg);
+  try {
+    const x = tf.randomNormal([1, 64, 64, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const out = enc.forward(x, false);
+    assert.deepEqual(out.grid, [8, 8]);
+    assert.deepEqual(enc.grid, [8, 8]);
+    assert.deepEqual(out.local.shape, [1, 64, 6]);
+    const stage2 = out.pyramid![0].arraySync() as number[][][][];
+    const local = out.local.arraySync() as number[][][];
+    for (const [r, c] of [[0, 0], [3, 5], [7, 7]]) {
+      for (let ch = 0; ch < 6; ch++) assert.ok(Math.abs(local[0][r * 8 + c][ch] - stage2[0][r][c][ch]) < 1e-6, `region (${r}, ${c}) channel ${ch}`);
+    }
+    const shape = imageEncoderMacs(cfg);
+    assert.deepEqual([shape.grid, shape.regions], [[8, 8], 64]);
+  } finally {
+    ps.dispose();
+  }
+});
+
 test('cnn-small localStage 2: regions are the stage-2 map averaged over 2x2 cells, on the stage-3 grid', async () => {
   await tf.setBackend('cpu');
   const { ps, enc } = build({ name: 'cnn-small', imageSize: 64, widths: [4, 6, 8, 10], localStage: 2 });
