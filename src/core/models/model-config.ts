@@ -49,7 +49,7 @@ export interface TextEncoderConfig {
   seed?: number;
   /**
    * Which hidden states feed the word-level (local) features: 0 = the embedding layer (a word
-   * knows nothing of its report), `layers` = the last layer (default). Below the last layer a
+   * piece and its position, nothing of the other words), `layers` = the last layer (default). Below the last layer a
    * function word cannot carry its report's content into the local score. [design]
    */
   localLayer?: number;

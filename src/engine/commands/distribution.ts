@@ -42,7 +42,7 @@ export const distributionCommand: Command = {
     positionals: 'PATH  an image, a folder of images (png, jpg, dcm), or a dataset folder (its manifest\'s images)',
     flags: {
       model: { type: 'string', value: 'FILE', description: 'ONNX model exported with --data (default: the bundled models/reclf-default.onnx)' },
-      run: { type: 'string', value: 'RUN', description: 'Run folder (its model.onnx)' },
+      run: { type: 'string', value: 'RUN', description: 'Run folder: its model.onnx, which must have been exported with --data (reclf export --run RUN --out RUN/model.onnx --data DATASET)' },
       split: { type: 'string', value: 'SPLIT', description: `Of a dataset folder, only this split (${SPLITS.join(', ')})` },
       json: { type: 'boolean', description: 'Print every image\'s distance as JSON on stdout' },
     },
