@@ -181,7 +181,7 @@ test('cnn-small: batchnorm train vs eval and recorded updates', async () => {
 
 test('cnn-small localStage 2 with localPooling false: the regions are the stage-2 map itself, on its own grid', async () => {
   await tf.setBackend('cpu');
-  const cfg = { name: 'cnn-small', imageSize: 64, widths: [4, 6, 8, 10], localStage: 2, localPooling: false } as const;
+  const cfg: ImageEncoderConfig = { name: 'cnn-small', imageSize: 64, widths: [4, 6, 8, 10], localStage: 2, localPooling: false };
   const { ps, enc } = build(cfg);
   try {
     const x = tf.randomNormal([1, 64, 64, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
