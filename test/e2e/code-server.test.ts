@@ -424,6 +424,7 @@ test('a real IU X-ray and its report, explained from the palette', { skip: skipR
   console.error(`e2e: explain command -> panel drawn: ${timings.explainRealCommandToPanelDrawnMs} ms (real IU X-ray, bundled model)`);
   // The bundled model was trained on synthetic radiographs; the panel says so in one line.
   assert.match(await panelFrame().locator('.ood-note').textContent() ?? '', /^This image is unlike the images this model was trained on \(synthetic radiographs/);
+  await panelFrame().locator('.panel-header').screenshot({ path: path.join(artifacts, 'explain-real-cxr-header.png') });
   await shot('explain-real-cxr.png');
   await panelShots('explain-real-cxr');
   // The bundled model is trained on synthetic images: on a real radiograph its attention is nearly
