@@ -10,7 +10,7 @@ import { checkDistribution } from '../../core/explain/image-distribution';
 import { decodeImageFile, errorText } from '../../core/data/image-io';
 import { readDataset } from '../../core/data/manifest';
 import { SPLITS, type Split } from '../../core/data/manifest-types';
-import { BUNDLED_MODEL, resolveExplainModel } from './explain';
+import { modelFlags, resolveModelFlags } from './explain';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.dcm', '.dicom']);
 
@@ -49,14 +49,11 @@ export const distributionCommand: Command = {
   },
   async run(ctx) {
     const { flags, positionals } = ctx.args;
-    const modelFlag = str(flags, 'model');
-    const runFlag = str(flags, 'run');
-    if (modelFlag && runFlag) throw new UsageError('give at most one of --model and --run');
+    const source = modelFlags(flags);
     if (positionals.length === 0) throw new UsageError("give at least one PATH (see 'reclf distribution --help')");
     const split = str(flags, 'split');
     if (split !== undefined && !(SPLITS as readonly string[]).includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got ${split}`);
-    const resolved = await resolveExplainModel({ model: modelFlag, run: runFlag }, (m) => ctx.events.log(m));
-    if (!resolved) throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install)`);
+    const resolved = await resolveModelFlags(source, (m) => ctx.events.log(m));
     const model = await loadExplainModel(resolved.file, resolved.info, 'cpu');
     const dist = model.meta.distribution;
     await model.session.close();

@@ -2,7 +2,7 @@
 // per-word attention over image regions, SRM relations, IRM importance and match scores.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bool, num, str, UsageError } from '../args';
+import { bool, num, str, UsageError, type ParsedFlags } from '../args';
 import type { Command } from '../command';
 import { DataError } from '../../core/errors';
 import { explain, loadExplainModel } from '../../core/explain/explain';
@@ -80,6 +80,26 @@ export async function resolveExplainModel(
   return file ? { file, info: { name: 'bundled', source: 'bundled', path: file } } : undefined;
 }
 
+/**
+ * `--model` / `--run` / neither (the bundled model) of a command that reads one model: checked
+ * before the command's other inputs, resolved (a run exported when needed) by resolveModelFlags.
+ */
+export function modelFlags(flags: ParsedFlags): { model?: string; run?: string } {
+  const model = str(flags, 'model');
+  const run = str(flags, 'run');
+  if (model && run) throw new UsageError('give at most one of --model and --run');
+  if (!model && !run && !bundledModelFile()) {
+    throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`);
+  }
+  return { model, run };
+}
+
+export async function resolveModelFlags(source: { model?: string; run?: string }, log: (m: string) => void): Promise<{ file: string; info: Omit<ExplainModelInfo, 'method'> }> {
+  const resolved = await resolveExplainModel(source, log);
+  if (!resolved) throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install)`);
+  return resolved;
+}
+
 export const explainCommand: Command = {
   spec: {
     name: 'explain',
@@ -102,12 +122,7 @@ export const explainCommand: Command = {
   },
   async run(ctx) {
     const { flags } = ctx.args;
-    const modelFlag = str(flags, 'model');
-    const runFlag = str(flags, 'run');
-    if (modelFlag && runFlag) throw new UsageError('give at most one of --model and --run');
-    if (!modelFlag && !runFlag && !bundledModelFile()) {
-      throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install; build it with 'npm run build:model')`);
-    }
+    const source = modelFlags(flags);
     const reportFile = str(flags, 'report');
     const reportText = str(flags, 'reportText');
     if (Boolean(reportFile) === (reportText !== undefined)) throw new UsageError('give exactly one of --report and --report-text');
@@ -135,8 +150,7 @@ export const explainCommand: Command = {
       if (!decoded.ok) throw new DataError(`${reportPath}: the report ${decoded.reason}`, reportPath, 'report');
       report = decoded.text;
     }
-    const resolved = await resolveExplainModel({ model: modelFlag, run: runFlag }, (m) => ctx.events.log(m));
-    if (!resolved) throw new UsageError(`no model: give --model or --run (the bundled ${BUNDLED_MODEL} is not in this install)`);
+    const resolved = await resolveModelFlags(source, (m) => ctx.events.log(m));
     const model = await loadExplainModel(resolved.file, resolved.info, device);
     try {
       const t0 = performance.now();
