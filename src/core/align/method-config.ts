@@ -60,6 +60,12 @@ export const METHOD_CONFIG_SPECS: Record<string, MethodConfigSpec> = {
       values: ['matching', 'words', 'attention'],
       doc: "SRM relation from learned query/key projections of the local-matching vectors or of the word features, or from the overlap of two words' attention maps",
     },
+    srmStage: {
+      kind: 'enum',
+      default: 'matching',
+      values: ['matching', 'query'],
+      doc: "where SRM reasons: between the local-matching vectors after attention, or between the report's word features before it (each word's attention query and score then carry its related words; the word itself is left out of its relation row)",
+    },
     gammaR: pos(10, "relation 'attention': softmax sharpness over attention-map cosines"),
     irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
     irm: {
@@ -170,7 +176,12 @@ function crossCheck(name: string, cfg: Record<string, unknown>, path: string): R
     // With a cosine score and no importance learned from them, nothing reads the local-matching vectors.
     const cosineScore = cfg.score === 'cosine' || cfg.score === 'weighted-cosine';
     const irmReadsMatchings = (cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'matching';
-    if (cfg.srm === true && cosineScore && !irmReadsMatchings) {
+    if (cfg.srmStage === 'query') {
+      if (cfg.srm !== true) throw new ConfigError(`${path}.srmStage: 'query' is SRM's placement, but srm is false`, `${path}.srmStage`);
+      if (cfg.relation === 'attention') {
+        throw new ConfigError(`${path}.relation: 'attention' needs the attention maps, which srmStage 'query' computes after SRM; use 'words'`, `${path}.relation`);
+      }
+    } else if (cfg.srm === true && cosineScore && !irmReadsMatchings) {
       const why = cfg.irm === 'uniform' || cfg.irm === 'lse' || cfg.irm === 'lse-prior' ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
       throw new ConfigError(`${path}.srm: SRM output is unused when ${why} and score is '${cfg.score}'; set srm: false`, `${path}.srm`);
     }

@@ -24,6 +24,12 @@ export interface ReclfConfig {
   relation: RelationSource;
   gammaR: number;
   /**
+   * 'query': SRM reasons between the report's word features before attention, so a finding
+   * word's query carries its location word into where it looks and how it scores; the relation
+   * is then worth learning only if it makes attention pick the right region. [design]
+   */
+  srmStage: 'matching' | 'query';
+  /**
    * 'lse-prior': GLoRIA's pooling under a learned prior over the words, from the word features
    * alone: s = log sum_i pi_i exp(gamma2 sigma_i), pi = softmax(w_a^T e_i). The per-word cosine
    * and the attention stay as in 'lse': the prior weighs words without moving attention. (Measured
@@ -88,10 +94,11 @@ export function lsePooling(cfg: ReclfConfig): boolean {
 export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfConfig, prefix = 'align.reclf.'): ReclfParams {
   const p: ReclfParams = {};
   const d = cfg.mDim;
+  if (cfg.srm && cfg.srmStage === 'query') p.srm = createSrmParams(params, prefix, dim, cfg.srmRounds, 'words', dim);
   if (needsMatchingVectors(cfg)) {
     const inDim = cfg.matching === 'concat' ? 3 * dim : dim;
     p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;
-    if (cfg.srm) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
+    if (cfg.srm && cfg.srmStage !== 'query') p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
   }
   if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid' || cfg.irm === 'lse-prior') {
     p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm === 'sigmoid' ? 'sigmoid' : 'softmax');
@@ -125,7 +132,7 @@ export interface ReclfScores {
  * (report t's words over image i's regions). All Bi*Bt pairs go through SRM/IRM as one batch
  * P = Bi*Bt of [N, d] matrices: a handful of large batched matmuls, never a loop over pairs.
  */
-export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams, attention?: tf.Tensor4D): ReclfScores {
+export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams, attention?: tf.Tensor4D, queryRelation?: tf.Tensor3D): ReclfScores {
   const [bi, bt, n, dim] = c.shape;
   const pairs = bi * bt;
   const mask = tf.tile(wordMask, [bi, 1]) as tf.Tensor2D; // [P, N], image-major like the pairs
@@ -135,7 +142,7 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
   let relation: tf.Tensor3D;
   if (p.wm) {
     m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
-    if (p.srm) {
+    if (p.srm && cfg.srmStage !== 'query') {
       let source: SrmSource = { kind: 'matching' };
       if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs() };
       if (cfg.relation === 'attention') {
@@ -185,22 +192,34 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
   return {
     score: score.reshape([bi, bt]) as tf.Tensor2D,
     importance: beta.reshape([bi, bt, n]) as tf.Tensor3D,
-    relation: relation.reshape([bi, bt, n, n]) as tf.Tensor4D,
+    relation: (queryRelation ? tf.broadcastTo(queryRelation, [bi, bt, n, n]) : relation.reshape([bi, bt, n, n])) as tf.Tensor4D,
   };
+}
+
+/**
+ * The words that attend and score: the word features as they are, or, with srmStage 'query',
+ * after SRM's rounds between the words of each report (relation [B, N, N], self left out).
+ */
+export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): { words: tf.Tensor3D; relation?: tf.Tensor3D } {
+  if (cfg.srmStage !== 'query' || !p.srm) return { words };
+  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true });
+  return { words: r.m, relation: r.relation };
 }
 
 /** Scores of every image (rows) against every report (columns) of the batch. */
 export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
   const [bt, n, d] = inputs.words.shape;
-  const { attention, context } = crossAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
-  return reclfScores(inputs.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D);
+  const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
+  const { attention, context } = crossAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
+  return reclfScores(q.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D, q.relation);
 }
 
 /** Attention and scores for matched pairs only (image b with report b). */
 export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams) {
   const [b, n, d] = inputs.words.shape;
-  const { attention, context } = pairedAttention(inputs.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
-  const s = reclfScores(inputs.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D);
+  const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
+  const { attention, context } = pairedAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
+  const s = reclfScores(q.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D, q.relation);
   return {
     attention: attention as tf.Tensor3D,
     score: s.score.reshape([b]) as tf.Tensor1D,

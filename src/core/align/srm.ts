@@ -48,6 +48,8 @@ export interface SrmSource {
   kind: RelationSource;
   /** 'words': the word features [P, N, D]; 'attention': the fixed relation of attentionRelation. */
   x?: tf.Tensor3D;
+  /** Leave each word out of its own relation row (the residual already carries the word itself). */
+  othersOnly?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface SrmSource {
  */
 export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRound[], source: SrmSource = { kind: 'matching' }): { m: tf.Tensor3D; relation: tf.Tensor3D } {
   const [p, n] = m.shape;
-  const keyMask = wordMask.reshape([p, 1, n]);
+  const keyMask = source.othersOnly ? tf.mul(wordMask.reshape([p, 1, n]), tf.sub(1, tf.eye(n)).reshape([1, n, n])) : wordMask.reshape([p, 1, n]);
   let cur = m;
   let relation: tf.Tensor3D | null = null;
   for (const r of rounds) {
@@ -69,6 +71,8 @@ export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRoun
       // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
       const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
       relation = maskedSoftmax(tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2])), keyMask) as tf.Tensor3D;
+      // A report of one word has no other word: its row is zero rather than uniform over padding.
+      if (source.othersOnly) relation = tf.mul(relation, keyMask) as tf.Tensor3D;
     }
     cur = tf.add(cur, tf.relu(linear(bmm(relation, cur), r.wg))) as tf.Tensor3D;
   }

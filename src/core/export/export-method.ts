@@ -129,35 +129,41 @@ function mgca(o: OnnxOps, x: OnnxAlignInputs, cfg: Record<string, unknown>, d: D
 function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: Dims): OnnxExplanation {
   const cfg: ReclfConfig = toReclfConfig(raw);
   const pre = 'align.reclf.';
-  const { attention, context } = pairedAttention(o, x, cfg.gamma1, cfg.context, cfg.attention);
-  const e = x.words;
-  const c = context;
   const mask = x.wordMask;
-  let m = '';
+  const n = d.maxWords;
+  // [1, N, N] with zeros on the diagonal: a word left out of its own relation row.
+  const notSelf = (): string => o.g.constF(Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 0 : 1)), [1, n, n]);
+  const srmRound = (src: string, r: number, keyMask: string): string => {
+    const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
+    const dim = o.shape(`${pre}srm.${r}.w_q`)[0];
+    return o.maskedSoftmax(o.mulS(o.matmul(o.matmul(src, w), o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim)), keyMask);
+  };
+  let e = x.words;
   let relation = '';
+  if (cfg.srm && cfg.srmStage === 'query') {
+    // reclf.ts's queryWords: SRM between the words of the report, self left out, before attention.
+    const others = o.mul(o.unsqueeze(mask, [1]), notSelf());
+    for (let r = 0; r < cfg.srmRounds; r++) {
+      relation = o.mul(srmRound(e, r, others), others);
+      e = o.add(e, o.relu(o.matmul(o.matmul(relation, e), o.p(`${pre}srm.${r}.w_g`))));
+    }
+  }
+  const { attention, context } = pairedAttention(o, { ...x, words: e }, cfg.gamma1, cfg.context, cfg.attention);
+  const c = context;
+  let m = '';
   if (needsMatchingVectors(cfg)) {
     const wm = o.p(`${pre}w_m`);
     m = cfg.matching === 'diff'
       ? o.l2norm(o.matmul(o.mul(o.sub(c, e), o.sub(c, e)), wm))
       : o.l2norm(o.matmul(o.g.op('Concat', [e, c, o.mul(e, c)], { axis: attr.i(-1) }), wm));
-    if (cfg.srm) {
+    if (cfg.srm && cfg.srmStage !== 'query') {
       const keyMask = o.unsqueeze(mask, [1]);
       // srm.ts's attentionRelation: cosines of the attention maps, the word itself left out.
-      const n = d.maxWords;
-      const notSelf = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 0 : 1));
       const fixed = cfg.relation === 'attention'
-        ? o.maskedSoftmax(o.mulS(o.matmul(o.l2norm(attention), o.transpose(o.l2norm(attention), [0, 2, 1])), cfg.gammaR), o.mul(keyMask, o.g.constF(notSelf, [1, n, n])))
+        ? o.maskedSoftmax(o.mulS(o.matmul(o.l2norm(attention), o.transpose(o.l2norm(attention), [0, 2, 1])), cfg.gammaR), o.mul(keyMask, notSelf()))
         : '';
       for (let r = 0; r < cfg.srmRounds; r++) {
-        if (fixed) {
-          relation = fixed;
-        } else {
-          const src = cfg.relation === 'words' ? e : m;
-          const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
-          const qk = o.matmul(src, w);
-          const dim = o.shape(`${pre}srm.${r}.w_q`)[0];
-          relation = o.maskedSoftmax(o.mulS(o.matmul(qk, o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim)), keyMask);
-        }
+        relation = fixed || srmRound(cfg.relation === 'words' ? e : m, r, keyMask);
         m = o.add(m, o.relu(o.matmul(o.matmul(relation, m), o.p(`${pre}srm.${r}.w_g`))));
       }
     }

@@ -162,6 +162,48 @@ test('RECLF lse-prior: LogSumExp of cosines under a prior learned from the words
   }
 });
 
+test("RECLF srmStage 'query': SRM between the words (self left out) before attention, then GLoRIA's chain on the reasoned words", async () => {
+  await useCpu();
+  const { method, params, w } = build({ srm: true, srmStage: 'query', srmRounds: 1, irm: 'lse', score: 'cosine' });
+  // SRM on the word features (dim 3), nothing on matching vectors.
+  assert.deepEqual(params.names().sort(), ['align.reclf.srm.0.w_g', 'align.reclf.srm.0.w_k', 'align.reclf.srm.0.w_q']);
+  const reasoned: Mat[] = [];
+  const relations: Mat[] = [];
+  for (let t = 0; t < WORDS.length; t++) {
+    const e = WORDS[t];
+    const q = e.map((r) => vecMat(r, w('srm.0.w_q')));
+    const k = e.map((r) => vecMat(r, w('srm.0.w_k')));
+    const rel = q.map((qa, a) => softmax(k.map((kb) => dot(qa, kb) / Math.sqrt(3)), MASK[t].map((v, b) => (b === a ? 0 : v))));
+    relations.push(rel);
+    reasoned.push(e.map((r, a) => {
+      const g = vecMat(e[0].map((_, d) => rel[a].reduce((s, x, b) => s + x * e[b][d], 0)), w('srm.0.w_g'));
+      return r.map((v, d) => v + relu(g[d]));
+    }));
+  }
+  const x = tinyInputs();
+  const gloria = createGloria({ params: new ParamStore(new Rng(1)), dim: 3, config: {} });
+  const onReasoned = tinyInputs({ words: reasoned });
+  closeArr(method.similarity(x).local!.dataSync(), Array.from(gloria.similarity(onReasoned).local!.dataSync()), 1e-5, 'scores = GLoRIA on the reasoned words');
+  close(method.loss(x, { training: true, step: 0 }).terms.local.dataSync()[0], gloria.loss(onReasoned, { training: true, step: 0 }).terms.local.dataSync()[0], 1e-4, 'local loss');
+  const ex = method.explain(x);
+  const rel = ex.relation.arraySync() as Mat[];
+  const att = ex.attention.arraySync() as Mat[];
+  for (let t = 0; t < WORDS.length; t++) {
+    for (let a = 0; a < 3; a++) if (MASK[t][a]) closeArr(rel[t][a], relations[t][a], 1e-5, `relation[${t}][${a}]`);
+    const ref = gloriaPair(reasoned[t], REGIONS[t], MASK[t], 4, 5);
+    for (let a = 0; a < 3; a++) if (MASK[t][a]) closeArr(att[t][a], ref.attn[a], 1e-5, `attention[${t}][${a}] from the reasoned word`);
+  }
+  // No word relates to itself, and a padded word is no one's relation.
+  assert.equal(rel[0][0][0], 0);
+  assert.equal(rel[0][1][2], 0);
+  // A report with one real word has nothing to reason with: its row is zero, its word unchanged.
+  const one = tinyInputs({ mask: [[1, 0, 0], [1, 1, 1]] });
+  const r1 = method.explain(one).relation.arraySync() as Mat[];
+  closeArr(r1[0][0], [0, 0, 0], 0, 'lone word');
+  const g1 = gloria.similarity(tinyInputs({ mask: [[1, 0, 0], [1, 1, 1]], words: [WORDS[0], reasoned[1]] })).local!.arraySync() as Mat;
+  close((method.similarity(one).local!.arraySync() as Mat)[0][0], g1[0][0], 1e-5, 'lone word scores as in GLoRIA');
+});
+
 test('RECLF masking: a padded word changes nothing; one real word works', async () => {
   await useCpu();
   for (const reading of ['cross', 'within']) {

@@ -15,6 +15,7 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
   ['reclf', {}],
   ['reclf', { reading: 'within' }],
   ['reclf', { irm: 'sigmoid', matching: 'concat', srmRounds: 3 }],
+  ['reclf', { srmStage: 'query', irm: 'lse', score: 'cosine' }],
 ];
 
 test('registry lists the methods (mlip with its ablations) and rejects unknown names with a ConfigError', () => {
@@ -109,6 +110,8 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { irm: 'max' }, /^model\.align\.irm: expected one of/],
     ['reclf', { reading: 'within', score: 'linear' }, /^model\.align\.score/],
     ['reclf', { irm: 'uniform', score: 'cosine' }, /^model\.align\.srm/],
+    ['reclf', { srm: false, srmStage: 'query' }, /^model\.align\.srmStage: 'query' is SRM's placement, but srm is false/],
+    ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: 'attention' needs the attention maps/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],
     ['simclr', {}, /^model\.align\.name: unknown alignment method/],
   ];

@@ -56,10 +56,11 @@ test('convirt on cnn-small matches TF.js', () => checkParity('convirt', 'convirt
 test('gloria on cnn-small matches TF.js', () => checkParity('gloria', 'gloria', {}));
 test('mgca on cnn-small matches TF.js (clipped [CLS] word weights)', () => checkParity('mgca', 'mgca', { prototypes: 4 }));
 test('reclf (cross, diff, SRM, softmax IRM, linear score) matches TF.js', () => checkParity('reclf', 'reclf', { mDim: 8 }));
-test('reclf variants (within/concat/sigmoid, lse, lse-prior, uniform) match TF.js', async () => {
+test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attention, uniform) match TF.js', async () => {
   await checkParity('reclf-within', 'reclf', { mDim: 8, reading: 'within', matching: 'concat', irm: 'sigmoid', srmRounds: 1 });
   await checkParity('reclf-lse', 'reclf', { mDim: 8, irm: 'lse', srm: false });
   await checkParity('reclf-lse-prior', 'reclf', { mDim: 8, irm: 'lse-prior', srm: false, score: 'cosine' });
+  await checkParity('reclf-srm-query', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, irm: 'lse', score: 'cosine' });
   await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
 });
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
