@@ -8,55 +8,11 @@ import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } fr
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
 import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows, type AttentionKind, type ContextMode } from './local-attention';
 import { resolveMethodConfig } from './method-config';
+import { hasWordScores, irmOnWords, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from './reclf-config';
 import { attentionRelation, createSrmParams, srmReason, type RelationSource, type SrmRound, type SrmSource } from './srm';
 import { createIrmParams, irmImportance, type IrmMode, type IrmParams } from './irm';
 import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
-
-export interface ReclfConfig {
-  reading: 'cross' | 'within';
-  matching: 'diff' | 'concat';
-  mDim: number;
-  /** Cross reading: local loss over the first localBatch pairs (0 = all). */
-  localBatch: number;
-  srm: boolean;
-  srmRounds: number;
-  relation: RelationSource;
-  gammaR: number;
-  /**
-   * 'query': SRM reasons between the report's word features before attention, so a finding
-   * word's query carries its location word into where it looks and how it scores; the relation
-   * is then worth learning only if it makes attention pick the right region. [design]
-   */
-  srmStage: 'matching' | 'query';
-  /**
-   * 'lse-prior': GLoRIA's pooling under a learned prior over the words, from the word features
-   * alone: s = log sum_i pi_i exp(gamma2 sigma_i), pi = softmax(w_a^T e_i). The per-word cosine
-   * and the attention stay as in 'lse': the prior weighs words without moving attention. (Measured
-   * on the synthetic benchmark it concentrated on a few words, "the" among them, and grounding
-   * stayed at its floor: README, design study.) [design]
-   */
-  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior';
-  irmInput: 'matching' | 'words';
-  /**
-   * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
-   * the scores, so weight on a word whose matching is the same for every report (a function
-   * word matched against one image) buys the loss nothing; under 'linear' the normalised
-   * aggregate can use such words as a reference direction. 'weighted-cosine': s = sum_i
-   * beta_i cos(e_i, c_i), the per-word score in the same geometry as cosine attention, so the
-   * region a word attends to is the one that raises its score. [design]
-   */
-  score: 'linear' | 'cosine' | 'weighted' | 'weighted-cosine';
-  tau: number;
-  localTau: number;
-  learnTemperature: boolean;
-  gamma1: number;
-  gamma2: number;
-  context: ContextMode;
-  attention: AttentionKind;
-  globalWeight: number;
-  localWeight: number;
-}
 
 export interface ReclfParams {
   wm?: tf.Tensor2D;
@@ -65,30 +21,6 @@ export interface ReclfParams {
   ws?: tf.Tensor2D;
   /** log of a multiplier of 1/localTau, learned when learnTemperature (starts at 0). */
   logScale?: tf.Tensor;
-}
-
-export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
-  return resolved as unknown as ReclfConfig;
-}
-
-/** Whether anything reads the local-matching vectors m_i (a cosine score with fixed pooling does not). */
-export function needsMatchingVectors(cfg: ReclfConfig): boolean {
-  return hasWordScores(cfg) || ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput !== 'words');
-}
-
-/** Whether the score reads w_s^T m (of the aggregate or of each word). */
-export function hasWordScores(cfg: ReclfConfig): boolean {
-  return cfg.score === 'linear' || cfg.score === 'weighted';
-}
-
-/** Whether IRM reads the word features rather than the local-matching vectors. */
-function irmOnWords(cfg: ReclfConfig): boolean {
-  return ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words') || cfg.irm === 'lse-prior';
-}
-
-/** Whether the score pools per-word scores by LogSumExp (GLoRIA), with or without a learned prior. */
-export function lsePooling(cfg: ReclfConfig): boolean {
-  return cfg.irm === 'lse' || cfg.irm === 'lse-prior';
 }
 
 export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfConfig, prefix = 'align.reclf.'): ReclfParams {

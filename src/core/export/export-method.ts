@@ -3,7 +3,7 @@
 import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
-import { hasWordScores, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf';
+import { hasWordScores, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf-config';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 

@@ -3,10 +3,7 @@
 // An ablation is a method name of its own (it shows up as such in run folders and tables) that
 // resolves to the MLIP spec with one switch fixed.
 import { ConfigError } from '../../errors';
-import type { MethodConfigSpec } from '../method-config';
-
-const weight = (doc: string): MethodConfigSpec[string] => ({ kind: 'number', default: 1, min: 0, doc });
-const pos = (def: number, doc: string): MethodConfigSpec[string] => ({ kind: 'number', default: def, positive: true, doc });
+import { pos, weight, type MethodConfigSpec } from '../config-fields';
 
 export const MLIP_SPEC: MethodConfigSpec = {
   tau: pos(0.07, 'global InfoNCE temperature'),

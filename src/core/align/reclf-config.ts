@@ -1,0 +1,158 @@
+// RECLF's hyper-parameters (METHODS.md section 4), the resolved config's type, what each setting
+// implies for the model (shared by the training graph and the ONNX export), and the checks
+// between fields, so a combination that would leave a part untrained fails before training.
+import { ConfigError } from '../errors';
+import { pos, weight, type MethodConfigSpec } from './config-fields';
+import type { ContextMode, AttentionKind } from './local-attention';
+import type { RelationSource } from './srm';
+
+// CPU defaults, measured on the wasm backend at B=32, N=48, M=64, D=128 (`reclf bench train`):
+// the cross reading's cost is dominated by elementwise work on the [pairs, N, D] tensors, so
+// the local loss is taken over a sub-batch of 16 pairs (256 image-report pairs instead of 1024)
+// and the matching vectors are 32-d; the global loss still sees the whole batch.
+export const RECLF_SPEC: MethodConfigSpec = {
+  reading: { kind: 'enum', default: 'cross', values: ['cross', 'within'], doc: 'cross-sample local InfoNCE or within-sample token loss' },
+  matching: { kind: 'enum', default: 'diff', values: ['diff', 'concat'], doc: "local-matching vector: W_m (c-e)^2 or W_m [e; c; e*c]" },
+  mDim: { kind: 'int', default: 32, min: 1, max: 4096, doc: 'dimension of the local-matching vectors' },
+  localBatch: { kind: 'int', default: 16, min: 0, max: 1000000, doc: "cross reading: local InfoNCE over the first localBatch pairs of each batch (0 = all); the global loss always uses the whole batch" },
+  srm: { kind: 'bool', default: true, doc: 'semantic-relation reasoning (false: identity relation)' },
+  srmRounds: { kind: 'int', default: 2, min: 1, max: 16, doc: 'graph-attention rounds K' },
+  relation: {
+    kind: 'enum',
+    default: 'matching',
+    values: ['matching', 'words', 'attention'],
+    doc: "SRM relation from learned query/key projections of the local-matching vectors or of the word features, or from the overlap of two words' attention maps",
+  },
+  srmStage: {
+    kind: 'enum',
+    default: 'matching',
+    values: ['matching', 'query'],
+    doc: "where SRM reasons: between the local-matching vectors after attention, or between the report's word features before it (each word's attention query and score then carry its related words; the word itself is left out of its relation row)",
+  },
+  gammaR: pos(10, "relation 'attention': softmax sharpness over attention-map cosines"),
+  irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
+  irm: {
+    kind: 'enum',
+    default: 'softmax',
+    values: ['softmax', 'sigmoid', 'uniform', 'lse', 'lse-prior'],
+    aliases: { true: 'softmax', false: 'uniform' },
+    doc: 'importance: masked softmax, sigmoid + L1, uniform (irm off), GLoRIA LogSumExp pooling, or LogSumExp under a prior learned from the word features',
+  },
+  score: {
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'linear', 'cosine', 'weighted', 'weighted-cosine'],
+    doc: "local score: w_s^T m_agg, or cos(sum beta e, sum beta c), or sum_i beta_i w_s^T m_i, or sum_i beta_i cos(e_i, c_i) (IRM weighs per-word scores); auto = linear for 'cross', cosine for 'within'",
+  },
+  tau: pos(0.1, 'global InfoNCE temperature'),
+  localTau: pos(0.1, 'local InfoNCE / token-loss temperature (initial value when learned)'),
+  learnTemperature: { kind: 'bool', default: false, doc: 'learn the local temperature (align.reclf.log_inv_tau)' },
+  gamma1: pos(4, 'attention sharpness over regions'),
+  attention: {
+    kind: 'enum',
+    default: 'gloria',
+    values: ['gloria', 'cosine'],
+    doc: "word->region attention: GLoRIA's (softmax over words, then over regions of gamma1 times that) or softmax over regions of gamma1 * cos(e_i, v_j)",
+  },
+  gamma2: pos(5, 'LogSumExp pooling sharpness (irm: lse)'),
+  context: {
+    kind: 'enum',
+    default: 'attended',
+    values: ['attended', 'centered'],
+    doc: "attended context: the regions as they are (GLoRIA), or each image's regions minus their mean (uniform attention then carries no image information)",
+  },
+  globalWeight: weight('weight of the global loss'),
+  localWeight: weight('weight of the local loss'),
+};
+
+export interface ReclfConfig {
+  reading: 'cross' | 'within';
+  matching: 'diff' | 'concat';
+  mDim: number;
+  /** Cross reading: local loss over the first localBatch pairs (0 = all). */
+  localBatch: number;
+  srm: boolean;
+  srmRounds: number;
+  relation: RelationSource;
+  gammaR: number;
+  /**
+   * 'query': SRM reasons between the report's word features before attention, so a finding
+   * word's query carries its location word into where it looks and how it scores; the relation
+   * is then worth learning only if it makes attention pick the right region. [design]
+   */
+  srmStage: 'matching' | 'query';
+  /**
+   * 'lse-prior': GLoRIA's pooling under a learned prior over the words, from the word features
+   * alone: s = log sum_i pi_i exp(gamma2 sigma_i), pi = softmax(w_a^T e_i). The per-word cosine
+   * and the attention stay as in 'lse': the prior weighs words without moving attention. (Measured
+   * on the synthetic benchmark it concentrated on a few words, "the" among them, and grounding
+   * stayed at its floor: README, design study.) [design]
+   */
+  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior';
+  irmInput: 'matching' | 'words';
+  /**
+   * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
+   * the scores, so weight on a word whose matching is the same for every report (a function
+   * word matched against one image) buys the loss nothing; under 'linear' the normalised
+   * aggregate can use such words as a reference direction. 'weighted-cosine': s = sum_i
+   * beta_i cos(e_i, c_i), the per-word score in the same geometry as cosine attention, so the
+   * region a word attends to is the one that raises its score. [design]
+   */
+  score: 'linear' | 'cosine' | 'weighted' | 'weighted-cosine';
+  tau: number;
+  localTau: number;
+  learnTemperature: boolean;
+  gamma1: number;
+  gamma2: number;
+  context: ContextMode;
+  attention: AttentionKind;
+  globalWeight: number;
+  localWeight: number;
+}
+
+export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
+  return resolved as unknown as ReclfConfig;
+}
+
+/** Whether anything reads the local-matching vectors m_i (a cosine score with fixed pooling does not). */
+export function needsMatchingVectors(cfg: ReclfConfig): boolean {
+  return hasWordScores(cfg) || ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput !== 'words');
+}
+
+/** Whether the score reads w_s^T m (of the aggregate or of each word). */
+export function hasWordScores(cfg: ReclfConfig): boolean {
+  return cfg.score === 'linear' || cfg.score === 'weighted';
+}
+
+/** Whether IRM reads the word features rather than the local-matching vectors. */
+export function irmOnWords(cfg: ReclfConfig): boolean {
+  return ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words') || cfg.irm === 'lse-prior';
+}
+
+/** Whether the score pools per-word scores by LogSumExp (GLoRIA), with or without a learned prior. */
+export function lsePooling(cfg: ReclfConfig): boolean {
+  return cfg.irm === 'lse' || cfg.irm === 'lse-prior';
+}
+
+/** Cross-field checks of a resolved RECLF config (mutates 'auto' score into its reading's default). */
+export function crossCheckReclf(cfg: Record<string, unknown>, path: string): void {
+  const r = toReclfConfig(cfg);
+  if (cfg.score === 'auto') cfg.score = cfg.reading === 'within' ? 'cosine' : 'linear';
+  // In the within-sample reading no loss term sees w_s, so a linear score would stay at its init.
+  if (cfg.reading === 'within' && (cfg.score === 'linear' || cfg.score === 'weighted' || cfg.score === 'weighted-cosine')) {
+    throw new ConfigError(`${path}.score: '${cfg.score}' needs reading 'cross' (the within-sample token loss never reads the pair's score); use 'cosine'`, `${path}.score`);
+  }
+  if (cfg.reading === 'within' && cfg.learnTemperature === true) {
+    throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
+  }
+  if (cfg.srmStage === 'query') {
+    if (cfg.srm !== true) throw new ConfigError(`${path}.srmStage: 'query' is SRM's placement, but srm is false`, `${path}.srmStage`);
+    if (cfg.relation === 'attention') {
+      throw new ConfigError(`${path}.relation: 'attention' needs the attention maps, which srmStage 'query' computes after SRM; use 'words'`, `${path}.relation`);
+    }
+  } else if (cfg.srm === true && !needsMatchingVectors(r)) {
+    // With a cosine score and no importance learned from them, nothing reads the local-matching vectors.
+    const why = cfg.irm === 'uniform' || lsePooling(r) ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
+    throw new ConfigError(`${path}.srm: SRM output is unused when ${why} and score is '${cfg.score}'; set srm: false`, `${path}.srm`);
+  }
+}
