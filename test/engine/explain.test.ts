@@ -141,6 +141,10 @@ test('export --data describes the training images, and explain flags an image un
   const r = await run(exportCommand, ['--run', runDir, '--out', out, '--data', data, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const dist = JSON.parse(r.stdout).metadata.image_distribution;
+  // Decoding the images reports its progress, ending on the whole count.
+  const lines = r.stderr.split('\n').filter((l) => l.includes('export: describing'));
+  const m = /images (\d+)\/(\d+) \(100%\), ETA 0:00$/.exec(lines.at(-1) ?? '');
+  assert.ok(m && m[1] === m[2], `last progress line: ${lines.at(-1)}`);
   assert.match(dist.source, /^synthetic radiographs \(reclf synth\), \d+ train images$/);
   assert.equal(dist.mean.length, STATISTIC_LENGTH);
   assert.ok(dist.threshold > dist.held_out_max);

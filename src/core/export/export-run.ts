@@ -19,6 +19,9 @@ export interface RunExportResult {
   metadata: ModelMetadata;
 }
 
+/** Called after each image decoded for the distribution: images done, images in all. */
+export type DescribeProgress = (done: number, total: number) => void;
+
 /** Training images the distribution is fitted on, at most (the first of the train split). */
 const DISTRIBUTION_FIT_IMAGES = 2000;
 
@@ -26,11 +29,16 @@ const DISTRIBUTION_FIT_IMAGES = 2000;
  * The pixel statistics of a dataset's images: fitted on its train split, the threshold set from
  * its valid split (or, without one, from the last fifth of the train split, left out of the fit).
  */
-async function datasetDistribution(dataDir: string): Promise<ImageDistribution> {
+async function datasetDistribution(dataDir: string, onProgress?: DescribeProgress): Promise<ImageDistribution> {
   const studies = readDataset(dataDir).studies;
+  let done = 0;
+  let total = 0;
   const stats = async (ss: readonly LoadedStudy[]) => {
     const out: Float64Array[] = [];
-    for (const s of ss) out.push(pixelStatistics(await decodeImageFile(s.imagePath)));
+    for (const s of ss) {
+      out.push(pixelStatistics(await decodeImageFile(s.imagePath)));
+      onProgress?.(++done, total);
+    }
     return out;
   };
   const train = studies.filter((s) => s.split === 'train');
@@ -42,6 +50,7 @@ async function datasetDistribution(dataDir: string): Promise<ImageDistribution> 
   }
   fit = fit.slice(0, DISTRIBUTION_FIT_IMAGES);
   if (fit.length < 2 || valid.length < 1) throw new DataError(`${dataDir}: describing its images needs at least 3 train images, it has ${train.length}`, dataDir, 'split');
+  total = fit.length + valid.length;
   const synthetic = fs.existsSync(path.join(dataDir, 'synth.json'));
   const source = `${synthetic ? 'synthetic radiographs (reclf synth)' : `the images of ${path.basename(path.resolve(dataDir))}`}, ${fit.length} train images`;
   return describeDistribution(await stats(fit), await stats(valid), source);
@@ -52,10 +61,10 @@ async function datasetDistribution(dataDir: string): Promise<ImageDistribution> 
  * describes that dataset's images, so explanations of unlike images (a real radiograph shown to a
  * synthetic-trained model) say so.
  */
-export async function exportRun(runDir: string, outFile: string, checkpoint = 'best', opts: { data?: string } = {}): Promise<RunExportResult> {
+export async function exportRun(runDir: string, outFile: string, checkpoint = 'best', opts: { data?: string; onProgress?: DescribeProgress } = {}): Promise<RunExportResult> {
   const run = loadRun(runDir, checkpoint);
   try {
-    const imageDistribution = opts.data ? await datasetDistribution(opts.data) : undefined;
+    const imageDistribution = opts.data ? await datasetDistribution(opts.data, opts.onProgress) : undefined;
     const exported = exportModel({
       ...(imageDistribution ? { imageDistribution } : {}),
       model: run.config.model,

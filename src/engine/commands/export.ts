@@ -4,6 +4,7 @@ import { bool, str, UsageError } from '../args';
 import type { Command } from '../command';
 import { exportRun } from '../../core/export/export-run';
 import { initBackend } from '../../core/runtime/backend';
+import { formatDuration } from '../../core/train/progress';
 
 export const exportCommand: Command = {
   spec: {
@@ -14,7 +15,7 @@ export const exportCommand: Command = {
       run: { type: 'string', value: 'RUN', required: true, description: 'Run folder (config.json, vocab.txt, checkpoints/)' },
       out: { type: 'string', value: 'FILE', description: 'ONNX file to write (default: RUN/model.onnx); the vocabulary goes to FILE.vocab.txt' },
       checkpoint: { type: 'string', value: 'WHICH', default: 'best', description: "Checkpoint: 'best', 'last' or a file name in RUN/checkpoints" },
-      data: { type: 'string', value: 'DIR', description: "Describe this dataset's validation images in the metadata (their embeddings' mean direction and spread), so `explain` says when an image is unlike them" },
+      data: { type: 'string', value: 'DIR', description: "Describe this dataset's images in the metadata (pixel statistics of up to 2,000 train images, a threshold from its valid images), so `explain` says when an image is unlike them" },
       json: { type: 'boolean', description: 'Print the export summary as JSON on stdout' },
     },
   },
@@ -26,7 +27,18 @@ export const exportCommand: Command = {
     await initBackend('cpu');
     const t0 = performance.now();
     const data = str(flags, 'data');
-    const r = await exportRun(run, out, str(flags, 'checkpoint') ?? 'best', data ? { data: path.resolve(data) } : {});
+    // Decoding a large dataset's images takes minutes: one progress line on stderr, every 2 s at most.
+    let lastLine = 0;
+    const onProgress = (done: number, total: number): void => {
+      const now = performance.now();
+      if (done < total && now - lastLine < 2000) return;
+      lastLine = now;
+      const eta = ((now - t0) / 1000 / done) * (total - done);
+      const line = `export: describing ${path.basename(path.resolve(data as string))}'s images ${done}/${total} (${Math.round((100 * done) / total)}%), ETA ${formatDuration(eta)}`;
+      if (ctx.tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+      else ctx.events.log(line);
+    };
+    const r = await exportRun(run, out, str(flags, 'checkpoint') ?? 'best', data ? { data: path.resolve(data), onProgress } : {});
     const summary = { ...r, seconds: (performance.now() - t0) / 1000 };
     if (bool(flags, 'json')) {
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
