@@ -63,6 +63,12 @@ export const RECLF_SPEC: MethodConfigSpec = {
   },
   globalWeight: weight('weight of the global loss'),
   localWeight: weight('weight of the local loss'),
+  locationSwap: {
+    kind: 'bool',
+    default: false,
+    doc: "cross reading: each image also scores its report with the location words replaced by another report's (MLIP's text swap), and the local loss must prefer the true report",
+  },
+  swapWeight: weight('weight of the location-swap loss'),
 };
 
 export interface ReclfConfig {
@@ -108,6 +114,14 @@ export interface ReclfConfig {
   attention: AttentionKind;
   globalWeight: number;
   localWeight: number;
+  /**
+   * A hard negative per image: its own report with the location words taken from another report
+   * ("left upper nodule" -> "right lower nodule"). Among random reports location rarely separates
+   * a pair; against a swapped one only where the finding is does, and with srmStage 'query' only
+   * a finding word that reads its location word can tell. Training only. [design]
+   */
+  locationSwap: boolean;
+  swapWeight: number;
 }
 
 export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
@@ -141,6 +155,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   // In the within-sample reading no loss term sees w_s, so a linear score would stay at its init.
   if (cfg.reading === 'within' && (cfg.score === 'linear' || cfg.score === 'weighted' || cfg.score === 'weighted-cosine')) {
     throw new ConfigError(`${path}.score: '${cfg.score}' needs reading 'cross' (the within-sample token loss never reads the pair's score); use 'cosine'`, `${path}.score`);
+  }
+  if (cfg.reading === 'within' && cfg.locationSwap === true) {
+    throw new ConfigError(`${path}.locationSwap: the swapped report is a negative of the 'cross' reading's local score; the 'within' reading has none`, `${path}.locationSwap`);
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);

@@ -13,6 +13,10 @@ import { attentionRelation, createSrmParams, srmReason, type RelationSource, typ
 import { createIrmParams, irmImportance, type IrmMode, type IrmParams } from './irm';
 import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
+import { defaultKnowledgeBase } from '../knowledge/kb';
+import { mixSeed, Rng } from '../rng';
+import { textSwapPlan, type SwapKind } from './mlip/text-swap';
+import { selectRows } from './mlip/select';
 
 export interface ReclfParams {
   wm?: tf.Tensor2D;
@@ -160,6 +164,28 @@ export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wor
   };
 }
 
+/**
+ * Location-swap loss of a (sub-)batch whose cross scores are `score` [B, B]: for each report that
+ * has a partner with other location words (textSwapPlan), -log of the softmax of its true pair
+ * against the same image with the swapped report, at the local InfoNCE's scale. Null when no
+ * report has a partner.
+ */
+export function locationSwapLoss(
+  inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, score: tf.Tensor2D, scale: tf.Tensor,
+  entityIds: ArrayLike<number>, entityNegated: ArrayLike<number> | undefined, mask: ArrayLike<number>,
+  kindOf: (entityRow: number) => SwapKind | null, rng: Rng, cfg: ReclfConfig, p: ReclfParams,
+): tf.Scalar | null {
+  const [b, n, d] = inputs.words.shape;
+  const plan = textSwapPlan(entityIds, entityNegated, mask, b, n, kindOf, rng);
+  if (!plan.reports.length) return null;
+  const swapped = selectRows(inputs.words.reshape([b * n, d]) as tf.Tensor2D, plan.source).reshape([b, n, d]) as tf.Tensor3D;
+  const pick = <T extends tf.Tensor>(x: T): T => selectRows(x, plan.reports);
+  const negative = reclfPaired({ words: pick(swapped), regions: pick(inputs.regions), wordMask: pick(inputs.wordMask) }, cfg, p).score;
+  const positive = pick(tf.sum(tf.mul(score, tf.eye(b)), 1, true)).reshape([plan.reports.length]);
+  // -log(e^{s+} / (e^{s+} + e^{s-})) = softplus(s- - s+), both at the local InfoNCE's scale.
+  return tf.mean(tf.softplus(tf.mul(tf.sub(negative, positive), scale))) as tf.Scalar;
+}
+
 export function createReclf(args: MethodFactoryArgs): AlignMethod {
   const cfg = toReclfConfig(resolveMethodConfig('reclf', args.config));
   const p = createReclfParams(args.params, args.dim, cfg);
@@ -168,21 +194,38 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
     // Clamped at 100 as CLIP clamps its logit scale, so a learned temperature cannot blow up.
     return p.logScale ? tf.minimum(tf.mul(base, tf.exp(p.logScale)), 100) : base;
   };
+  const kb = cfg.locationSwap ? defaultKnowledgeBase() : undefined;
+  const locationOnly = (row: number): SwapKind | null => (kb?.entities[row]?.kind === 'location' ? 'location' : null);
   return {
     name: 'reclf',
-    loss(inputs: AlignInputs) {
+    needsEntities: cfg.locationSwap,
+    loss(inputs: AlignInputs, ctx: { training: boolean; step: number }) {
       const global = tf.mul(globalInfoNCE(inputs.imageGlobal, inputs.textGlobal, cfg.tau), cfg.globalWeight) as tf.Scalar;
+      const terms: Record<string, tf.Scalar> = { global };
       let local: tf.Scalar;
+      let swap: tf.Scalar | undefined;
       if (cfg.reading === 'cross') {
-        const { score } = reclfCross(localSubBatch(inputs, cfg.localBatch), cfg, p);
-        local = symmetricInfoNCE(tf.mul(score, localScale()) as tf.Tensor2D);
+        const sub = localSubBatch(inputs, cfg.localBatch);
+        const { score } = reclfCross(sub, cfg, p);
+        const scale = localScale();
+        local = symmetricInfoNCE(tf.mul(score, scale) as tf.Tensor2D);
+        // Entity ids come with training batches only (the trainer links words for needsEntities).
+        if (cfg.locationSwap && inputs.entityIds && inputs.wordMaskValues) {
+          const slots = sub.words.shape[0] * sub.words.shape[1];
+          const l = locationSwapLoss(
+            sub, score, scale, inputs.entityIds.subarray(0, slots), inputs.entityNegated?.subarray(0, slots), inputs.wordMaskValues.subarray(0, slots),
+            locationOnly, new Rng(mixSeed(0x5a4, ctx.step)), cfg, p,
+          );
+          swap = tf.mul(l ?? tf.scalar(0), cfg.swapWeight) as tf.Scalar;
+        }
       } else {
         const { importance } = reclfPaired(inputs, cfg, p);
         const { word, patch } = mgcaTokenLoss(inputs, importance, cfg.localTau);
         local = tf.add(word, patch) as tf.Scalar;
       }
-      local = tf.mul(local, cfg.localWeight) as tf.Scalar;
-      return { loss: tf.add(global, local) as tf.Scalar, terms: { global, local } };
+      terms.local = tf.mul(local, cfg.localWeight) as tf.Scalar;
+      if (swap) terms.swap = swap;
+      return { loss: tf.addN(Object.values(terms)) as tf.Scalar, terms };
     },
     explain(inputs: AlignInputs): AlignExplanation {
       return tf.tidy(() => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { createReclf } from '../../../src/core/align/reclf';
 import { createGloria } from '../../../src/core/align/gloria';
+import { defaultKnowledgeBase } from '../../../src/core/knowledge/kb';
 import { ParamStore } from '../../../src/core/models/params';
 import { Rng } from '../../../src/core/rng';
 import { MASK, REGIONS, WORDS, close, closeArr, tinyInputs, useCpu } from './fixture';
@@ -202,6 +203,36 @@ test("RECLF srmStage 'query': SRM between the words (self left out) before atten
   closeArr(r1[0][0], [0, 0, 0], 0, 'lone word');
   const g1 = gloria.similarity(tinyInputs({ mask: [[1, 0, 0], [1, 1, 1]], words: [WORDS[0], reasoned[1]] })).local!.arraySync() as Mat;
   close((method.similarity(one).local!.arraySync() as Mat)[0][0], g1[0][0], 1e-5, 'lone word scores as in GLoRIA');
+});
+
+test('RECLF location swap: each image against its report with the location words of another, written out', async () => {
+  await useCpu();
+  const kb = defaultKnowledgeBase();
+  // Report 0's word 1 is 'left', report 1's word 0 is 'right': each report swaps in the other's.
+  const entityIds = Int32Array.from([-1, kb.indexOf('left'), -1, kb.indexOf('right'), -1, -1]);
+  const swappedWords: Mat[] = [[WORDS[0][0], WORDS[1][0], WORDS[0][2]], [WORDS[0][1], WORDS[1][1], WORDS[1][2]]];
+  for (const config of [{ srmRounds: 1 }, { srm: true, srmStage: 'query', srmRounds: 1, irm: 'lse', score: 'cosine' }]) {
+    const { method } = build({ ...config, locationSwap: true, swapWeight: 0.5 });
+    assert.equal(method.needsEntities, true);
+    const x = { ...tinyInputs(), entityIds, entityNegated: new Uint8Array(6), wordMaskValues: Float32Array.from(MASK.flat()) };
+    const out = method.loss(x, { training: true, step: 3 });
+    const s = method.similarity(x).local!.arraySync() as Mat;
+    const sSwapped = method.similarity(tinyInputs({ words: swappedWords })).local!.arraySync() as Mat;
+    const softplus = (v: number) => Math.log1p(Math.exp(v));
+    const ref = (softplus((sSwapped[0][0] - s[0][0]) / 0.1) + softplus((sSwapped[1][1] - s[1][1]) / 0.1)) / 2;
+    close(out.terms.swap.dataSync()[0], 0.5 * ref, 1e-4, `swap term ${JSON.stringify(config)}`);
+    close(out.loss.dataSync()[0], out.terms.global.dataSync()[0] + out.terms.local.dataSync()[0] + out.terms.swap.dataSync()[0], 1e-5, 'loss = global + local + swap');
+    // Without entity ids (evaluation batches) there is no swap term; with no location word, a zero one.
+    assert.equal(method.loss(tinyInputs(), { training: true, step: 3 }).terms.swap, undefined);
+    const none = method.loss({ ...x, entityIds: new Int32Array(6).fill(-1) }, { training: true, step: 3 });
+    assert.equal(none.terms.swap.dataSync()[0], 0);
+  }
+  // Only a finding word to swap: not a location, so no negative.
+  const { method } = build({ locationSwap: true });
+  const findingOnly = Int32Array.from([-1, kb.indexOf('pneumothorax'), -1, kb.indexOf('nodule'), -1, -1]);
+  assert.ok(findingOnly[1] >= 0 && findingOnly[3] >= 0);
+  const r = method.loss({ ...tinyInputs(), entityIds: findingOnly, entityNegated: new Uint8Array(6), wordMaskValues: Float32Array.from(MASK.flat()) }, { training: true, step: 0 });
+  assert.equal(r.terms.swap.dataSync()[0], 0);
 });
 
 test('RECLF masking: a padded word changes nothing; one real word works', async () => {

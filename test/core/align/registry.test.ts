@@ -112,6 +112,7 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { irm: 'uniform', score: 'cosine' }, /^model\.align\.srm/],
     ['reclf', { srm: false, srmStage: 'query' }, /^model\.align\.srmStage: 'query' is SRM's placement, but srm is false/],
     ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: 'attention' needs the attention maps/],
+    ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],
     ['simclr', {}, /^model\.align\.name: unknown alignment method/],
   ];
