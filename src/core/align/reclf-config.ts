@@ -29,6 +29,10 @@ export const RECLF_SPEC: MethodConfigSpec = {
     values: ['matching', 'query'],
     doc: "where SRM reasons: between the local-matching vectors after attention, or between the report's word features before it (each word's attention query and score then carry its related words; the word itself is left out of its relation row)",
   },
+  srmOffsets: {
+    kind: 'int', default: 0, min: 0, max: 64,
+    doc: "srmStage 'query': a learned relation-logit bias per word offset within +-srmOffsets (farther words share the edge's), so SRM can learn how near a related word sits; 0 = none",
+  },
   gammaR: pos(10, "relation 'attention': softmax sharpness over attention-map cosines"),
   irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
   irm: {
@@ -87,6 +91,13 @@ export interface ReclfConfig {
    * is then worth learning only if it makes attention pick the right region. [design]
    */
   srmStage: 'matching' | 'query';
+  /**
+   * Query stage: a bias per word offset on the relation logits. The embedding-level words know
+   * their absolute position only, from which a bilinear query/key hardly learns "the location
+   * word next to me"; a per-offset bias learns it directly (as relative position biases do in
+   * transformers). [design]
+   */
+  srmOffsets: number;
   /**
    * 'lse-prior': GLoRIA's pooling under a learned prior over the words, from the word features
    * alone: s = log sum_i pi_i exp(gamma2 sigma_i), pi = softmax(w_a^T e_i). The per-word cosine
@@ -161,6 +172,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
+  }
+  if (cfg.srmStage !== 'query' && (cfg.srmOffsets as number) > 0) {
+    throw new ConfigError(`${path}.srmOffsets: the per-offset bias is for srmStage 'query' (SRM between the report's words)`, `${path}.srmOffsets`);
   }
   if (cfg.srmStage === 'query') {
     if (cfg.srm !== true) throw new ConfigError(`${path}.srmStage: 'query' is SRM's placement, but srm is false`, `${path}.srmStage`);

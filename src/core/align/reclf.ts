@@ -30,7 +30,7 @@ export interface ReclfParams {
 export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfConfig, prefix = 'align.reclf.'): ReclfParams {
   const p: ReclfParams = {};
   const d = cfg.mDim;
-  if (cfg.srm && cfg.srmStage === 'query') p.srm = createSrmParams(params, prefix, dim, cfg.srmRounds, 'words', dim);
+  if (cfg.srm && cfg.srmStage === 'query') p.srm = createSrmParams(params, prefix, dim, cfg.srmRounds, 'words', dim, cfg.srmOffsets);
   if (needsMatchingVectors(cfg)) {
     const inDim = cfg.matching === 'concat' ? 3 * dim : dim;
     p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;

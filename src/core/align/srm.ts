@@ -16,10 +16,12 @@ export interface SrmRound {
   wq?: tf.Tensor2D;
   wk?: tf.Tensor2D;
   wg: tf.Tensor2D;
+  /** Learned relation-logit bias per word offset -K..K (offsets beyond K take the edge's) [2K+1]. */
+  offsetBias?: tf.Tensor1D;
 }
 
 /** One parameter set per round, as SGRAF stacks separate GraphReasoning modules. */
-export function createSrmParams(params: ParamStore, prefix: string, dim: number, rounds: number, source: RelationSource = 'matching', sourceDim = dim): SrmRound[] {
+export function createSrmParams(params: ParamStore, prefix: string, dim: number, rounds: number, source: RelationSource = 'matching', sourceDim = dim, offsets = 0): SrmRound[] {
   const init = { kind: 'xavier' as const, fanIn: dim, fanOut: dim };
   const qkInit = { kind: 'xavier' as const, fanIn: sourceDim, fanOut: sourceDim };
   return Array.from({ length: rounds }, (_, r) => ({
@@ -28,7 +30,25 @@ export function createSrmParams(params: ParamStore, prefix: string, dim: number,
       wk: params.param(`${prefix}srm.${r}.w_k`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
     }),
     wg: params.param(`${prefix}srm.${r}.w_g`, [dim, dim], init) as tf.Tensor2D,
+    ...(offsets > 0 ? { offsetBias: params.param(`${prefix}srm.${r}.offset_bias`, [2 * offsets + 1], { kind: 'zeros' }) as tf.Tensor1D } : {}),
   }));
+}
+
+/**
+ * One-hot of each word pair's clipped offset: row i * n + k has a 1 at min(K, max(-K, k - i)) + K.
+ * Host constant [n * n, 2K + 1], shared by the training graph and the ONNX export.
+ */
+export function offsetOneHot(n: number, k: number): Float32Array {
+  const out = new Float32Array(n * n * (2 * k + 1));
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * (2 * k + 1) + Math.min(k, Math.max(-k, j - i)) + k] = 1;
+  return out;
+}
+
+/** The [1, n, n] relation-logit bias of a round's per-offset weights. */
+function offsetBiasMatrix(bias: tf.Tensor1D, n: number): tf.Tensor3D {
+  const width = bias.shape[0];
+  const k = (width - 1) / 2;
+  return matmul(tf.tensor2d(offsetOneHot(n, k), [n * n, width]), bias.reshape([width, 1]) as tf.Tensor2D).reshape([1, n, n]) as tf.Tensor3D;
 }
 
 /**
@@ -70,7 +90,9 @@ export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRoun
       const x = source.kind === 'words' ? (source.x as tf.Tensor3D) : cur;
       // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
       const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
-      relation = maskedSoftmax(tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2])), keyMask) as tf.Tensor3D;
+      let logits = tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2]));
+      if (r.offsetBias) logits = tf.add(logits, offsetBiasMatrix(r.offsetBias, n));
+      relation = maskedSoftmax(logits, keyMask) as tf.Tensor3D;
       // A report of one word has no other word: its row is zero rather than uniform over padding.
       if (source.othersOnly) relation = tf.mul(relation, keyMask) as tf.Tensor3D;
     }

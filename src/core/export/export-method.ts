@@ -4,6 +4,7 @@ import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
 import { hasWordScores, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf-config';
+import { offsetOneHot } from '../align/srm';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 
@@ -133,10 +134,17 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
   const n = d.maxWords;
   // [1, N, N] with zeros on the diagonal: a word left out of its own relation row.
   const notSelf = (): string => o.g.constF(Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 0 : 1)), [1, n, n]);
-  const srmRound = (src: string, r: number, keyMask: string): string => {
+  const srmRound = (src: string, r: number, keyMask: string, offsets = 0): string => {
     const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
     const dim = o.shape(`${pre}srm.${r}.w_q`)[0];
-    return o.maskedSoftmax(o.mulS(o.matmul(o.matmul(src, w), o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim)), keyMask);
+    let logits = o.mulS(o.matmul(o.matmul(src, w), o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim));
+    if (offsets > 0) {
+      // srm.ts's offset bias: a one-hot of each pair's clipped offset times the round's weights.
+      const width = 2 * offsets + 1;
+      const bias = o.matmul(o.g.constF(Array.from(offsetOneHot(n, offsets)), [n * n, width]), o.reshape(o.p(`${pre}srm.${r}.offset_bias`), [width, 1]));
+      logits = o.add(logits, o.reshape(bias, [1, n, n]));
+    }
+    return o.maskedSoftmax(logits, keyMask);
   };
   let e = x.words;
   let relation = '';
@@ -144,7 +152,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     // reclf.ts's queryWords: SRM between the words of the report, self left out, before attention.
     const others = o.mul(o.unsqueeze(mask, [1]), notSelf());
     for (let r = 0; r < cfg.srmRounds; r++) {
-      relation = o.mul(srmRound(e, r, others), others);
+      relation = o.mul(srmRound(e, r, others, cfg.srmOffsets), others);
       e = o.add(e, o.relu(o.matmul(o.matmul(relation, e), o.p(`${pre}srm.${r}.w_g`))));
     }
   }

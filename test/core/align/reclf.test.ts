@@ -163,18 +163,21 @@ test('RECLF lse-prior: LogSumExp of cosines under a prior learned from the words
   }
 });
 
-test("RECLF srmStage 'query': SRM between the words (self left out) before attention, then GLoRIA's chain on the reasoned words", async () => {
+test("RECLF srmStage 'query': SRM between the words (self left out, a bias per word offset) before attention, then GLoRIA's chain on the reasoned words", async () => {
   await useCpu();
-  const { method, params, w } = build({ srm: true, srmStage: 'query', srmRounds: 1, irm: 'lse', score: 'cosine' });
+  const { method, params, w } = build({ srm: true, srmStage: 'query', srmRounds: 1, srmOffsets: 1, irm: 'lse', score: 'cosine' });
   // SRM on the word features (dim 3), nothing on matching vectors.
-  assert.deepEqual(params.names().sort(), ['align.reclf.srm.0.w_g', 'align.reclf.srm.0.w_k', 'align.reclf.srm.0.w_q']);
+  assert.deepEqual(params.names().sort(), ['align.reclf.srm.0.offset_bias', 'align.reclf.srm.0.w_g', 'align.reclf.srm.0.w_k', 'align.reclf.srm.0.w_q']);
+  // Offsets -1, 0, +1 (and beyond, clipped): the word before, itself (masked anyway), the word after.
+  const offsetBias = [0.7, 5, -0.4];
+  params.get('align.reclf.srm.0.offset_bias').assign(tf.tensor1d(offsetBias));
   const reasoned: Mat[] = [];
   const relations: Mat[] = [];
   for (let t = 0; t < WORDS.length; t++) {
     const e = WORDS[t];
     const q = e.map((r) => vecMat(r, w('srm.0.w_q')));
     const k = e.map((r) => vecMat(r, w('srm.0.w_k')));
-    const rel = q.map((qa, a) => softmax(k.map((kb) => dot(qa, kb) / Math.sqrt(3)), MASK[t].map((v, b) => (b === a ? 0 : v))));
+    const rel = q.map((qa, a) => softmax(k.map((kb, b) => dot(qa, kb) / Math.sqrt(3) + offsetBias[Math.min(1, Math.max(-1, b - a)) + 1]), MASK[t].map((v, b) => (b === a ? 0 : v))));
     relations.push(rel);
     reasoned.push(e.map((r, a) => {
       const g = vecMat(e[0].map((_, d) => rel[a].reduce((s, x, b) => s + x * e[b][d], 0)), w('srm.0.w_g'));

@@ -110,6 +110,7 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { irm: 'max' }, /^model\.align\.irm: expected one of/],
     ['reclf', { reading: 'within', score: 'linear' }, /^model\.align\.score/],
     ['reclf', { irm: 'uniform', score: 'cosine' }, /^model\.align\.srm/],
+    ['reclf', { srmOffsets: 4 }, /^model\.align\.srmOffsets: the per-offset bias is for srmStage 'query'/],
     ['reclf', { srm: false, srmStage: 'query' }, /^model\.align\.srmStage: 'query' is SRM's placement, but srm is false/],
     ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: 'attention' needs the attention maps/],
     ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],

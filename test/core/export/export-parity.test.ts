@@ -20,9 +20,11 @@ before(async () => {
   await initBackend('cpu');
 });
 
-async function checkParity(label: string, method: string, methodCfg: Record<string, unknown>, model: Record<string, unknown> = TINY_MODEL): Promise<void> {
+async function checkParity(label: string, method: string, methodCfg: Record<string, unknown>, model: Record<string, unknown> = TINY_MODEL, assign: Record<string, number[]> = {}): Promise<void> {
   const config = tinyConfig(method, methodCfg, model);
   const built = await tinyModel(config);
+  // Parameters that start at zero (a bias) get values, or the export of their use goes untested.
+  for (const [name, values] of Object.entries(assign)) built.params.get(name).assign(tf.tensor(values, built.params.get(name).shape));
   const tok = tinyTokenizer();
   const b = tinyBatch(config, tok);
   const ref = tfReference(built, b);
@@ -60,7 +62,10 @@ test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attentio
   await checkParity('reclf-within', 'reclf', { mDim: 8, reading: 'within', matching: 'concat', irm: 'sigmoid', srmRounds: 1 });
   await checkParity('reclf-lse', 'reclf', { mDim: 8, irm: 'lse', srm: false });
   await checkParity('reclf-lse-prior', 'reclf', { mDim: 8, irm: 'lse-prior', srm: false, score: 'cosine' });
-  await checkParity('reclf-srm-query', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, irm: 'lse', score: 'cosine' });
+  const offsets = [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6];
+  await checkParity('reclf-srm-query', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, srmOffsets: 3, irm: 'lse', score: 'cosine' }, TINY_MODEL, {
+    'align.reclf.srm.0.offset_bias': offsets, 'align.reclf.srm.1.offset_bias': offsets.map((v) => -v),
+  });
   await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
 });
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
