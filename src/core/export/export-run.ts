@@ -6,7 +6,7 @@ import type { LoadedStudy } from '../data/manifest-types';
 import { decodeImageFile } from '../data/image-io';
 import { DataError } from '../errors';
 import { describeDistribution, pixelStatistics, type ImageDistribution } from '../explain/image-distribution';
-import { loadRun, type LoadedRun } from '../train/run-loader';
+import { loadRun } from '../train/run-loader';
 import { exportModel, writeExportedModel, type ModelMetadata } from './export-model';
 
 export interface RunExportResult {

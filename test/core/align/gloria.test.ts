@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
 import { gloriaCrossScores, gloriaPaired, createGloria } from '../../../src/core/align/gloria';
 import { crossAttention, pairedAttention } from '../../../src/core/align/local-attention';
 import { ParamStore } from '../../../src/core/models/params';
