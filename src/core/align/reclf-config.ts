@@ -68,9 +68,11 @@ export const RECLF_SPEC: MethodConfigSpec = {
   globalWeight: weight('weight of the global loss'),
   localWeight: weight('weight of the local loss'),
   locationSwap: {
-    kind: 'bool',
-    default: false,
-    doc: "cross reading: each image also scores its report with the location words replaced by another report's (MLIP's text swap), and the local loss must prefer the true report",
+    kind: 'enum',
+    default: 'off',
+    values: ['off', 'other-report', 'within-report'],
+    aliases: { true: 'other-report', false: 'off' },
+    doc: "cross reading: each image also scores its report with the location words replaced by another report's (other-report, MLIP's text swap) or permuted among the report's own findings (within-report), and the local loss must prefer the true report",
   },
   swapWeight: weight('weight of the location-swap loss'),
 };
@@ -129,9 +131,12 @@ export interface ReclfConfig {
    * A hard negative per image: its own report with the location words taken from another report
    * ("left upper nodule" -> "right lower nodule"). Among random reports location rarely separates
    * a pair; against a swapped one only where the finding is does, and with srmStage 'query' only
-   * a finding word that reads its location word can tell. Training only. [design]
+   * a finding word that reads its location word can tell. 'within-report' permutes the report's
+   * own location words of one kind among its findings ("right effusion, left nodule" -> "left
+   * effusion, right nodule"): any location word of the report no longer separates the pair, only
+   * the finding's own does. Training only. [design]
    */
-  locationSwap: boolean;
+  locationSwap: 'off' | 'other-report' | 'within-report';
   swapWeight: number;
 }
 
@@ -167,7 +172,7 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   if (cfg.reading === 'within' && (cfg.score === 'linear' || cfg.score === 'weighted' || cfg.score === 'weighted-cosine')) {
     throw new ConfigError(`${path}.score: '${cfg.score}' needs reading 'cross' (the within-sample token loss never reads the pair's score); use 'cosine'`, `${path}.score`);
   }
-  if (cfg.reading === 'within' && cfg.locationSwap === true) {
+  if (cfg.reading === 'within' && cfg.locationSwap !== 'off') {
     throw new ConfigError(`${path}.locationSwap: the swapped report is a negative of the 'cross' reading's local score; the 'within' reading has none`, `${path}.locationSwap`);
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {

@@ -15,7 +15,7 @@ import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
 import { defaultKnowledgeBase } from '../knowledge/kb';
 import { mixSeed, Rng } from '../rng';
-import { textSwapPlan, type SwapKind } from './mlip/text-swap';
+import { textSwapPlan, withinReportSwapPlan, type SwapKind, type SwapPlan } from './mlip/text-swap';
 import { selectRows } from './mlip/select';
 
 export interface ReclfParams {
@@ -165,18 +165,15 @@ export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wor
 }
 
 /**
- * Location-swap loss of a (sub-)batch whose cross scores are `score` [B, B]: for each report that
- * has a partner with other location words (textSwapPlan), -log of the softmax of its true pair
- * against the same image with the swapped report, at the local InfoNCE's scale. Null when no
- * report has a partner.
+ * Location-swap loss of a (sub-)batch whose cross scores are `score` [B, B]: for each report the
+ * plan swaps (textSwapPlan, withinReportSwapPlan), -log of the softmax of its true pair against
+ * the same image with the swapped report, at the local InfoNCE's scale. Null when the plan swaps
+ * no report.
  */
 export function locationSwapLoss(
-  inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, score: tf.Tensor2D, scale: tf.Tensor,
-  entityIds: ArrayLike<number>, entityNegated: ArrayLike<number> | undefined, mask: ArrayLike<number>,
-  kindOf: (entityRow: number) => SwapKind | null, rng: Rng, cfg: ReclfConfig, p: ReclfParams,
+  inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, score: tf.Tensor2D, scale: tf.Tensor, plan: SwapPlan, cfg: ReclfConfig, p: ReclfParams,
 ): tf.Scalar | null {
   const [b, n, d] = inputs.words.shape;
-  const plan = textSwapPlan(entityIds, entityNegated, mask, b, n, kindOf, rng);
   if (!plan.reports.length) return null;
   const swapped = selectRows(inputs.words.reshape([b * n, d]) as tf.Tensor2D, plan.source).reshape([b, n, d]) as tf.Tensor3D;
   const pick = <T extends tf.Tensor>(x: T): T => selectRows(x, plan.reports);
@@ -194,11 +191,17 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
     // Clamped at 100 as CLIP clamps its logit scale, so a learned temperature cannot blow up.
     return p.logScale ? tf.minimum(tf.mul(base, tf.exp(p.logScale)), 100) : base;
   };
-  const kb = cfg.locationSwap ? defaultKnowledgeBase() : undefined;
+  const kb = cfg.locationSwap !== 'off' ? defaultKnowledgeBase() : undefined;
   const locationOnly = (row: number): SwapKind | null => (kb?.entities[row]?.kind === 'location' ? 'location' : null);
+  // Within a report, location words are permuted within their knowledge-base category (sides with sides, zones with zones).
+  const locationCategory = (row: number): string | null => (kb?.entities[row]?.kind === 'location' ? kb.entities[row].category : null);
+  const swapPlan = (ids: Int32Array, negated: Uint8Array | undefined, mask: Float32Array, b: number, n: number, step: number): SwapPlan =>
+    cfg.locationSwap === 'within-report'
+      ? withinReportSwapPlan(ids, negated, mask, b, n, locationCategory)
+      : textSwapPlan(ids, negated, mask, b, n, locationOnly, new Rng(mixSeed(0x5a4, step)));
   return {
     name: 'reclf',
-    needsEntities: cfg.locationSwap,
+    needsEntities: cfg.locationSwap !== 'off',
     loss(inputs: AlignInputs, ctx: { training: boolean; step: number }) {
       const global = tf.mul(globalInfoNCE(inputs.imageGlobal, inputs.textGlobal, cfg.tau), cfg.globalWeight) as tf.Scalar;
       const terms: Record<string, tf.Scalar> = { global };
@@ -210,12 +213,10 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
         const scale = localScale();
         local = symmetricInfoNCE(tf.mul(score, scale) as tf.Tensor2D);
         // Entity ids come with training batches only (the trainer links words for needsEntities).
-        if (cfg.locationSwap && inputs.entityIds && inputs.wordMaskValues) {
-          const slots = sub.words.shape[0] * sub.words.shape[1];
-          const l = locationSwapLoss(
-            sub, score, scale, inputs.entityIds.subarray(0, slots), inputs.entityNegated?.subarray(0, slots), inputs.wordMaskValues.subarray(0, slots),
-            locationOnly, new Rng(mixSeed(0x5a4, ctx.step)), cfg, p,
-          );
+        if (cfg.locationSwap !== 'off' && inputs.entityIds && inputs.wordMaskValues) {
+          const [sb, sn] = sub.words.shape;
+          const plan = swapPlan(inputs.entityIds.subarray(0, sb * sn), inputs.entityNegated?.subarray(0, sb * sn), inputs.wordMaskValues.subarray(0, sb * sn), sb, sn, ctx.step);
+          const l = locationSwapLoss(sub, score, scale, plan, cfg, p);
           swap = tf.mul(l ?? tf.scalar(0), cfg.swapWeight) as tf.Scalar;
         }
       } else {

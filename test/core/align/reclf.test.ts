@@ -208,7 +208,7 @@ test("RECLF srmStage 'query': SRM between the words (self left out, a bias per w
   close((method.similarity(one).local!.arraySync() as Mat)[0][0], g1[0][0], 1e-5, 'lone word scores as in GLoRIA');
 });
 
-test('RECLF location swap: each image against its report with the location words of another, written out', async () => {
+test('RECLF location swap: each image against its report with the location words of another report, or its own permuted, written out', async () => {
   await useCpu();
   const kb = defaultKnowledgeBase();
   // Report 0's word 1 is 'left', report 1's word 0 is 'right': each report swaps in the other's.
@@ -229,6 +229,17 @@ test('RECLF location swap: each image against its report with the location words
     assert.equal(method.loss(tinyInputs(), { training: true, step: 3 }).terms.swap, undefined);
     const none = method.loss({ ...x, entityIds: new Int32Array(6).fill(-1) }, { training: true, step: 3 });
     assert.equal(none.terms.swap.dataSync()[0], 0);
+  }
+  // Within the report: report 1 names 'left' (word 0) and 'right' (word 2), so they trade places;
+  // report 0 names one side only and gets no negative.
+  {
+    const { method } = build({ locationSwap: 'within-report' });
+    const ids = Int32Array.from([-1, kb.indexOf('left'), -1, kb.indexOf('left'), -1, kb.indexOf('right')]);
+    const x = { ...tinyInputs(), entityIds: ids, entityNegated: new Uint8Array(6), wordMaskValues: Float32Array.from(MASK.flat()) };
+    const out = method.loss(x, { training: true, step: 0 });
+    const s = method.similarity(x).local!.arraySync() as Mat;
+    const permuted = method.similarity(tinyInputs({ words: [WORDS[0], [WORDS[1][2], WORDS[1][1], WORDS[1][0]]] })).local!.arraySync() as Mat;
+    close(out.terms.swap.dataSync()[0], Math.log1p(Math.exp((permuted[1][1] - s[1][1]) / 0.1)), 1e-4, 'within-report swap term');
   }
   // Only a finding word to swap: not a location, so no negative.
   const { method } = build({ locationSwap: true });

@@ -60,3 +60,43 @@ export function textSwapPlan(
   }
   return { source, reports, partners };
 }
+
+/**
+ * Within one report: where it names two or more entities of one group (e.g. 'left' and 'right',
+ * both laterality), each such word reads a word of the group's next entity, cycling ("right
+ * effusion, left nodule" -> "left effusion, right nodule"). The swapped report names the same
+ * words as the true one, so only which finding goes with which word tells them apart.
+ * Negated and padded words are never swapped; partners are the reports themselves.
+ */
+export function withinReportSwapPlan(
+  entityIds: ArrayLike<number>, entityNegated: ArrayLike<number> | undefined, wordMask: ArrayLike<number>,
+  b: number, n: number, groupOf: (entityRow: number) => string | null,
+): SwapPlan {
+  const source = new Int32Array(b * n).map((_, k) => k);
+  const reports: number[] = [];
+  for (let r = 0; r < b; r++) {
+    // group -> entity -> its slots, in order of first mention.
+    const groups = new Map<string, Map<number, number[]>>();
+    for (let k = r * n; k < (r + 1) * n; k++) {
+      const id = entityIds[k];
+      if (id < 0 || !(wordMask[k] > 0) || (entityNegated && entityNegated[k])) continue;
+      const g = groupOf(id);
+      if (g === null) continue;
+      const byEntity = groups.get(g) ?? new Map<number, number[]>();
+      groups.set(g, byEntity);
+      byEntity.set(id, [...(byEntity.get(id) ?? []), k]);
+    }
+    let swapped = false;
+    for (const byEntity of groups.values()) {
+      const entities = [...byEntity.values()];
+      if (entities.length < 2) continue;
+      entities.forEach((slots, e) => {
+        const next = entities[(e + 1) % entities.length];
+        slots.forEach((k, j) => { source[k] = next[j % next.length]; });
+      });
+      swapped = true;
+    }
+    if (swapped) reports.push(r);
+  }
+  return { source, reports, partners: [...reports] };
+}

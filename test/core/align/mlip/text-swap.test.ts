@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { textSwapPlan, type SwapKind } from '../../../../src/core/align/mlip/text-swap';
+import { textSwapPlan, withinReportSwapPlan, type SwapKind } from '../../../../src/core/align/mlip/text-swap';
 import { Rng } from '../../../../src/core/rng';
 
 // Entity rows: 0, 1 findings; 5, 6 locations; 9 a modifier.
@@ -32,4 +32,22 @@ test('no partner with different entities: no negative', () => {
   const cyc = textSwapPlan([0, 0, 1, -1], undefined, [1, 1, 1, 1], 2, 2, kindOf, new Rng(1));
   assert.deepEqual(Array.from(cyc.source), [2, 2, 0, 3]);
   assert.deepEqual(cyc.reports, [0, 1]);
+});
+
+test('within a report, location words of one group are cycled among its entities; negated, padded and lone ones stay', () => {
+  // Groups: 5, 6, 7 sides; 8, 9 zones; 0 a finding (no group).
+  const groupOf = (row: number): string | null => (row >= 5 && row <= 7 ? 'side' : row >= 8 ? 'zone' : null);
+  const n = 6;
+  // report 0: right(5) zone8 effusion(0) left(6) zone9 left(6)   -> sides cycle 5 -> 6 -> 5, zones 8 <-> 9
+  // report 1: right(5) effusion(0) negated-left(6) pad pad pad   -> one side left after negation: unchanged
+  // report 2: bilateral(7) x x x x padded-right(5)               -> the padded word does not count: unchanged
+  const ids = [5, 8, 0, 6, 9, 6, 5, 0, 6, -1, -1, -1, 7, -1, -1, -1, -1, 5];
+  const neg = [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0];
+  const plan = withinReportSwapPlan(ids, neg, mask, 3, n, groupOf);
+  assert.deepEqual(plan.reports, [0]);
+  assert.deepEqual(plan.partners, [0]);
+  // right(0) reads left's first slot (3); left's slots (3, 5) read right's slot (0); zones swap.
+  assert.deepEqual(Array.from(plan.source.slice(0, 6)), [3, 4, 2, 0, 1, 0]);
+  assert.deepEqual(Array.from(plan.source.slice(6)), [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
 });
