@@ -9,6 +9,7 @@ import {
 import { DEFAULT_INPUT_LIMITS } from '../../../src/core/data/input-guard';
 import { ConfigError } from '../../../src/core/errors';
 import { METHOD_NAMES } from '../../../src/core/align/registry';
+import { METHOD_CONFIG_SPECS } from '../../../src/core/align/method-config';
 
 const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'schemas', 'reclf-config.schema.json'), 'utf8'));
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -30,6 +31,17 @@ test('the published schema accepts every resolved default config and names the s
   for (const k of Object.keys(cfg.model)) assert.ok(k in schema.properties.model.properties, `schema lacks model.${k}`);
   for (const k of Object.keys(cfg.model.image)) assert.ok(k in schema.properties.model.properties.image.properties, `schema lacks model.image.${k}`);
   for (const k of Object.keys(cfg.model.text)) assert.ok(k in schema.properties.model.properties.text.properties, `schema lacks model.text.${k}`);
+});
+
+test("the schema's method enums are the methods' own values, so a value the code accepts is never refused by the schema", () => {
+  const props = schema.properties.method.properties;
+  for (const [method, spec] of Object.entries(METHOD_CONFIG_SPECS)) {
+    for (const [field, f] of Object.entries(spec)) {
+      if (f.kind !== 'enum') continue;
+      assert.ok(props[field]?.enum, `schema method.${field} (${method}) lists no values`);
+      for (const v of f.values) assert.ok(props[field].enum.includes(v), `schema method.${field} lacks '${v}' (${method})`);
+    }
+  }
 });
 
 test('invalid configs fail before training with the field named', () => {
