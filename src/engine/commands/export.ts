@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { bool, str, UsageError } from '../args';
 import type { Command } from '../command';
+import { progressLine } from '../progress-line';
 import { exportRun } from '../../core/export/export-run';
 import { initBackend } from '../../core/runtime/backend';
 import { formatDuration } from '../../core/train/progress';
@@ -27,16 +28,11 @@ export const exportCommand: Command = {
     await initBackend('cpu');
     const t0 = performance.now();
     const data = str(flags, 'data');
-    // Decoding a large dataset's images takes minutes: one progress line on stderr, every 2 s at most.
-    let lastLine = 0;
+    // Decoding a large dataset's images takes minutes: one progress line, every 2 s at most.
+    const report = progressLine(ctx, 2000);
     const onProgress = (done: number, total: number): void => {
-      const now = performance.now();
-      if (done < total && now - lastLine < 2000) return;
-      lastLine = now;
-      const eta = ((now - t0) / 1000 / done) * (total - done);
-      const line = `export: describing ${path.basename(path.resolve(data as string))}'s images ${done}/${total} (${Math.round((100 * done) / total)}%), ETA ${formatDuration(eta)}`;
-      if (ctx.tty) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
-      else ctx.events.log(line);
+      const eta = ((performance.now() - t0) / 1000 / done) * (total - done);
+      report(`export: describing ${path.basename(path.resolve(data as string))}'s images ${done}/${total} (${Math.round((100 * done) / total)}%), ETA ${formatDuration(eta)}`, done === total);
     };
     const r = await exportRun(run, out, str(flags, 'checkpoint') ?? 'best', data ? { data: path.resolve(data), onProgress } : {});
     const summary = { ...r, seconds: (performance.now() - t0) / 1000 };

@@ -3,6 +3,7 @@ import { ConfigError } from '../../core/errors';
 import { DEFAULT_SIZE, DEFAULT_SPLIT, generateDataset, type SynthProgress } from '../../core/data/synth/generate';
 import { bool, list, num, str } from '../args';
 import type { Command } from '../command';
+import { progressLine } from '../progress-line';
 
 function parseSplit(raw: string[] | undefined): [number, number, number] {
   if (!raw) return DEFAULT_SPLIT;
@@ -39,15 +40,10 @@ export const synthCommand: Command = {
     const seed = num(flags, 'seed') ?? 0;
     const size = num(flags, 'size') ?? DEFAULT_SIZE;
     const split = parseSplit(list(flags, 'split'));
-    let lastReport = 0;
+    const report = progressLine(ctx, 1000);
     const onProgress = (p: SynthProgress) => {
-      const now = p.elapsed_s;
-      if (p.done !== p.total && now - lastReport < 1) return;
-      lastReport = now;
-      const rate = p.done / Math.max(now, 1e-6);
-      const line = `synth: ${p.done}/${p.total} (${Math.round((100 * p.done) / p.total)}%) ${rate.toFixed(1)} studies/s, ETA ${formatEta(p.eta_s)}`;
-      if (ctx.tty) process.stderr.write(`\r${line}${p.done === p.total ? '\n' : ''}`);
-      else ctx.events.log(line);
+      const rate = p.done / Math.max(p.elapsed_s, 1e-6);
+      report(`synth: ${p.done}/${p.total} (${Math.round((100 * p.done) / p.total)}%) ${rate.toFixed(1)} studies/s, ETA ${formatEta(p.eta_s)}`, p.done === p.total);
     };
     const summary = await generateDataset({ out, n, seed, size, split, onProgress });
     if (bool(flags, 'json')) {

@@ -84,7 +84,9 @@ export function withinReportSwapPlan(
       if (g === null) continue;
       const byEntity = groups.get(g) ?? new Map<number, number[]>();
       groups.set(g, byEntity);
-      byEntity.set(id, [...(byEntity.get(id) ?? []), k]);
+      const slots = byEntity.get(id) ?? [];
+      byEntity.set(id, slots);
+      slots.push(k);
     }
     let swapped = false;
     for (const byEntity of groups.values()) {
