@@ -13,6 +13,8 @@ import { AdamW } from '../core/train/adamw';
 import type { HostBatch } from '../core/train/batches';
 import { buildModel, trainStep, type BuiltModel } from '../core/train/trainer';
 import { mergeRawConfig, type RunConfig } from '../core/train/run-config';
+import { presetConfig, type PresetName } from '../core/train/presets';
+import { ConfigError } from '../core/errors';
 import { benchScriptPath, median, TORCH_PYTHON, torchAvailable, torchMissing } from './bench-ops';
 
 export interface TrainBenchOptions {
@@ -27,7 +29,7 @@ export const DEFAULT_TRAIN_BENCH: TrainBenchOptions = { steps: 5, warmup: 2, see
 
 export interface TrainBenchRow {
   method: string;
-  /** The preset the run config came from ('default' = the CPU default config, 'paper' = PAPER_PRESET). */
+  /** The preset the run config came from ('default' = the CPU default config, 'paper' = the papers' ResNet-50 + BERT-base; src/core/train/presets.ts). */
   preset: string;
   /** TF.js backend name, or `torch(N)` for the PyTorch peer with N threads. */
   backend: string;
@@ -56,33 +58,21 @@ export interface TrainBenchRow {
   gpuMB?: number;
 }
 
-export const TRAIN_BENCH_PRESETS = ['default', 'paper'] as const;
+/**
+ * Presets the train bench times (src/core/train/presets.ts): those whose architecture
+ * scripts/bench/torch_train.py mirrors, so that the PyTorch column times the same model.
+ * The 'grounding' preset's switches (stage-2 regions with positions, cosine attention, SRM
+ * before attention) have no PyTorch mirror.
+ */
+export const TRAIN_BENCH_PRESETS = ['default', 'paper'] as const satisfies readonly PresetName[];
 export type TrainBenchPreset = (typeof TRAIN_BENCH_PRESETS)[number];
 
-/**
- * The papers' configuration (RECLF, MLIP and the MGCA/GLoRIA setups they follow) as a run-config
- * override: ResNet-50 at 224 px; BERT-base (Bio_ClinicalBERT: 12 layers, hidden 768, 12 heads,
- * intermediate 3072, its 28,996-piece cased vocabulary, dropout 0.1) on up to 112 pieces (MGCA)
- * and 97 words (GLoRIA); MGCA's projection heads (hidden 2048, 128-d); batch 48. Everything else
- * (method, optimizer) stays as configured.
- */
-export const PAPER_PRESET = {
-  text: { vocabSize: 28996, lowerCase: false },
-  model: {
-    image: { name: 'resnet50', imageSize: 224 },
-    text: { layers: 12, hidden: 768, heads: 12, intermediate: 3072, maxLength: 112, dropout: 0.1 },
-    projDim: 128,
-    maxWords: 97,
-    headHidden: 2048,
-  },
-  train: { batchSize: 48 },
-} as const;
-
-/** The override a preset applies to a raw run config ({} for 'default'). */
+/** The override a bench preset applies to a raw run config ({} for 'default'). */
 export function presetOverride(preset: string): Record<string, unknown> {
-  if (preset === 'default') return {};
-  if (preset === 'paper') return PAPER_PRESET as unknown as Record<string, unknown>;
-  throw new Error(`unknown bench preset '${preset}' (choose ${TRAIN_BENCH_PRESETS.join(', ')})`);
+  if (!(TRAIN_BENCH_PRESETS as readonly string[]).includes(preset)) {
+    throw new ConfigError(`--preset: '${preset}' cannot be benchmarked against PyTorch (choose ${TRAIN_BENCH_PRESETS.join(', ')})`, 'preset');
+  }
+  return presetConfig(preset);
 }
 
 /** `over` merged into `base` (src/core/train/run-config.ts mergeRawConfig). */

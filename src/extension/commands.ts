@@ -21,6 +21,7 @@ import { EXPLAIN_STUDY_COMMAND, type ExplainStudyArgs } from './manifest-codelen
 import type { StudyDocuments } from './study-documents';
 import { budgetWarning, countTrainStudies, trainingBudget } from './train-budget';
 import { backendArgs, METHOD_CHOICES, readSettings } from './settings';
+import { PRESETS, presetsFor, type PresetName } from '../protocol/presets';
 import { cancelJobsArgs, findSlurm, pickExecutor, slurmArgs, submittedToSlurm } from './slurm';
 import { trusted } from './trust';
 
@@ -210,15 +211,20 @@ async function importDataset(s: Services): Promise<void> {
   if (ok(o)) void vscode.window.showInformationMessage(`RECLF: ${kind.label} imported into ${out}.`);
 }
 
-/** Offers the found *.reclf.json configs (and the default); undefined = the user left the picker. */
-async function pickConfig(defaultConfig: string | undefined): Promise<{ config?: string } | undefined> {
+/**
+ * Offers the found *.reclf.json configs, the given presets and the defaults; undefined = the user
+ * left the picker.
+ */
+async function pickConfig(defaultConfig: string | undefined, offered: readonly PresetName[] = []): Promise<{ config?: string; preset?: PresetName } | undefined> {
   const found = await vscode.workspace.findFiles('**/*.reclf.json', '**/node_modules/**', 50);
   const none = '(defaults)';
   const candidates = [...new Set([defaultConfig, ...found.map((u) => u.fsPath)].filter((c): c is string => !!c && fs.existsSync(c)))];
-  if (!candidates.length) return {};
-  const pick = await vscode.window.showQuickPick([...candidates, none], { title: 'RECLF: config' });
+  const presets = offered.map((p) => ({ label: `preset: ${p}`, description: PRESETS[p].help, preset: p }));
+  if (!candidates.length && !presets.length) return {};
+  const items = [...candidates.map((c) => ({ label: c, config: c })), ...presets, { label: none }];
+  const pick = await vscode.window.showQuickPick(items, { title: 'RECLF: config' });
   if (!pick) return undefined;
-  return pick === none ? {} : { config: pick };
+  return 'config' in pick ? { config: pick.config } : 'preset' in pick ? { preset: pick.preset } : {};
 }
 
 /**
@@ -260,10 +266,11 @@ async function train(s: Services, configUri?: vscode.Uri): Promise<void> {
     [settings.defaultMethod, ...METHOD_CHOICES.filter((m) => m !== settings.defaultMethod)], { title: 'RECLF: alignment method' });
   if (!method) return abandoned('Train');
   let config = configUri?.fsPath;
+  let preset: PresetName | undefined;
   if (!config) {
-    const picked = await pickConfig(settings.defaultConfig);
+    const picked = await pickConfig(settings.defaultConfig, presetsFor(method));
     if (!picked) return abandoned('Train');
-    config = picked.config;
+    ({ config, preset } = picked);
   }
   if (!settings.runsFolder) {
     void vscode.window.showErrorMessage('RECLF: set reclf.runsFolder or open a workspace folder.');
@@ -275,6 +282,7 @@ async function train(s: Services, configUri?: vscode.Uri): Promise<void> {
   const runDir = path.join(settings.runsFolder, name);
   const args = ['train', '--data', data, '--method', method, '--out', runDir, ...backendArgs(settings.defaultBackend)];
   if (config) args.push('--config', config);
+  if (preset) args.push('--preset', preset);
   const slurm = findSlurm(settings.slurmBinDir);
   const executor = await pickExecutor(slurm, name);
   if (!executor) return abandoned('Train');

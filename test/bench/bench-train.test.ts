@@ -5,11 +5,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/runtime/backend';
 import {
-  benchConfig, benchTokenizer, benchTrainActive, formatTrainTable, gpuAllocatedBytes, mergeRaw, PAPER_PRESET, presetOverride,
+  benchConfig, benchTokenizer, benchTrainActive, formatTrainTable, gpuAllocatedBytes, mergeRaw, presetOverride,
   syntheticHostBatch, TensorPeak, torchBackendLabel, torchParamCounts, torchTrainJob, torchTrainScriptPath, trainableCount,
   trainStepFlop, type TrainBenchRow,
 } from '../../src/bench/bench-train';
 import { estimateFlops } from '../../src/core/models/model-config';
+import { PAPER_PRESET } from '../../src/core/train/presets';
 import { resolveRunConfig, type RunConfig } from '../../src/core/train/run-config';
 import { buildModel } from '../../src/core/train/trainer';
 import { webgpuSkipReason } from '../helpers/webgpu';
@@ -152,7 +153,9 @@ test('the paper preset: ResNet-50 at 224 px, BERT-base, batch 48, over any confi
   assert.equal(merged.model.projDim, 128);
   assert.equal(merged.model.image.name, 'resnet50');
   assert.deepEqual(user.train, { lr: 1e-4, batchSize: 8 }, 'the raw config is not mutated');
-  assert.throws(() => presetOverride('huge'), /unknown bench preset/);
+  assert.throws(() => presetOverride('huge'), /cannot be benchmarked/);
+  // No PyTorch mirror of the grounding preset's switches: its column would time another model.
+  assert.throws(() => presetOverride('grounding'), /cannot be benchmarked against PyTorch/);
 });
 
 test('the PyTorch job carries the preset\'s architecture and batch', () => {

@@ -113,6 +113,31 @@ test('invalid config fails before training, naming the field, with no stack trac
   assert.equal(fs.existsSync(path.join(dir, 'run', 'checkpoints')), false);
 });
 
+test('--preset starts from a named config that --config and flags refine; a preset cannot train another method or a resumed run', () => {
+  const dir = tmpRun();
+  const cfg = path.join(dir, 'mine.reclf.json');
+  fs.writeFileSync(cfg, JSON.stringify({ method: { gamma1: 6 }, train: { lr: 1e-3 } }));
+  const r = reclf(['train', '--data', data, '--out', path.join(dir, 'run'), '--preset', 'grounding', '--config', cfg, '--seed', '3', '--print-config']);
+  assert.equal(r.status, 0, r.stderr);
+  const c = JSON.parse(r.stdout);
+  assert.equal(c.model.image.localStage, 2);
+  assert.equal(c.model.regionPositions, true);
+  assert.equal(c.method.srmStage, 'query');
+  assert.equal(c.method.gamma1, 6, 'the config file refines the preset');
+  assert.equal(c.train.lr, 1e-3);
+  assert.equal(c.train.seed, 3, 'flags too');
+  const other = reclf(['train', '--data', data, '--out', path.join(dir, 'run'), '--preset', 'grounding', '--method', 'gloria', '--print-config']);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /--preset grounding is a reclf setting; it cannot train method 'gloria'/);
+  const unknown = reclf(['train', '--data', data, '--out', path.join(dir, 'run'), '--preset', 'best', '--print-config']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown preset 'best' \(choose default, grounding, paper\)/);
+  const resumed = reclf(['train', '--data', data, '--out', path.join(dir, 'run'), '--preset', 'grounding', '--resume']);
+  assert.notEqual(resumed.status, 0);
+  assert.match(resumed.stderr, /--preset starts a new run/);
+  assert.equal(fs.existsSync(path.join(dir, 'run')), false, 'nothing written');
+});
+
 test('kill -9 mid-training, then --resume, ends with the same weights as an uninterrupted run (cpu backend)', async () => {
   const dir = tmpRun();
   const cfg = path.join(dir, 'tiny.reclf.json');

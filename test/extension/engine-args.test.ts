@@ -37,11 +37,18 @@ const reportFile = path.join(dataDir, 'reports', 's1.txt');
 const run: RunInfo = { dir: runDir, name: 'r1', status: 'ok', method: 'reclf', metrics: {}, hasOnnx: false, hasCheckpoint: true };
 
 /** Scripted user answers, consumed in order by the dialogs the command opens. */
-interface Script { quickPicks: string[]; inputs: string[]; dialogs: string[] }
+interface Script {
+  quickPicks: string[];
+  inputs: string[];
+  dialogs: string[];
+  /** Filled with each quick pick's item labels, in order. */
+  seen?: string[][];
+}
 
 function installDialogs(s: Script): void {
   const w = vscodeMock.window as unknown as Record<string, unknown>;
   w.showQuickPick = (items: Array<string | { label: string }>) => {
+    s.seen?.push(items.map((i) => (typeof i === 'string' ? i : i.label)));
     const want = s.quickPicks.shift();
     return Promise.resolve(items.find((i) => (typeof i === 'string' ? i : i.label) === want));
   };
@@ -84,7 +91,7 @@ async function runCommandWith(config: Record<string, unknown>, id: string, scrip
 }
 
 test('Train builds a valid `reclf train` command line', async () => {
-  const argv = await runCommand('reclf.train', { quickPicks: ['gloria'], inputs: ['my-run'], dialogs: [dataDir] });
+  const argv = await runCommand('reclf.train', { quickPicks: ['gloria', '(defaults)'], inputs: ['my-run'], dialogs: [dataDir] });
   const { name, parsed } = engineParse(argv);
   assert.equal(name, 'train');
   assert.deepEqual(
@@ -97,6 +104,19 @@ test('Train from a right-clicked *.reclf.json passes it as --config', async () =
   const cfg = path.join(tmp, 'small.reclf.json');
   const argv = await runCommand('reclf.train', { quickPicks: ['reclf'], inputs: ['cfg-run'], dialogs: [dataDir] }, Uri.file(cfg));
   assert.equal(engineParse(argv).parsed.flags.config, cfg);
+});
+
+test('Train offers the presets that can train the chosen method and passes the pick as --preset', async () => {
+  const seen: string[][] = [];
+  const argv = await runCommand('reclf.train', { quickPicks: ['reclf', 'preset: grounding'], inputs: ['preset-run'], dialogs: [dataDir], seen });
+  assert.equal(engineParse(argv).parsed.flags.preset, 'grounding');
+  assert.equal(engineParse(argv).parsed.flags.config, undefined);
+  assert.deepEqual(seen[1], ['preset: grounding', 'preset: paper', '(defaults)']);
+  // The grounding preset sets RECLF's fields: GLoRIA is offered the method-free preset only.
+  const seenGloria: string[][] = [];
+  const other = await runCommand('reclf.train', { quickPicks: ['gloria', '(defaults)'], inputs: ['g-run'], dialogs: [dataDir], seen: seenGloria });
+  assert.deepEqual(seenGloria[1], ['preset: paper', '(defaults)']);
+  assert.equal(engineParse(other).parsed.flags.preset, undefined);
 });
 
 test('Resume Run builds `reclf train --resume` on the run folder', async () => {
@@ -213,7 +233,7 @@ test('Explain on a dataset report takes its image from the manifest (no image di
 
 test('reclf.defaultBackend reaches the engine as --backend (train, resume, eval, ablate); auto leaves the config\'s', async () => {
   const webgpu = { defaultBackend: 'webgpu' };
-  const train = engineParse(await runCommandWith(webgpu, 'reclf.train', { quickPicks: ['mlip-no-div'], inputs: ['gpu-run'], dialogs: [dataDir] }));
+  const train = engineParse(await runCommandWith(webgpu, 'reclf.train', { quickPicks: ['mlip-no-div', '(defaults)'], inputs: ['gpu-run'], dialogs: [dataDir] }));
   assert.equal(train.parsed.flags.backend, 'webgpu');
   assert.equal(train.parsed.flags.method, 'mlip-no-div');
   const resume = engineParse(await runCommandWith(webgpu, 'reclf.resume', { quickPicks: ['r1'], inputs: [], dialogs: [dataDir] }));
@@ -225,10 +245,10 @@ test('reclf.defaultBackend reaches the engine as --backend (train, resume, eval,
   assert.equal(ab.parsed.flags.backend, 'webgpu');
   // auto (or no setting): no --backend, so a --config file's `backend` (or the resumed run's) applies
   for (const config of [{ defaultBackend: 'auto' }, {}]) {
-    const argv = await runCommandWith(config, 'reclf.train', { quickPicks: ['reclf'], inputs: ['auto-run'], dialogs: [dataDir] });
+    const argv = await runCommandWith(config, 'reclf.train', { quickPicks: ['reclf', '(defaults)'], inputs: ['auto-run'], dialogs: [dataDir] });
     assert.ok(!argv.includes('--backend'), JSON.stringify(argv));
     assert.equal(engineParse(argv).parsed.flags.backend, undefined);
   }
   // a value that is not a backend falls back to auto
-  assert.ok(!(await runCommandWith({ defaultBackend: 'cuda' }, 'reclf.train', { quickPicks: ['reclf'], inputs: ['x'], dialogs: [dataDir] })).includes('--backend'));
+  assert.ok(!(await runCommandWith({ defaultBackend: 'cuda' }, 'reclf.train', { quickPicks: ['reclf', '(defaults)'], inputs: ['x'], dialogs: [dataDir] })).includes('--backend'));
 });

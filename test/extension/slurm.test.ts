@@ -143,7 +143,7 @@ test('Train on Slurm submits (no --wait) and says the tree follows it; locally n
   mock.reset();
   mock.config = { runsFolder: runsDir, defaultBackend: 'cpu', 'slurm.binDir': bin };
   const asked: Asked[] = [];
-  installDialogs(['reclf', SLURM_CLUSTER], asked);
+  installDialogs(['reclf', '(defaults)', SLURM_CLUSTER], asked);
   const started: RunRequest[] = [];
   registerCommands(services(started, []));
   await mock.commands.get('reclf.train')!();

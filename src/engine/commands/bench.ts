@@ -102,11 +102,7 @@ function benchRunConfigs(methods: string[] | undefined, configFile: string | und
 
 function parsePresets(v: string[] | undefined): string[] {
   const presets = v && v.length ? [...new Set(v)] : ['default'];
-  for (const p of presets) {
-    if (!(TRAIN_BENCH_PRESETS as readonly string[]).includes(p)) {
-      throw new ConfigError(`--preset: unknown preset '${p}' (choose ${TRAIN_BENCH_PRESETS.join(', ')})`, 'preset');
-    }
-  }
+  presets.forEach(presetOverride);
   return presets;
 }
 

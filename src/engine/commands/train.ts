@@ -13,6 +13,8 @@ import { engineVersion } from '../events';
 import { METHOD_NAMES } from '../../core/align/registry';
 import { BACKEND_CHOICES } from '../../protocol/backends';
 import { readConfigFile } from '../run-config-file';
+import { checkPresetMethod, withPreset } from '../../core/train/presets';
+import { PRESET_NAMES, PRESETS } from '../../protocol/presets';
 import { executorOf, resolveSlurmOptions, SLURM_FLAGS } from '../slurm/config';
 import { argvWithoutExecutor, submitRun } from '../slurm/run-executor';
 import { gpuPlacement } from '../slurm/gpu-placement';
@@ -21,11 +23,15 @@ export const trainCommand: Command = {
   spec: {
     name: 'train',
     summary: 'Pretrain image-report alignment (RECLF, MLIP, GLoRIA, MGCA, ConVIRT) on a dataset folder',
-    usage: 'reclf train --data DIR --method NAME --out RUN [--config FILE.reclf.json] [--resume] [--epochs N] [--max-steps N] [--backend NAME] [--seed S]',
+    usage: 'reclf train --data DIR --method NAME --out RUN [--preset NAME] [--config FILE.reclf.json] [--resume] [--epochs N] [--max-steps N] [--backend NAME] [--seed S]',
     flags: {
       data: { type: 'string', description: 'Dataset folder with manifest.jsonl', required: true, value: 'DIR' },
       method: { type: 'string', description: `Alignment method: ${METHOD_NAMES.join(', ')} (default: the config's, else reclf)`, value: 'NAME' },
       out: { type: 'string', description: 'Run folder (config.json, events.jsonl, checkpoints/)', required: true, value: 'RUN' },
+      preset: {
+        type: 'string', value: 'NAME',
+        description: `Start from a named config instead of the defaults; --config and flags refine it (${PRESET_NAMES.map((p) => `${p}: ${PRESETS[p].help}`).join('; ')})`,
+      },
       config: { type: 'string', description: 'JSON config (data, text, model, method, train groups); flags override it', value: 'FILE' },
       resume: { type: 'boolean', description: "Continue the run in --out from its last checkpoint, with the run's config.json" },
       epochs: { type: 'number', description: 'Override train.epochs', value: 'N' },
@@ -141,12 +147,19 @@ function initPath(p: string | undefined): string | undefined {
 function loadConfig(f: Record<string, unknown>, out: string, resume: boolean): RunConfig {
   const runConfig = path.join(out, CONFIG_FILE);
   const file = str(f as never, 'config');
+  const preset = str(f as never, 'preset');
+  // A resumed run trains on with its recorded config; a preset there would change it midway.
+  if (resume && preset !== undefined) throw new UsageError('--preset starts a new run; --resume continues with the config the run recorded');
   let raw: Record<string, unknown>;
   if (resume && !file) {
     if (!fs.existsSync(runConfig)) throw new UsageError(`--resume: ${out} has no ${CONFIG_FILE}; is it a run folder?`);
     raw = readConfigFile(runConfig);
   } else {
     raw = file ? readConfigFile(file) : {};
+  }
+  if (preset !== undefined) {
+    checkPresetMethod(preset, str(f as never, 'method') ?? ((raw.method as Record<string, unknown> | undefined)?.name as string | undefined));
+    raw = withPreset(preset, raw);
   }
   // A run's config.json (resumed, or given as --config) also records its provenance: not config.
   raw = splitProvenance(raw).config as Record<string, unknown>;
