@@ -1,5 +1,6 @@
 // `npm run demo`: the main job on the embedded default, end to end:
-// synthetic data -> pretrain RECLF (default CPU config) -> print validation retrieval.
+// synthetic data -> pretrain RECLF (the `grounding` preset, as the bundled model; RECLF_DEMO_PRESET
+// names another) -> print validation retrieval.
 // Later stages (eval, export, explain) join as they land. Work goes to ./demo/ (git-ignored).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ const run = path.join(work, 'runs', 'reclf');
 const n = Number(process.env.RECLF_DEMO_N ?? 1000);
 // Budget for the 10-minute demo on a 2-core CPU: 12 epochs of the 800 training studies.
 const epochs = process.env.RECLF_DEMO_EPOCHS ?? '12';
+const preset = process.env.RECLF_DEMO_PRESET ?? 'grounding';
 const started = Date.now();
 
 function reclf(args, { capture = false } = {}) {
@@ -29,13 +31,13 @@ function reclf(args, { capture = false } = {}) {
 
 fs.rmSync(work, { recursive: true, force: true });
 reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
-const events = reclf(['train', '--data', data, '--method', 'reclf', '--out', run, '--seed', '0', '--epochs', epochs], { capture: true })
+const events = reclf(['train', '--data', data, '--method', 'reclf', '--preset', preset, '--out', run, '--seed', '0', '--epochs', epochs], { capture: true })
   .split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const finished = events.find((e) => e.type === 'run_finished');
 const v = finished?.summary?.validation;
 console.log('\nRECLF Studio demo');
 console.log(`  dataset   ${path.relative(root, data)} (${n} synthetic studies)`);
-console.log(`  run       ${path.relative(root, run)} (${finished?.summary?.step} steps, status ${finished?.status})`);
+console.log(`  run       ${path.relative(root, run)} (RECLF, preset ${preset}, ${finished?.summary?.step} steps, status ${finished?.status})`);
 if (v) {
   const chance = 100 / v.batch;
   console.log(`  validation in-batch retrieval (batches of ${v.batch.toFixed(0)}, chance acc@1 = ${chance.toFixed(1)}%):`);

@@ -44,10 +44,10 @@ export const CONFIG_PRESETS = {
   paper: PAPER_PRESET,
 } as const satisfies Record<PresetName, object>;
 
-/** The partial config a preset stands for; `flag` names the option in the error. */
-export function presetConfig(name: string, flag = '--preset'): Record<string, unknown> {
+/** The partial config a preset stands for (a copy: callers may merge into it). */
+export function presetConfig(name: string): Record<string, unknown> {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) {
-    throw new ConfigError(`${flag}: unknown preset '${name}' (choose ${PRESET_NAMES.join(', ')})`, 'preset');
+    throw new ConfigError(`--preset: unknown preset '${name}' (choose ${PRESET_NAMES.join(', ')})`, 'preset');
   }
   return structuredClone(CONFIG_PRESETS[name as PresetName]) as Record<string, unknown>;
 }
