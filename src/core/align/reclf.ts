@@ -15,8 +15,8 @@ import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
 import { defaultKnowledgeBase } from '../knowledge/kb';
 import { mixSeed, Rng } from '../rng';
-import { textSwapPlan, withinReportSwapPlan, type SwapKind, type SwapPlan } from './mlip/text-swap';
-import { selectRows } from './mlip/select';
+import { textSwapPlan, withinReportSwapPlan, type SwapKind, type SwapPlan } from './text-swap';
+import { selectRows } from './select';
 
 export interface ReclfParams {
   wm?: tf.Tensor2D;

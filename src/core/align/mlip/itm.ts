@@ -8,7 +8,7 @@ import type { ParamStore } from '../../models/params';
 import type { Rng } from '../../rng';
 import { l2norm, matmul, noGrad } from '../../models/ops';
 import { pairedAttention } from '../local-attention';
-import { selectRows, type RowIndex } from './select';
+import { selectRows, type RowIndex } from '../select';
 import { cosineMatrix } from '../global-infonce';
 
 export interface ItmHead {

@@ -20,8 +20,8 @@ import { emaUpdate, residualProject, stochasticView } from './divergence';
 import { knowledgeAttention, selectLinkedTokens, slotEntityEmbeddings, tokenKnowledgeLoss } from './token-knowledge-patch';
 import { categoryLoss, categoryMeansOnDevice, findingCategories, knowledgeTargets } from './category-contrast';
 import { createItmHead, itmLogits, itmLoss, pairFeatures, sampleNegativesOnDevice } from './itm';
-import { textSwapPlan, type SwapKind } from './text-swap';
-import { selectRows } from './select';
+import { textSwapPlan, type SwapKind } from '../text-swap';
+import { selectRows } from '../select';
 
 export const MLIP_PREFIX = 'align.mlip';
 

@@ -6,7 +6,7 @@
 // negatives: "effusion" in two reports is the same knowledge, not a contrast.
 import * as tf from '@tensorflow/tfjs-core';
 import { bmm, l2norm, maskedSoftmax } from '../../models/ops';
-import { selectRows } from './select';
+import { selectRows } from '../select';
 
 export interface KnowledgeAttention {
   /** Entity -> patch attention of every word slot [B, N, M] (meaningful on linked slots only). */

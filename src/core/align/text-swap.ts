@@ -1,8 +1,9 @@
-// MLIP text-swap negatives [design, METHODS.md section 5]: a report whose finding (or location)
-// words are replaced by another report's finding (location) words no longer describes its image
+// Text-swap negatives (MLIP's [design, METHODS.md section 5] and RECLF's location swap): a report
+// whose finding (or location) words are replaced by another report's finding (location) words, or
+// whose location words are permuted among its own findings, no longer describes its image
 // ("right effusion" -> "right pneumothorax", "left base" -> "right apex"). The swap operates on
 // word features: the swapped report reads those slots from the partner report's slots.
-import type { Rng } from '../../rng';
+import type { Rng } from '../rng';
 
 export type SwapKind = 'finding' | 'location';
 const KINDS: readonly SwapKind[] = ['finding', 'location'];

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { textSwapPlan, withinReportSwapPlan, type SwapKind } from '../../../../src/core/align/mlip/text-swap';
-import { Rng } from '../../../../src/core/rng';
+import { textSwapPlan, withinReportSwapPlan, type SwapKind } from '../../../src/core/align/text-swap';
+import { Rng } from '../../../src/core/rng';
 
 // Entity rows: 0, 1 findings; 5, 6 locations; 9 a modifier.
 const kindOf = (row: number): SwapKind | null => (row <= 1 ? 'finding' : row === 5 || row === 6 ? 'location' : null);

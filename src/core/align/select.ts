@@ -1,7 +1,7 @@
 // Row selection by a host index list as a one-hot matmul instead of tf.gather: gather's gradient
 // needs UnsortedSegmentSum, which the wasm backend does not register.
 import * as tf from '@tensorflow/tfjs-core';
-import { matmul } from '../../models/ops';
+import { matmul } from '../models/ops';
 
 /** Row indices: a host list, or an int32 tensor computed on the device (no read-back). */
 export type RowIndex = ArrayLike<number> | tf.Tensor1D;
