@@ -128,6 +128,8 @@ def load(model, w):
     set_head(model.img_global, w, "img_encoder.global_embed")
     set_head(model.txt_local, w, "text_encoder.local_embed")
     set_head(model.txt_global, w, "text_encoder.global_embed")
+    if model.region_pos is not None:
+        model.region_pos.copy_(w.take("img_encoder.local_position", model.region_pos.shape))
     left = w.unused()
     if left:
         raise ValueError(f"initializers the mirror does not use: {', '.join(left[:5])}{' ...' if len(left) > 5 else ''}")
@@ -135,7 +137,7 @@ def load(model, w):
 
 def encode_image(model, pixels):
     local, glob = model.image(pixels, False)
-    return {"image_embedding": tt.l2norm(model.img_global(glob, False)), "region_features": model.img_local(local, False)}
+    return {"image_embedding": tt.l2norm(model.img_global(glob, False)), "region_features": model.regions(local, False)}
 
 
 def encode_text(model, ids, mask, word_ids, n):

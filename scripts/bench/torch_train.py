@@ -160,7 +160,13 @@ class CnnSmall(nn.Module):
         for si, w in enumerate(widths):
             self.downs.append(ConvBn(2, widths[si - 1], w, 2, 0) if si > 0 else nn.Identity())
             self.stages.append(nn.ModuleList(nn.ModuleList([ConvBn(3, w, w, 1, 1), ConvBn(3, w, w, 1, 1)]) for _ in range(blocks[si])))
-        self.local_dim, self.global_dim = widths[2], widths[3]
+        # cnn-small.ts: regions from stage localStage (1-3), averaged 2x2 down to stage 3's grid
+        # unless localPooling is false.
+        self.local_stage = cfg.get("localStage", 3)
+        self.local_pooling = cfg.get("localPooling", True)
+        self.local_dim, self.global_dim = widths[self.local_stage - 1], widths[3]
+        n = cfg["imageSize"] // 4 // 2 ** ((3 if self.local_pooling else self.local_stage) - 1)
+        self.regions = n * n
 
     def forward(self, x, training):
         h = F.relu(self.stem(x, training))
@@ -170,8 +176,11 @@ class CnnSmall(nn.Module):
                 h = F.relu(down(h, training))
             for a, b in blocks:
                 h = F.relu(h + b(F.relu(a(h, training)), training))
-            if si == 2:
+            if si == self.local_stage - 1:
                 local = h
+        if self.local_pooling:
+            for _ in range(self.local_stage, 3):
+                local = F.avg_pool2d(local, 2)
         return local.flatten(2).transpose(1, 2), h.mean((2, 3))
 
 
@@ -286,15 +295,20 @@ class Bert(nn.Module):
         drop = (lambda x: F.dropout(x, p, True)) if p > 0 else (lambda x: x)
         h = drop(self.emb_norm(self.word[ids] + self.pos[:t] + self.type_emb[0:1]))
         cls_att = None
+        # bert.ts localTokens: the hidden states of layer localLayer (0 = the embeddings) feed the words.
+        local_at = self.cfg.get("localLayer", len(self.layers))
+        local = h
         for li, l in enumerate(self.layers):
             out, probs = multi_head_attention(l.q(h), l.k(h), l.v(h), self.cfg["heads"], mask, drop if p > 0 else None)
             if li == len(self.layers) - 1:
                 cls_att = probs[:, :, 0, :].mean(1)
             a = l.attn_norm(drop(l.o(out)) + h)
             h = l.out_norm(drop(l.out(gelu(l.inter(a)))) + a)
+            if li + 1 == local_at:
+                local = h
         if cls_att is None:
             cls_att = mask / mask.sum(1, keepdim=True)
-        return h, h[:, 0], cls_att
+        return local, h[:, 0], cls_att
 
 
 class Head(nn.Module):
@@ -322,13 +336,23 @@ class DualEncoder(nn.Module):
         self.img_local = Head(self.image.local_dim, hidden, d)
         self.txt_global = Head(mcfg["text"]["hidden"], hidden, d)
         self.txt_local = Head(mcfg["text"]["hidden"], hidden, d)
+        # dual-encoder.ts: a learned embedding per grid cell added to the regions (model.regionPositions).
+        self.region_pos = None
+        if mcfg.get("regionPositions"):
+            if not hasattr(self.image, "regions"):
+                raise ValueError("regionPositions: the mirror has region positions for cnn-small only")
+            self.region_pos = nn.Parameter(torch.randn(self.image.regions, d) * 0.1)
+
+    def regions(self, local, training):
+        r = self.img_local(local, training)
+        return r + self.region_pos if self.region_pos is not None else r
 
     def forward(self, pixels, ids, mask, assign, word_mask, training):
         local, glob = self.image(pixels, training)
         tokens, cls, cls_att = self.text(ids, mask, training)
         words = assign @ tokens  # pieces summed into words, as one batched matmul (word-pooling.ts)
         return {
-            "regions": self.img_local(local, training),
+            "regions": self.regions(local, training),
             "imageGlobal": self.img_global(glob, training),
             "words": self.txt_local(words, training, word_mask.reshape(-1)),
             "wordMask": word_mask,

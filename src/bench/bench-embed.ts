@@ -15,6 +15,7 @@ import { encodeModel, type ModelProto, type NodeProto, type TensorProto } from '
 import { decodeModel } from '../core/export/onnx-decode';
 import { readExplainMeta, tokenizerFor } from '../core/explain/explain';
 import { generateStudy } from '../core/data/synth/generate';
+import { REGION_POSITION_PARAM } from '../core/models/dual-encoder';
 import { benchScriptPath, TORCH_MISSING, TORCH_PYTHON, torchAvailable } from './bench-ops';
 
 /** The model cut down to what `outputs` need: nodes, initializers and graph inputs (nodes are topologically sorted). */
@@ -50,8 +51,9 @@ export const TEXT_OUTPUTS = ['text_embedding', 'word_features'] as const;
 export interface TorchEmbedConfig {
   projDim: number;
   headHidden: number;
-  image: { name: 'cnn-small'; imageSize: number; widths: number[]; blocks: number[] };
-  text: { hidden: number; intermediate: number; layers: number; heads: number; vocabSize: number; maxLength: number; dropout: number };
+  image: { name: 'cnn-small'; imageSize: number; widths: number[]; blocks: number[]; localStage: number; localPooling: boolean };
+  text: { hidden: number; intermediate: number; layers: number; heads: number; vocabSize: number; maxLength: number; dropout: number; localLayer: number };
+  regionPositions: boolean;
 }
 
 function floats(t: TensorProto): Float32Array {
@@ -98,16 +100,32 @@ export function torchEmbedConfig(model: ModelProto, file: string): TorchEmbedCon
   if (widths.length !== 4 || layers === 0 || heads === 0) {
     throw new DataError(`${file}: cannot read the cnn-small/BERT architecture from the graph (stages ${widths.length}, layers ${layers}, heads ${heads})`, file);
   }
+  // Regions: the stage whose width the local head takes, on that stage's grid or pooled to stage 3's.
+  const localIn = shape('img_encoder.local_embed.head.0.weight')[0];
+  const localStage = widths.indexOf(localIn) + 1;
+  if (localStage === 0 || widths.lastIndexOf(localIn) !== localStage - 1) {
+    throw new DataError(`${file}: cannot tell which cnn-small stage feeds the regions (local head input ${localIn}, stage widths ${widths.join(', ')})`, file);
+  }
+  const imageSize = Number(model.metadata.image_size);
+  const grid = JSON.parse(model.metadata.grid ?? '[0, 0]') as number[];
+  const stageGrid = (st: number): number => Math.floor(Math.floor(imageSize / 4) / 2 ** (st - 1));
+  const localPooling = grid[0] === stageGrid(3);
+  if (!localPooling && grid[0] !== stageGrid(localStage)) {
+    throw new DataError(`${file}: region grid ${grid.join('x')} is neither stage ${localStage}'s nor stage 3's`, file, 'grid');
+  }
+  const wordLayer = model.metadata.word_layer === undefined ? layers : Number(model.metadata.word_layer);
   return {
     projDim: shape('img_encoder.global_embed.head.3.weight')[1],
     headHidden: shape('img_encoder.global_embed.head.0.weight')[1],
-    image: { name: 'cnn-small', imageSize: Number(model.metadata.image_size), widths, blocks },
+    image: { name: 'cnn-small', imageSize, widths, blocks, localStage, localPooling },
     text: {
       hidden, layers, heads, vocabSize,
       intermediate: shape('text_encoder.model.encoder.layer.0.intermediate.dense.weight')[1],
       maxLength: shape('text_encoder.model.embeddings.position_embeddings.weight')[0],
       dropout: 0,
+      localLayer: wordLayer,
     },
+    regionPositions: init.has(REGION_POSITION_PARAM),
   };
 }
 

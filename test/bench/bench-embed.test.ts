@@ -78,6 +78,12 @@ test('torchEmbedConfig reads the bundled model\'s architecture from its weights 
   assert.equal(cfg.text.layers, 2);
   assert.equal(cfg.text.maxLength, 64);
   assert.equal(cfg.text.hidden % cfg.text.heads, 0);
+  // build:model trains the grounding preset: regions from stage 2 pooled to the 8x8 grid, with
+  // positions; word features from the embedding layer (the metadata's word_layer).
+  assert.deepEqual(
+    { stage: cfg.image.localStage, pooling: cfg.image.localPooling, positions: cfg.regionPositions, wordLayer: cfg.text.localLayer },
+    { stage: 2, pooling: true, positions: true, wordLayer: 0 },
+  );
   const img = pruneModel(m, IMAGE_OUTPUTS);
   assert.deepEqual(img.graph.inputs.map((i) => i.name), ['pixel_values']);
   assert.ok(img.graph.initializers.every((t) => !t.name.startsWith('text_encoder.')));

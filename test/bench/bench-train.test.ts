@@ -218,6 +218,8 @@ test('the PyTorch mirror has exactly the TS model\'s parameters and BatchNorm bu
     tiny('reclf', { reading: 'within' }),
     tiny('reclf', { irm: 'lse', srm: false }),
     tiny('gloria'),
+    // The grounding preset's model switches: stage-2 regions pooled to stage 3's grid, a learned position per cell, embedding-level words.
+    tiny('gloria', {}, { ...TINY_MODEL, image: { ...TINY_MODEL.image, localStage: 2 }, regionPositions: true, text: { ...TINY_MODEL.text, localLayer: 0 } }),
     tiny('mgca', { prototypes: 10 }),
     tiny('convirt'),
     tiny('convirt', {}, { ...TINY_MODEL, image: { name: 'vit-tiny', imageSize: 32, patchSize: 8, depth: 1 } }),

@@ -33,6 +33,8 @@ export interface ModelMetadata {
   max_length: number;
   proj_dim: number;
   image_encoder: string;
+  /** Text-encoder layer whose hidden states feed the word features (0 = the embeddings); absent in older exports (= the last). */
+  word_layer?: number;
   /** Optional inputs beyond the contract's that this graph declares (MLIP: entity_ids). */
   extra_inputs?: string[];
   /** Version of the knowledge base whose entity rows entity_ids index (with entity_ids only). */
@@ -113,6 +115,7 @@ export function exportModel(input: ExportInput): ExportedModel {
     max_length: cfg.text.maxLength,
     proj_dim: d,
     image_encoder: cfg.image.name,
+    word_layer: cfg.text.localLayer ?? cfg.text.layers,
     ...(ex.extraInputs ? { extra_inputs: ex.extraInputs } : {}),
     ...(ex.extraInputs?.includes(ENTITY_IDS_INPUT) ? { knowledge_base: defaultKnowledgeBase().version } : {}),
     ...(input.imageDistribution ? { image_distribution: input.imageDistribution } : {}),
