@@ -106,14 +106,16 @@ export function torchEmbedConfig(model: ModelProto, file: string): TorchEmbedCon
   if (localStage === 0 || widths.lastIndexOf(localIn) !== localStage - 1) {
     throw new DataError(`${file}: cannot tell which cnn-small stage feeds the regions (local head input ${localIn}, stage widths ${widths.join(', ')})`, file);
   }
-  const imageSize = Number(model.metadata.image_size);
-  const grid = JSON.parse(model.metadata.grid ?? '[0, 0]') as number[];
+  const { imageSize, grid } = readExplainMeta(model.metadata, file);
   const stageGrid = (st: number): number => Math.floor(Math.floor(imageSize / 4) / 2 ** (st - 1));
   const localPooling = grid[0] === stageGrid(3);
   if (!localPooling && grid[0] !== stageGrid(localStage)) {
     throw new DataError(`${file}: region grid ${grid.join('x')} is neither stage ${localStage}'s nor stage 3's`, file, 'grid');
   }
   const wordLayer = model.metadata.word_layer === undefined ? layers : Number(model.metadata.word_layer);
+  if (!Number.isInteger(wordLayer) || wordLayer < 0 || wordLayer > layers) {
+    throw new DataError(`${file}: ONNX metadata 'word_layer' must be a layer from 0 to ${layers}, got ${model.metadata.word_layer}`, file, 'word_layer');
+  }
   return {
     projDim: shape('img_encoder.global_embed.head.3.weight')[1],
     headHidden: shape('img_encoder.global_embed.head.0.weight')[1],

@@ -84,6 +84,9 @@ test('torchEmbedConfig reads the bundled model\'s architecture from its weights 
     { stage: cfg.image.localStage, pooling: cfg.image.localPooling, positions: cfg.regionPositions, wordLayer: cfg.text.localLayer },
     { stage: 2, pooling: true, positions: true, wordLayer: 0 },
   );
+  const bad = decodeModel(fs.readFileSync(MODEL));
+  bad.metadata.word_layer = '7';
+  assert.throws(() => torchEmbedConfig(bad, MODEL), /'word_layer' must be a layer from 0 to 2, got 7/);
   const img = pruneModel(m, IMAGE_OUTPUTS);
   assert.deepEqual(img.graph.inputs.map((i) => i.name), ['pixel_values']);
   assert.ok(img.graph.initializers.every((t) => !t.name.startsWith('text_encoder.')));
