@@ -166,7 +166,7 @@ class CnnSmall(nn.Module):
         self.local_pooling = cfg.get("localPooling", True)
         self.local_dim, self.global_dim = widths[self.local_stage - 1], widths[3]
         n = cfg["imageSize"] // 4 // 2 ** ((3 if self.local_pooling else self.local_stage) - 1)
-        self.regions = n * n
+        self.region_count = n * n
 
     def forward(self, x, training):
         h = F.relu(self.stem(x, training))
@@ -339,9 +339,9 @@ class DualEncoder(nn.Module):
         # dual-encoder.ts: a learned embedding per grid cell added to the regions (model.regionPositions).
         self.region_pos = None
         if mcfg.get("regionPositions"):
-            if not hasattr(self.image, "regions"):
+            if not hasattr(self.image, "region_count"):
                 raise ValueError("regionPositions: the mirror has region positions for cnn-small only")
-            self.region_pos = nn.Parameter(torch.randn(self.image.regions, d) * 0.1)
+            self.region_pos = nn.Parameter(torch.randn(self.image.region_count, d) * 0.1)
 
     def regions(self, local, training):
         r = self.img_local(local, training)

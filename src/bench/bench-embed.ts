@@ -16,6 +16,7 @@ import { decodeModel } from '../core/export/onnx-decode';
 import { readExplainMeta, tokenizerFor } from '../core/explain/explain';
 import { generateStudy } from '../core/data/synth/generate';
 import { REGION_POSITION_PARAM } from '../core/models/dual-encoder';
+import { cnnSmallShape } from '../core/models/cnn-small';
 import { benchScriptPath, TORCH_MISSING, TORCH_PYTHON, torchAvailable } from './bench-ops';
 
 /** The model cut down to what `outputs` need: nodes, initializers and graph inputs (nodes are topologically sorted). */
@@ -107,9 +108,9 @@ export function torchEmbedConfig(model: ModelProto, file: string): TorchEmbedCon
     throw new DataError(`${file}: cannot tell which cnn-small stage feeds the regions (local head input ${localIn}, stage widths ${widths.join(', ')})`, file);
   }
   const { imageSize, grid } = readExplainMeta(model.metadata, file);
-  const stageGrid = (st: number): number => Math.floor(Math.floor(imageSize / 4) / 2 ** (st - 1));
-  const localPooling = grid[0] === stageGrid(3);
-  if (!localPooling && grid[0] !== stageGrid(localStage)) {
+  const gridOf = (localPooling: boolean): number => cnnSmallShape({ name: 'cnn-small', imageSize, widths, blocks, localStage, localPooling }).grid[0];
+  const localPooling = grid[0] === gridOf(true);
+  if (!localPooling && grid[0] !== gridOf(false)) {
     throw new DataError(`${file}: region grid ${grid.join('x')} is neither stage ${localStage}'s nor stage 3's`, file, 'grid');
   }
   const wordLayer = model.metadata.word_layer === undefined ? layers : Number(model.metadata.word_layer);
