@@ -2,6 +2,7 @@
 // pair of a batch, shared by gloria, reclf and the explanations of the other methods.
 import * as tf from '@tensorflow/tfjs-core';
 import { bmm, l2norm, maskedSoftmax, matmul } from '../models/ops';
+import { spatialPrior } from './srm';
 
 export interface LocalAttention {
   /** Word -> region attention, rows sum to 1 over regions: [B, N, M] (paired) or [Bi, Bt, N, M] (cross). */
@@ -13,10 +14,13 @@ export interface LocalAttention {
 /**
  * GLoRIA attention for matched pairs (image b with report b). s_ij = e_i . v_j on the raw
  * projected features; softmax over the REAL words of each region first (GLoRIA normalises over
- * words, then sharpens over regions), then softmax over regions of gamma1 * that.
+ * words, then sharpens over regions), then softmax over regions of gamma1 * that. With a
+ * relation [B, N, N] (SRM's 'spatial' stage) each word's attention is weighted by where its
+ * related words look (srm.ts's spatialPrior) before the context is formed.
  */
 export function pairedAttention(
   words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, context: ContextMode = 'attended', kind: AttentionKind = 'gloria',
+  relation?: tf.Tensor3D,
 ): LocalAttention {
   const [b, n] = wordMask.shape;
   let a: tf.Tensor3D;
@@ -27,6 +31,7 @@ export function pairedAttention(
     const overWords = maskedSoftmax(s, wordMask.reshape([b, 1, n])); // [B, M, N]
     a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 1]), gamma1)) as tf.Tensor3D; // [B, N, M]
   }
+  if (relation) a = spatialPrior(a, relation);
   return { attention: a, context: bmm(a, contextRegions(regions, context)) };
 }
 
@@ -53,10 +58,12 @@ export function contextRegions(regions: tf.Tensor3D, mode: ContextMode): tf.Tens
 /**
  * The same attention for every (image i, report t) pair, as two large matmuls rather than a
  * loop over pairs: scores [Bi*M, Bt*N] in one matmul, contexts as a batched matmul over images.
- * Pair order is image-major: attention [Bi, Bt, N, M], context [Bi, Bt, N, D].
+ * Pair order is image-major: attention [Bi, Bt, N, M], context [Bi, Bt, N, D]. A relation
+ * [Bt, N, N] (report t's) applies srm.ts's spatialPrior to every image's attention.
  */
 export function crossAttention(
   words: tf.Tensor3D, regions: tf.Tensor3D, wordMask: tf.Tensor2D, gamma1: number, contextMode: ContextMode = 'attended', kind: AttentionKind = 'gloria',
+  relation?: tf.Tensor3D,
 ): LocalAttention {
   const [bt, n, d] = words.shape;
   const [bi, m] = regions.shape;
@@ -68,6 +75,10 @@ export function crossAttention(
     const s = matmul(regions.reshape([bi * m, d]) as tf.Tensor2D, words.reshape([bt * n, d]) as tf.Tensor2D, false, true);
     const overWords = maskedSoftmax(s.reshape([bi, m, bt, n]), wordMask.reshape([1, 1, bt, n]));
     a = tf.softmax(tf.mul(tf.transpose(overWords, [0, 2, 3, 1]), gamma1)); // [Bi, Bt, N, M]
+  }
+  if (relation) {
+    const rel = tf.broadcastTo(relation, [bi, bt, n, n]).reshape([bi * bt, n, n]) as tf.Tensor3D;
+    a = spatialPrior(a.reshape([bi * bt, n, m]) as tf.Tensor3D, rel).reshape([bi, bt, n, m]);
   }
   const context = bmm(a.reshape([bi, bt * n, m]) as tf.Tensor3D, contextRegions(regions, contextMode)).reshape([bi, bt, n, d]);
   return { attention: a, context };

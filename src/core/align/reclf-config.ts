@@ -26,12 +26,12 @@ export const RECLF_SPEC: MethodConfigSpec = {
   srmStage: {
     kind: 'enum',
     default: 'matching',
-    values: ['matching', 'query'],
-    doc: "where SRM reasons: between the local-matching vectors after attention, or between the report's word features before it (each word's attention query and score then carry its related words; the word itself is left out of its relation row)",
+    values: ['matching', 'query', 'spatial'],
+    doc: "where SRM reasons: between the local-matching vectors after attention, between the report's word features before it (each word's attention query and score then carry its related words; the word itself is left out of its relation row), or between the words' attention maps ('spatial': a relation learned from the word features, one round, multiplies each word's attention by its related words' attention)",
   },
   srmOffsets: {
     kind: 'int', default: 0, min: 0, max: 64,
-    doc: "srmStage 'query': a learned relation-logit bias per word offset within +-srmOffsets (farther words share the edge's), so SRM can learn how near a related word sits; 0 = none",
+    doc: "srmStage 'query' or 'spatial': a learned relation-logit bias per word offset within +-srmOffsets (farther words share the edge's), so SRM can learn how near a related word sits; 0 = none",
   },
   gammaR: pos(10, "relation 'attention': softmax sharpness over attention-map cosines"),
   irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
@@ -90,9 +90,14 @@ export interface ReclfConfig {
   /**
    * 'query': SRM reasons between the report's word features before attention, so a finding
    * word's query carries its location word into where it looks and how it scores; the relation
-   * is then worth learning only if it makes attention pick the right region. [design]
+   * is then worth learning only if it makes attention pick the right region. 'spatial': the
+   * relation, learned from the word features, carries where related words look: word i's
+   * attention becomes a_i * (sum_k E_ik a_k), normalised. Location words localise by position
+   * while finding words' own maps stay diffuse (measured on positions-cosine-lse), and the query
+   * stage's mixing erased the location words' own localisation; here a finding word borrows its
+   * location word's map without changing either word's features. [design]
    */
-  srmStage: 'matching' | 'query';
+  srmStage: 'matching' | 'query' | 'spatial';
   /**
    * Query stage: a bias per word offset on the relation logits. The embedding-level words know
    * their absolute position only, from which a bilinear query/key hardly learns "the location
@@ -149,6 +154,11 @@ export function needsMatchingVectors(cfg: ReclfConfig): boolean {
   return hasWordScores(cfg) || ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput !== 'words');
 }
 
+/** Whether SRM's relation is learned between the report's words before attention ('query' and 'spatial' stages). */
+export function srmOnWords(cfg: Pick<ReclfConfig, 'srmStage'>): boolean {
+  return cfg.srmStage === 'query' || cfg.srmStage === 'spatial';
+}
+
 /** Whether the score reads w_s^T m (of the aggregate or of each word). */
 export function hasWordScores(cfg: ReclfConfig): boolean {
   return cfg.score === 'linear' || cfg.score === 'weighted';
@@ -178,13 +188,13 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
   }
-  if (cfg.srmStage !== 'query' && (cfg.srmOffsets as number) > 0) {
-    throw new ConfigError(`${path}.srmOffsets: the per-offset bias is for srmStage 'query' (SRM between the report's words)`, `${path}.srmOffsets`);
+  if (!srmOnWords(r) && (cfg.srmOffsets as number) > 0) {
+    throw new ConfigError(`${path}.srmOffsets: the per-offset bias is for srmStage 'query' or 'spatial' (SRM's relation between the report's words)`, `${path}.srmOffsets`);
   }
-  if (cfg.srmStage === 'query') {
-    if (cfg.srm !== true) throw new ConfigError(`${path}.srmStage: 'query' is SRM's placement, but srm is false`, `${path}.srmStage`);
+  if (srmOnWords(r)) {
+    if (cfg.srm !== true) throw new ConfigError(`${path}.srmStage: '${cfg.srmStage}' is SRM's placement, but srm is false`, `${path}.srmStage`);
     if (cfg.relation === 'attention') {
-      throw new ConfigError(`${path}.relation: 'attention' needs the attention maps, which srmStage 'query' computes after SRM; use 'words'`, `${path}.relation`);
+      throw new ConfigError(`${path}.relation: srmStage '${cfg.srmStage}' learns its relation from the word features; 'attention' is for srmStage 'matching'`, `${path}.relation`);
     }
   } else if (cfg.srm === true && !needsMatchingVectors(r)) {
     // With a cosine score and no importance learned from them, nothing reads the local-matching vectors.

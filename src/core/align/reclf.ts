@@ -8,8 +8,8 @@ import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } fr
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
 import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
-import { hasWordScores, irmOnWords, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from './reclf-config';
-import { attentionRelation, createSrmParams, srmReason, type SrmRound, type SrmSource } from './srm';
+import { hasWordScores, irmOnWords, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, type ReclfConfig } from './reclf-config';
+import { attentionRelation, createRelationParams, createSrmParams, learnedRelation, srmReason, type RelationParams, type SrmRound, type SrmSource } from './srm';
 import { createIrmParams, irmImportance, type IrmMode, type IrmParams } from './irm';
 import { mgcaTokenLoss } from './mgca';
 import { l2norm, linear } from '../models/ops';
@@ -21,6 +21,8 @@ import { selectRows } from './select';
 export interface ReclfParams {
   wm?: tf.Tensor2D;
   srm?: SrmRound[];
+  /** srmStage 'spatial': the relation between the report's words (no feature update). */
+  spatial?: RelationParams;
   irm?: IrmParams;
   ws?: tf.Tensor2D;
   /** log of a multiplier of 1/localTau, learned when learnTemperature (starts at 0). */
@@ -31,10 +33,11 @@ export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfCon
   const p: ReclfParams = {};
   const d = cfg.mDim;
   if (cfg.srm && cfg.srmStage === 'query') p.srm = createSrmParams(params, prefix, dim, cfg.srmRounds, 'words', dim, cfg.srmOffsets);
+  if (cfg.srm && cfg.srmStage === 'spatial') p.spatial = createRelationParams(params, prefix, 0, 'words', dim, cfg.srmOffsets);
   if (needsMatchingVectors(cfg)) {
     const inDim = cfg.matching === 'concat' ? 3 * dim : dim;
     p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;
-    if (cfg.srm && cfg.srmStage !== 'query') p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
+    if (cfg.srm && !srmOnWords(cfg)) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
   }
   if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid' || cfg.irm === 'lse-prior') {
     p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm === 'sigmoid' ? 'sigmoid' : 'softmax');
@@ -78,7 +81,7 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
   let relation: tf.Tensor3D;
   if (p.wm) {
     m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
-    if (p.srm && cfg.srmStage !== 'query') {
+    if (p.srm && !srmOnWords(cfg)) {
       let source: SrmSource = { kind: 'matching' };
       if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs() };
       if (cfg.relation === 'attention') {
@@ -135,8 +138,14 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
 /**
  * The words that attend and score: the word features as they are, or, with srmStage 'query',
  * after SRM's rounds between the words of each report (relation [B, N, N], self left out).
+ * With srmStage 'spatial' the words stay as they are and `prior` is the relation that weighs
+ * each word's attention by its related words' (self left out).
  */
-export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): { words: tf.Tensor3D; relation?: tf.Tensor3D } {
+export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): { words: tf.Tensor3D; relation?: tf.Tensor3D; prior?: tf.Tensor3D } {
+  if (p.spatial) {
+    const relation = learnedRelation(words, wordMask, p.spatial, true);
+    return { words, relation, prior: relation };
+  }
   if (cfg.srmStage !== 'query' || !p.srm) return { words };
   const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true });
   return { words: r.m, relation: r.relation };
@@ -146,7 +155,7 @@ export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: Reclf
 export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams): ReclfScores {
   const [bt, n, d] = inputs.words.shape;
   const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
-  const { attention, context } = crossAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
+  const { attention, context } = crossAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention, q.prior);
   return reclfScores(q.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D, q.relation);
 }
 
@@ -154,7 +163,7 @@ export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'word
 export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, cfg: ReclfConfig, p: ReclfParams) {
   const [b, n, d] = inputs.words.shape;
   const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
-  const { attention, context } = pairedAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention);
+  const { attention, context } = pairedAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention, q.prior);
   const s = reclfScores(q.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D, q.relation);
   return {
     attention: attention as tf.Tensor3D,

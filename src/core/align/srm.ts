@@ -11,26 +11,37 @@ import { bmm, l2norm, linear, maskedSoftmax, matmul } from '../models/ops';
  */
 export type RelationSource = 'matching' | 'words' | 'attention';
 
-export interface SrmRound {
+/** A learned relation's parameters: query/key projections and an optional per-offset bias. */
+export interface RelationParams {
   /** Query/key projections of the relation's source (absent for 'attention'). */
   wq?: tf.Tensor2D;
   wk?: tf.Tensor2D;
-  wg: tf.Tensor2D;
   /** Learned relation-logit bias per word offset -K..K (offsets beyond K take the edge's) [2K+1]. */
   offsetBias?: tf.Tensor1D;
+}
+
+export interface SrmRound extends RelationParams {
+  wg: tf.Tensor2D;
+}
+
+/** Round r's relation parameters (`${prefix}srm.${r}.w_q` ...), none for 'attention'. */
+export function createRelationParams(params: ParamStore, prefix: string, r: number, source: RelationSource, sourceDim: number, offsets = 0): RelationParams {
+  const qkInit = { kind: 'xavier' as const, fanIn: sourceDim, fanOut: sourceDim };
+  return {
+    ...(source === 'attention' ? {} : {
+      wq: params.param(`${prefix}srm.${r}.w_q`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
+      wk: params.param(`${prefix}srm.${r}.w_k`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
+    }),
+    ...(offsets > 0 ? { offsetBias: params.param(`${prefix}srm.${r}.offset_bias`, [2 * offsets + 1], { kind: 'zeros' }) as tf.Tensor1D } : {}),
+  };
 }
 
 /** One parameter set per round, as SGRAF stacks separate GraphReasoning modules. */
 export function createSrmParams(params: ParamStore, prefix: string, dim: number, rounds: number, source: RelationSource = 'matching', sourceDim = dim, offsets = 0): SrmRound[] {
   const init = { kind: 'xavier' as const, fanIn: dim, fanOut: dim };
-  const qkInit = { kind: 'xavier' as const, fanIn: sourceDim, fanOut: sourceDim };
   return Array.from({ length: rounds }, (_, r) => ({
-    ...(source === 'attention' ? {} : {
-      wq: params.param(`${prefix}srm.${r}.w_q`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
-      wk: params.param(`${prefix}srm.${r}.w_k`, [sourceDim, sourceDim], qkInit) as tf.Tensor2D,
-    }),
+    ...createRelationParams(params, prefix, r, source, sourceDim, offsets),
     wg: params.param(`${prefix}srm.${r}.w_g`, [dim, dim], init) as tf.Tensor2D,
-    ...(offsets > 0 ? { offsetBias: params.param(`${prefix}srm.${r}.offset_bias`, [2 * offsets + 1], { kind: 'zeros' }) as tf.Tensor1D } : {}),
   }));
 }
 
@@ -79,25 +90,49 @@ export interface SrmSource {
  * (rows of padded words are still normalised; callers zero them).
  */
 export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRound[], source: SrmSource = { kind: 'matching' }): { m: tf.Tensor3D; relation: tf.Tensor3D } {
-  const [p, n] = m.shape;
-  const keyMask = source.othersOnly ? tf.mul(wordMask.reshape([p, 1, n]), tf.sub(1, tf.eye(n)).reshape([1, n, n])) : wordMask.reshape([p, 1, n]);
   let cur = m;
   let relation: tf.Tensor3D | null = null;
   for (const r of rounds) {
-    if (source.kind === 'attention') {
-      relation = source.x as tf.Tensor3D;
-    } else {
-      const x = source.kind === 'words' ? (source.x as tf.Tensor3D) : cur;
-      // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
-      const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
-      let logits = tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2]));
-      if (r.offsetBias) logits = tf.add(logits, offsetBiasMatrix(r.offsetBias, n));
-      relation = maskedSoftmax(logits, keyMask) as tf.Tensor3D;
-      // A report of one word has no other word: its row is zero rather than uniform over padding.
-      if (source.othersOnly) relation = tf.mul(relation, keyMask) as tf.Tensor3D;
-    }
+    relation = source.kind === 'attention'
+      ? source.x as tf.Tensor3D
+      : learnedRelation(source.kind === 'words' ? (source.x as tf.Tensor3D) : cur, wordMask, r, source.othersOnly ?? false);
     cur = tf.add(cur, tf.relu(linear(bmm(relation, cur), r.wg))) as tf.Tensor3D;
   }
   if (!relation) throw new Error('srmReason needs at least one round');
   return { m: cur, relation };
+}
+
+/**
+ * Relation over x [P, N, dx]: masked softmax of (X W_q)(X W_k)^T / sqrt(dx) (plus the offset
+ * bias) over the real words, or over the other real words when othersOnly.
+ */
+export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: RelationParams, othersOnly: boolean): tf.Tensor3D {
+  const [p, n] = wordMask.shape;
+  const keyMask = othersOnly ? tf.mul(wordMask.reshape([p, 1, n]), tf.sub(1, tf.eye(n)).reshape([1, n, n])) : wordMask.reshape([p, 1, n]);
+  // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
+  const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
+  let logits = tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2]));
+  if (r.offsetBias) logits = tf.add(logits, offsetBiasMatrix(r.offsetBias, n));
+  const relation = maskedSoftmax(logits, keyMask) as tf.Tensor3D;
+  // A report of one word has no other word: its row is zero rather than uniform over padding.
+  return othersOnly ? tf.mul(relation, keyMask) as tf.Tensor3D : relation;
+}
+
+/**
+ * Floor of the spatial prior, a tenth of uniform attention: a region that no related word looks
+ * at is damped, not erased, and a word with no related word keeps its own attention.
+ */
+export const SPATIAL_PRIOR_FLOOR = 0.1;
+
+/**
+ * srmStage 'spatial': each word's attention a_i [.., N, M] times the relation-weighted attention
+ * of its related words, sum_k E_ik a_k (relation [.., N, N], rows over the other words), plus a
+ * floor, renormalised over regions. A product of experts: the word's own evidence and where the
+ * words it relates to look.
+ */
+export function spatialPrior(attention: tf.Tensor3D, relation: tf.Tensor3D): tf.Tensor3D {
+  // floor * mean_j a_ij = floor / M: rows of attention sum to 1 (the export computes it alike).
+  const prior = tf.add(bmm(relation, attention), tf.mul(tf.mean(attention, -1, true), SPATIAL_PRIOR_FLOOR));
+  const a = tf.mul(attention, prior);
+  return tf.div(a, tf.sum(a, -1, true)) as tf.Tensor3D;
 }

@@ -3,8 +3,8 @@
 import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
-import { hasWordScores, lsePooling, needsMatchingVectors, toReclfConfig, type ReclfConfig } from '../align/reclf-config';
-import { offsetOneHot } from '../align/srm';
+import { hasWordScores, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, type ReclfConfig } from '../align/reclf-config';
+import { offsetOneHot, SPATIAL_PRIOR_FLOOR } from '../align/srm';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 
@@ -33,7 +33,7 @@ interface Dims {
   maxWords: number;
 }
 
-function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number, contextMode = 'attended', kind = 'gloria'): { attention: string; context: string } {
+function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number, contextMode = 'attended', kind = 'gloria', relation?: string): { attention: string; context: string } {
   let a: string;
   if (kind === 'cosine') {
     a = o.softmax(o.mulS(o.matmul(o.l2norm(x.words), o.transpose(o.l2norm(x.regions), [0, 2, 1])), gamma1));
@@ -41,6 +41,11 @@ function pairedAttention(o: OnnxOps, x: OnnxAlignInputs, gamma1: number, context
     const s = o.matmul(x.regions, o.transpose(x.words, [0, 2, 1])); // [B, M, N]
     const overWords = o.maskedSoftmax(s, o.unsqueeze(x.wordMask, [1]));
     a = o.softmax(o.mulS(o.transpose(overWords, [0, 2, 1]), gamma1));
+  }
+  if (relation) {
+    // srm.ts's spatialPrior: a_i * (sum_k E_ik a_k + floor * mean_j a_ij), renormalised over regions.
+    const w = o.mul(a, o.add(o.matmul(relation, a), o.mulS(o.meanAxes(a, [-1], true), SPATIAL_PRIOR_FLOOR)));
+    a = o.div(w, o.sumAxis(w, -1, true));
   }
   const regions = contextMode === 'centered' ? o.sub(x.regions, o.meanAxes(x.regions, [1], true)) : x.regions;
   return { attention: a, context: o.matmul(a, regions) };
@@ -148,6 +153,13 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
   };
   let e = x.words;
   let relation = '';
+  let prior: string | undefined;
+  if (cfg.srm && cfg.srmStage === 'spatial') {
+    // reclf.ts's queryWords: one relation between the words, self left out, weighing attention.
+    const others = o.mul(o.unsqueeze(mask, [1]), notSelf());
+    relation = o.mul(srmRound(e, 0, others, cfg.srmOffsets), others);
+    prior = relation;
+  }
   if (cfg.srm && cfg.srmStage === 'query') {
     // reclf.ts's queryWords: SRM between the words of the report, self left out, before attention.
     const others = o.mul(o.unsqueeze(mask, [1]), notSelf());
@@ -156,7 +168,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       e = o.add(e, o.relu(o.matmul(o.matmul(relation, e), o.p(`${pre}srm.${r}.w_g`))));
     }
   }
-  const { attention, context } = pairedAttention(o, { ...x, words: e }, cfg.gamma1, cfg.context, cfg.attention);
+  const { attention, context } = pairedAttention(o, { ...x, words: e }, cfg.gamma1, cfg.context, cfg.attention, prior);
   const c = context;
   let m = '';
   if (needsMatchingVectors(cfg)) {
@@ -164,7 +176,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     m = cfg.matching === 'diff'
       ? o.l2norm(o.matmul(o.mul(o.sub(c, e), o.sub(c, e)), wm))
       : o.l2norm(o.matmul(o.g.op('Concat', [e, c, o.mul(e, c)], { axis: attr.i(-1) }), wm));
-    if (cfg.srm && cfg.srmStage !== 'query') {
+    if (cfg.srm && !srmOnWords(cfg)) {
       const keyMask = o.unsqueeze(mask, [1]);
       // srm.ts's attentionRelation: cosines of the attention maps, the word itself left out.
       const fixed = cfg.relation === 'attention'

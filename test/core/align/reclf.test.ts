@@ -208,6 +208,57 @@ test("RECLF srmStage 'query': SRM between the words (self left out, a bias per w
   close((method.similarity(one).local!.arraySync() as Mat)[0][0], g1[0][0], 1e-5, 'lone word scores as in GLoRIA');
 });
 
+test("RECLF srmStage 'spatial': one relation between the words (self left out, a bias per word offset) weighs each word's attention by its related words'; the words themselves are unchanged", async () => {
+  await useCpu();
+  const { method, params, w } = build({ srm: true, srmStage: 'spatial', srmOffsets: 1, irm: 'lse', score: 'cosine' });
+  // A relation and nothing else: no feature update (w_g), no matching vectors.
+  assert.deepEqual(params.names().sort(), ['align.reclf.srm.0.offset_bias', 'align.reclf.srm.0.w_k', 'align.reclf.srm.0.w_q']);
+  const offsetBias = [0.7, 5, -0.4];
+  params.get('align.reclf.srm.0.offset_bias').assign(tf.tensor1d(offsetBias));
+  const x = tinyInputs();
+  const ex = method.explain(x);
+  const rel = ex.relation.arraySync() as Mat[];
+  const att = ex.attention.arraySync() as Mat[];
+  const local = method.similarity(x).local!.arraySync() as Mat;
+  for (let t = 0; t < WORDS.length; t++) {
+    const e = WORDS[t];
+    const q = e.map((r) => vecMat(r, w('srm.0.w_q')));
+    const k = e.map((r) => vecMat(r, w('srm.0.w_k')));
+    const relation = q.map((qa, a) => softmax(k.map((kb, b) => dot(qa, kb) / Math.sqrt(3) + offsetBias[Math.min(1, Math.max(-1, b - a)) + 1]), MASK[t].map((v, b) => (b === a ? 0 : v))));
+    // Attention of every image for report t: GLoRIA's a_i times (sum_k E_ik a_k + 0.1 / M), renormalised.
+    for (let i = 0; i < REGIONS.length; i++) {
+      const { attn } = gloriaPair(e, REGIONS[i], MASK[t], 4, 5);
+      const m = attn[0].length;
+      const weighed = attn.map((a, r) => {
+        const v = a.map((aj, j) => aj * (relation[r].reduce((s, er, o) => s + er * attn[o][j], 0) + 0.1 / m));
+        const sum = v.reduce((s, y) => s + y, 0);
+        return v.map((y) => y / sum);
+      });
+      const ctx = weighed.map((a) => REGIONS[i][0].map((_, d) => a.reduce((s, aj, j) => s + aj * REGIONS[i][j][d], 0)));
+      const z = Math.log(e.reduce((s, ea, a) => s + (MASK[t][a] ? Math.exp(5 * dot(l2n(ea), l2n(ctx[a]))) : 0), 0));
+      close(local[i][t], z, 1e-4, `score of image ${i}, report ${t}`);
+      if (i === t) {
+        for (let a = 0; a < 3; a++) {
+          if (!MASK[t][a]) continue;
+          closeArr(rel[t][a], relation[a], 1e-5, `relation[${t}][${a}]`);
+          closeArr(att[t][a], weighed[a], 1e-5, `attention[${t}][${a}]`);
+        }
+      }
+    }
+  }
+  // A report of one word has no related word: its attention and score are GLoRIA's.
+  const one = tinyInputs({ mask: [[1, 0, 0], [1, 1, 1]] });
+  const lone = gloriaPair(WORDS[0], REGIONS[0], [1, 0, 0], 4, 5);
+  closeArr((method.explain(one).attention.arraySync() as Mat[])[0][0], lone.attn[0], 1e-5, 'lone word attention');
+  close((method.similarity(one).local!.arraySync() as Mat)[0][0], lone.z, 1e-5, 'lone word score');
+  // The relation learns: the local loss has a gradient on w_q, w_k and the offset bias.
+  const { grads } = tf.variableGrads(() => method.loss(x, { training: true, step: 0 }).terms.local, params.trainable());
+  for (const name of params.trainableNames()) {
+    const g = Array.from(grads[name].dataSync());
+    assert.ok(g.every(Number.isFinite) && g.some((v) => Math.abs(v) > 1e-9), `gradient of ${name}`);
+  }
+});
+
 test('RECLF location swap: each image against its report with the location words of another report, or its own permuted, written out', async () => {
   await useCpu();
   const kb = defaultKnowledgeBase();

@@ -16,6 +16,7 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
   ['reclf', { reading: 'within' }],
   ['reclf', { irm: 'sigmoid', matching: 'concat', srmRounds: 3 }],
   ['reclf', { srmStage: 'query', irm: 'lse', score: 'cosine' }],
+  ['reclf', { srmStage: 'spatial', srmOffsets: 2, irm: 'lse', score: 'cosine' }],
 ];
 
 test('registry lists the methods (mlip with its ablations) and rejects unknown names with a ConfigError', () => {
@@ -110,9 +111,11 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { irm: 'max' }, /^model\.align\.irm: expected one of/],
     ['reclf', { reading: 'within', score: 'linear' }, /^model\.align\.score/],
     ['reclf', { irm: 'uniform', score: 'cosine' }, /^model\.align\.srm/],
-    ['reclf', { srmOffsets: 4 }, /^model\.align\.srmOffsets: the per-offset bias is for srmStage 'query'/],
+    ['reclf', { srmOffsets: 4 }, /^model\.align\.srmOffsets: the per-offset bias is for srmStage 'query' or 'spatial'/],
     ['reclf', { srm: false, srmStage: 'query' }, /^model\.align\.srmStage: 'query' is SRM's placement, but srm is false/],
-    ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: 'attention' needs the attention maps/],
+    ['reclf', { srm: false, srmStage: 'spatial' }, /^model\.align\.srmStage: 'spatial' is SRM's placement, but srm is false/],
+    ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: srmStage 'query' learns its relation from the word features/],
+    ['reclf', { srmStage: 'spatial', relation: 'attention' }, /^model\.align\.relation: srmStage 'spatial' learns its relation from the word features/],
     ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],
     ['simclr', {}, /^model\.align\.name: unknown alignment method/],
