@@ -263,6 +263,8 @@ export interface TorchTrainJob {
 }
 
 export function torchTrainJob(config: RunConfig, opts: TrainBenchOptions = DEFAULT_TRAIN_BENCH): TorchTrainJob {
+  const why = torchUnmirrored(config);
+  if (why) throw new ConfigError(`PyTorch job: ${why}`, 'config');
   const tokenizer = benchTokenizer(config.text.vocabSize, config.text.lowerCase);
   const cfg = benchConfig(config, tokenizer);
   const hb = syntheticHostBatch(cfg, tokenizer.vocabSize, opts.seed);
@@ -274,6 +276,37 @@ export function torchTrainJob(config: RunConfig, opts: TrainBenchOptions = DEFAU
 
 /** Methods scripts/bench/torch_train.py re-implements (MLIP has no PyTorch mirror yet). */
 export const TORCH_MIRRORED_METHODS: readonly string[] = ['convirt', 'gloria', 'mgca', 'reclf'];
+
+/**
+ * The RECLF [design] switches scripts/bench/torch_train.py implements, with the values it mirrors.
+ * Any other value would have the PyTorch column time a different model than the TS row.
+ */
+const TORCH_MIRRORED_RECLF: Readonly<Record<string, readonly unknown[]>> = {
+  attention: ['gloria'],
+  context: ['attended'],
+  relation: ['matching'],
+  srmStage: ['matching'],
+  srmOffsets: [0],
+  irmInput: ['matching'],
+  irm: ['softmax', 'sigmoid', 'uniform', 'lse'],
+  score: ['linear', 'cosine'],
+  locationSwap: ['off'],
+};
+
+/** Why the PyTorch mirror cannot time this config's method (the first unmirrored switch), or undefined. */
+export function torchUnmirrored(config: RunConfig): string | undefined {
+  const m = config.method as Record<string, unknown>;
+  if (!TORCH_MIRRORED_METHODS.includes(m.name as string)) {
+    return `no mirror of '${m.name}' in scripts/bench/torch_train.py (mirrored: ${TORCH_MIRRORED_METHODS.join(', ')})`;
+  }
+  if (m.name !== 'reclf') return undefined;
+  for (const [key, values] of Object.entries(TORCH_MIRRORED_RECLF)) {
+    if (!values.includes(m[key])) {
+      return `scripts/bench/torch_train.py does not mirror method.${key} = ${JSON.stringify(m[key])} (mirrored: ${values.map((v) => JSON.stringify(v)).join(', ')}); its column would time another model`;
+    }
+  }
+  return undefined;
+}
 
 /** Locates scripts/bench/torch_train.py from src/bench (tsx) or dist/engine (bundle). */
 export function torchTrainScriptPath(): string | undefined {
@@ -339,9 +372,8 @@ export function benchTrainTorch(
   config: RunConfig, opts: TrainBenchOptions = DEFAULT_TRAIN_BENCH, peer: Partial<TorchPeerOptions> = {}, preset = 'default',
 ): { row?: TrainBenchRow; device?: string; error?: string } {
   const p = { ...DEFAULT_TORCH_PEER, ...peer };
-  if (!TORCH_MIRRORED_METHODS.includes(config.method.name)) {
-    return { error: `PyTorch peer: no mirror of '${config.method.name}' in scripts/bench/torch_train.py (mirrored: ${TORCH_MIRRORED_METHODS.join(', ')})` };
-  }
+  const why = torchUnmirrored(config);
+  if (why) return { error: `PyTorch peer: ${why}` };
   const job = torchTrainJob(config, opts);
   const r = runTorchScript(job, ['--threads', String(p.threads), '--device', p.device], 3_600_000, p.python);
   if (r.error) return { error: r.error };

@@ -5,12 +5,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/runtime/backend';
 import {
-  benchConfig, benchTokenizer, benchTrainActive, formatTrainTable, gpuAllocatedBytes, mergeRaw, presetOverride,
-  syntheticHostBatch, TensorPeak, torchBackendLabel, torchParamCounts, torchTrainJob, torchTrainScriptPath, trainableCount,
+  benchConfig, benchTokenizer, benchTrainActive, benchTrainTorch, formatTrainTable, gpuAllocatedBytes, mergeRaw, presetOverride,
+  syntheticHostBatch, TensorPeak, torchBackendLabel, torchParamCounts, torchTrainJob, torchTrainScriptPath, torchUnmirrored, trainableCount,
   trainStepFlop, type TrainBenchRow,
 } from '../../src/bench/bench-train';
 import { estimateFlops } from '../../src/core/models/model-config';
-import { PAPER_PRESET } from '../../src/core/train/presets';
+import { ConfigError } from '../../src/core/errors';
+import { PAPER_PRESET, presetConfig } from '../../src/core/train/presets';
 import { resolveRunConfig, type RunConfig } from '../../src/core/train/run-config';
 import { buildModel } from '../../src/core/train/trainer';
 import { webgpuSkipReason } from '../helpers/webgpu';
@@ -156,6 +157,24 @@ test('the paper preset: ResNet-50 at 224 px, BERT-base, batch 48, over any confi
   assert.throws(() => presetOverride('huge'), /cannot be benchmarked/);
   // No PyTorch mirror of the grounding preset's switches: its column would time another model.
   assert.throws(() => presetOverride('grounding'), /cannot be benchmarked against PyTorch/);
+});
+
+test('the PyTorch peer refuses a method switch its mirror does not implement, naming it, instead of timing another model', () => {
+  const reclf = (method: Record<string, unknown>) => resolveRunConfig(mergeRaw({}, { method: { name: 'reclf', ...method } }), 'reclf');
+  assert.equal(torchUnmirrored(reclf({})), undefined);
+  assert.equal(torchUnmirrored(reclf({ reading: 'within', irm: 'sigmoid', matching: 'concat' })), undefined);
+  assert.equal(torchUnmirrored(reclf({ irm: 'lse', score: 'cosine', srm: false, learnTemperature: true })), undefined);
+  assert.equal(torchUnmirrored(resolveRunConfig(mergeRaw({}, presetOverride('paper')), 'gloria')), undefined);
+  assert.match(torchUnmirrored(reclf({ attention: 'cosine', gamma1: 10 })) ?? '', /does not mirror method\.attention = "cosine" \(mirrored: "gloria"\)/);
+  assert.match(torchUnmirrored(reclf({ srmStage: 'spatial', irm: 'lse', score: 'cosine' })) ?? '', /method\.srmStage = "spatial"/);
+  assert.match(torchUnmirrored(reclf({ locationSwap: 'other-report' })) ?? '', /method\.locationSwap/);
+  assert.match(torchUnmirrored(resolveRunConfig(mergeRaw({}, {}), 'mlip')) ?? '', /no mirror of 'mlip'/);
+  // The grounding preset's config (as `reclf train --preset grounding` resolves it) is one of them.
+  const grounding = resolveRunConfig(mergeRaw({}, presetConfig('grounding')), 'reclf');
+  assert.match(torchUnmirrored(grounding) ?? '', /does not mirror method\./);
+  // The refusal comes before any Python runs, and the --torch-job path refuses alike.
+  assert.match(benchTrainTorch(grounding, { steps: 1, warmup: 0, seed: 0 }, { python: '/nonexistent/python' }).error ?? '', /^PyTorch peer: .*does not mirror/);
+  assert.throws(() => torchTrainJob(grounding, { steps: 1, warmup: 0, seed: 0 }), (e: unknown) => e instanceof ConfigError && /does not mirror method\./.test(e.message));
 });
 
 test('the PyTorch job carries the preset\'s architecture and batch', () => {
