@@ -217,7 +217,7 @@ export async function benchTrainActive(
       const timed = i >= opts.warmup;
       if (i === opts.warmup) peak.reset();
       const t0 = performance.now();
-      const lossT = trainStep(built, optimizer, hb, { ...stepOpts, step: i });
+      const lossT = trainStep(built, optimizer, hb, { ...stepOpts, step: i }).loss;
       try {
         loss = (await lossT.data())[0];
       } finally {

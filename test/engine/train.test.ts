@@ -51,6 +51,19 @@ for (const method of METHOD_NAMES) {
     assert.ok(result.validation && Number.isFinite(result.validation.loss));
     assert.ok(fs.existsSync(path.join(runDir, 'config.json')) && fs.existsSync(path.join(runDir, 'vocab.txt')));
     assert.ok(listStepCheckpoints(runDir).length > 0);
+    // Each logged step also gives the loss's terms (when it has more than one), summing to it.
+    const metrics = events.filter((e) => e.type === 'metric' && e.split === 'train') as Array<{ name: string; value: number; step: number }>;
+    const terms = metrics.filter((m) => m.name.startsWith('loss/'));
+    if (method === 'convirt') {
+      assert.equal(terms.length, 0, 'a one-term loss has no term curves');
+    } else {
+      for (const total of metrics.filter((m) => m.name === 'loss')) {
+        const parts = terms.filter((m) => m.step === total.step);
+        assert.ok(parts.length >= 2 && parts.some((m) => m.name === 'loss/global'), `${method} step ${total.step}: ${parts.map((m) => m.name)}`);
+        const sum = parts.reduce((a, m) => a + m.value, 0);
+        assert.ok(Math.abs(sum - total.value) <= 1e-4 * Math.max(1, Math.abs(total.value)), `${method} step ${total.step}: terms sum to ${sum}, loss ${total.value}`);
+      }
+    }
   });
 }
 

@@ -23,7 +23,7 @@ import { learningRate } from './schedule';
 import { checkpointDir, findResumePoint, saveCheckpoint, type Checkpoint, type TrainState } from './checkpoint';
 import { configHash, dataLimits, type RunConfig } from './run-config';
 import { Throughput, progressLine } from './progress';
-import { readAllAndDispose, readScalar } from '../runtime/host-read';
+import { readAllAndDispose } from '../runtime/host-read';
 import { probeStudies, probeWordLevel } from './word-level-probe';
 import { RunAhead } from '../runtime/run-ahead';
 import type { GpuAdapterReport } from '../runtime/backend';
@@ -323,6 +323,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
   let lastValidation: ValidationMetrics | undefined;
   let status: RunStatus = 'ok';
   let lastLoss = NaN;
+  let lastTerms: Array<[string, number]> = [];
 
   try {
     // A signal that came before the first step (while loading data or the backend) still ends with a checkpoint.
@@ -353,16 +354,20 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
         });
         const logged = state.step + 1 === totalSteps || (state.step + 1) % config.train.logEvery === 0;
         if (hb.indices.length >= 2) {
-          const lossT = trainStep(built, optimizer, hb, { lr, clipNorm: config.train.clipNorm, step: state.step, imageSize, maxLength: T });
+          const out = trainStep(built, optimizer, hb, { lr, clipNorm: config.train.clipNorm, step: state.step, imageSize, maxLength: T, keepTerms: logged });
           // The one host read of a step, and only on logged steps: a GPU runs ahead otherwise.
           if (logged) {
-            lastLoss = await readScalar(lossT);
+            const names = Object.keys(out.terms ?? {});
+            const [lossData, ...termData] = await readAllAndDispose([out.loss, ...names.map((k) => (out.terms as Record<string, tf.Scalar>)[k])]);
+            lastLoss = lossData[0];
             if (!Number.isFinite(lastLoss)) {
-              lossT.dispose();
               throw new DataError(`loss became ${lastLoss} at step ${state.step + 1}: lower train.lr or check the data`, opts.dataDir);
             }
+            // With more than one term, each is a curve of its own (loss/global, loss/local, ...).
+            lastTerms = names.length > 1 ? names.map((k, i) => [`loss/${k}`, termData[i][0]] as [string, number]) : [];
+          } else {
+            out.loss.dispose();
           }
-          lossT.dispose();
           await runAhead.step();
         }
         state.step += 1;
@@ -375,6 +380,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainResult> {
             items_per_s: throughput.itemsPerSecond(), eta_s: eta,
           });
           listener.emit({ type: 'metric', name: 'loss', value: lastLoss, step: state.step, split: 'train' });
+          for (const [name, value] of lastTerms) listener.emit({ type: 'metric', name, value, step: state.step, split: 'train' });
         }
         listener.status?.(progressLine({ step: state.step, total: totalSteps, epoch: state.epoch, loss: lastLoss, itemsPerS: throughput.itemsPerSecond(), etaS: eta }));
         const epochDone = state.batchInEpoch >= spe;
@@ -478,20 +484,34 @@ function latestCheckpointExists(runDir: string): boolean {
   return fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.safetensors'));
 }
 
+/** What one optimizer step leaves on the device: the loss, and its named terms when asked for. */
+export interface StepOutput {
+  loss: tf.Scalar;
+  /** The method's loss terms (global, local, ...), kept only with keepTerms; the caller disposes them. */
+  terms?: Record<string, tf.Scalar>;
+}
+
 /**
- * One optimizer step on the active backend, with no host read: the loss stays on the device and
- * is returned for the caller to read (on logged steps) or dispose, and gradient clipping decides
- * on the device, so a GPU backend is never stalled by a read-back between steps.
+ * One optimizer step on the active backend, with no host read: the loss (and, with keepTerms,
+ * its terms) stays on the device and is returned for the caller to read (on logged steps) or
+ * dispose, and gradient clipping decides on the device, so a GPU backend is never stalled by a
+ * read-back between steps.
  */
 export function trainStep(
   built: BuiltModel, optimizer: AdamW, hb: HostBatch,
-  o: { lr: number; clipNorm: number; step: number; imageSize: number; maxLength: number },
-): tf.Scalar {
+  o: { lr: number; clipNorm: number; step: number; imageSize: number; maxLength: number; keepTerms?: boolean },
+): StepOutput {
   const { params, model, method } = built;
   const vars = params.trainable();
   const batch = toModelBatch(hb, o.imageSize, o.maxLength);
+  let terms: Record<string, tf.Scalar> | undefined;
   try {
-    const { value, grads } = tf.variableGrads(() => method.loss(model.forward(batch, true), { training: true, step: o.step }).loss, vars);
+    const { value, grads } = tf.variableGrads(() => {
+      const out = method.loss(model.forward(batch, true), { training: true, step: o.step });
+      // The forward pass is tidied: kept terms survive it (read on logged steps only).
+      if (o.keepTerms) terms = Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)]));
+      return out.loss;
+    }, vars);
     const clipped = clipByGlobalNorm(grads, o.clipNorm);
     clipped.norm.dispose();
     optimizer.apply(vars, clipped.grads, o.lr);
@@ -499,7 +519,10 @@ export function trainStep(
     method.afterStep?.();
     for (const g of Object.values(clipped.grads)) g.dispose();
     model.applyBatchNormUpdates();
-    return value;
+    return { loss: value, terms };
+  } catch (e) {
+    for (const t of Object.values(terms ?? {})) t.dispose();
+    throw e;
   } finally {
     disposeModelBatch(batch);
   }

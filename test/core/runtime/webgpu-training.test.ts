@@ -160,7 +160,7 @@ function parityCase(label: string, method: Record<string, unknown>, model: Recor
     const runAhead = new RunAhead();
     try {
       for (let step = 0; step < 20; step++) {
-        const loss = trainStep(built, opt, trainBatch, { lr: 3e-3, clipNorm: t0.clipNorm, step, imageSize: trainConfig.model.image.imageSize, maxLength: trainConfig.model.text.maxLength });
+        const loss = trainStep(built, opt, trainBatch, { lr: 3e-3, clipNorm: t0.clipNorm, step, imageSize: trainConfig.model.image.imageSize, maxLength: trainConfig.model.text.maxLength }).loss;
         // The first and last three: with dropout one step's loss is one random mask's, so the trend is read from means.
         if (step < 3 || step >= 17) losses.push((await loss.data())[0]);
         loss.dispose();
@@ -196,7 +196,7 @@ test('webgpu memory does not grow: tf.memory() after step 10 equals after step 6
   const runAhead = new RunAhead();
   try {
     for (let step = 1; step <= 60; step++) {
-      const loss = trainStep(built, opt, hb, { lr: 1e-3, clipNorm: c.clipNorm, step, imageSize: config.model.image.imageSize, maxLength: config.model.text.maxLength });
+      const loss = trainStep(built, opt, hb, { lr: 1e-3, clipNorm: c.clipNorm, step, imageSize: config.model.image.imageSize, maxLength: config.model.text.maxLength }).loss;
       // A logged step's read, as the trainer does every logEvery steps.
       if (step % 5 === 0) await loss.data();
       loss.dispose();
