@@ -285,6 +285,7 @@ const TORCH_MIRRORED_RECLF: Readonly<Record<string, readonly unknown[]>> = {
   attention: ['gloria'],
   context: ['attended'],
   relation: ['matching'],
+  relationLogits: ['scaled-dot'],
   srmStage: ['matching'],
   srmOffsets: [0],
   irmInput: ['matching'],

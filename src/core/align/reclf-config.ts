@@ -33,7 +33,13 @@ export const RECLF_SPEC: MethodConfigSpec = {
     kind: 'int', default: 0, min: 0, max: 64,
     doc: "srmStage 'query' or 'spatial': a learned relation-logit bias per word offset within +-srmOffsets (farther words share the edge's), so SRM can learn how near a related word sits; 0 = none",
   },
-  gammaR: pos(10, "relation 'attention': softmax sharpness over attention-map cosines"),
+  relationLogits: {
+    kind: 'enum',
+    default: 'scaled-dot',
+    values: ['scaled-dot', 'cosine'],
+    doc: "a learned relation's logits: (X W_q)(X W_k)^T / sqrt(d), or gammaR * cos(X W_q, X W_k) (bounded whatever the features' norm)",
+  },
+  gammaR: pos(10, "relation 'attention' or relationLogits 'cosine': softmax sharpness over cosines"),
   irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
   irm: {
     kind: 'enum',
@@ -86,6 +92,13 @@ export interface ReclfConfig {
   srm: boolean;
   srmRounds: number;
   relation: RelationSource;
+  /**
+   * 'cosine': the scaled dot product grows with the squared norm of unnormalised word features,
+   * and cosine attention leaves that norm free, so relation rows saturated to one-hot on
+   * arbitrary words ("effusions" -> "abdomen" 1.00, srmStage 'spatial', step 400) where no
+   * gradient reaches W_q, W_k; cosine logits stay within +-gammaR. [design]
+   */
+  relationLogits: 'scaled-dot' | 'cosine';
   gammaR: number;
   /**
    * 'query': SRM reasons between the report's word features before attention, so a finding
@@ -187,6 +200,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
+  }
+  if (cfg.relationLogits === 'cosine' && (cfg.srm !== true || (!srmOnWords(r) && cfg.relation === 'attention'))) {
+    throw new ConfigError(`${path}.relationLogits: 'cosine' is for a learned SRM relation (srm true, relation 'matching' or 'words')`, `${path}.relationLogits`);
   }
   if (!srmOnWords(r) && (cfg.srmOffsets as number) > 0) {
     throw new ConfigError(`${path}.srmOffsets: the per-offset bias is for srmStage 'query' or 'spatial' (SRM's relation between the report's words)`, `${path}.srmOffsets`);

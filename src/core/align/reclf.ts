@@ -82,8 +82,8 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
   if (p.wm) {
     m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
     if (p.srm && !srmOnWords(cfg)) {
-      let source: SrmSource = { kind: 'matching' };
-      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs() };
+      let source: SrmSource = { kind: 'matching', cosineGamma: relationGamma(cfg) };
+      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs(), cosineGamma: relationGamma(cfg) };
       if (cfg.relation === 'attention') {
         if (!attention) throw new Error("reclfScores: relation 'attention' needs the attention maps");
         source = { kind: 'attention', x: attentionRelation(attention.reshape([pairs, n, attention.shape[3]]) as tf.Tensor3D, mask, cfg.gammaR) };
@@ -143,12 +143,17 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
  */
 export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): { words: tf.Tensor3D; relation?: tf.Tensor3D; prior?: tf.Tensor3D } {
   if (p.spatial) {
-    const relation = learnedRelation(words, wordMask, p.spatial, true);
+    const relation = learnedRelation(words, wordMask, p.spatial, true, relationGamma(cfg));
     return { words, relation, prior: relation };
   }
   if (cfg.srmStage !== 'query' || !p.srm) return { words };
-  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true });
+  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true, cosineGamma: relationGamma(cfg) });
   return { words: r.m, relation: r.relation };
+}
+
+/** The cosine relation's sharpness, or undefined for the scaled dot product. */
+function relationGamma(cfg: ReclfConfig): number | undefined {
+  return cfg.relationLogits === 'cosine' ? cfg.gammaR : undefined;
 }
 
 /** Scores of every image (rows) against every report (columns) of the batch. */

@@ -81,6 +81,8 @@ export interface SrmSource {
   x?: tf.Tensor3D;
   /** Leave each word out of its own relation row (the residual already carries the word itself). */
   othersOnly?: boolean;
+  /** Cosine relation logits at this sharpness instead of the scaled dot product. */
+  cosineGamma?: number;
 }
 
 /**
@@ -95,7 +97,7 @@ export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRoun
   for (const r of rounds) {
     relation = source.kind === 'attention'
       ? source.x as tf.Tensor3D
-      : learnedRelation(source.kind === 'words' ? (source.x as tf.Tensor3D) : cur, wordMask, r, source.othersOnly ?? false);
+      : learnedRelation(source.kind === 'words' ? (source.x as tf.Tensor3D) : cur, wordMask, r, source.othersOnly ?? false, source.cosineGamma);
     cur = tf.add(cur, tf.relu(linear(bmm(relation, cur), r.wg))) as tf.Tensor3D;
   }
   if (!relation) throw new Error('srmReason needs at least one round');
@@ -103,15 +105,23 @@ export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRoun
 }
 
 /**
- * Relation over x [P, N, dx]: masked softmax of (X W_q)(X W_k)^T / sqrt(dx) (plus the offset
- * bias) over the real words, or over the other real words when othersOnly.
+ * Relation over x [P, N, dx]: masked softmax of (X W_q)(X W_k)^T / sqrt(dx), or of
+ * cosineGamma * cos(X W_q, X W_k), plus the offset bias, over the real words, or over the other
+ * real words when othersOnly.
  */
-export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: RelationParams, othersOnly: boolean): tf.Tensor3D {
+export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: RelationParams, othersOnly: boolean, cosineGamma?: number): tf.Tensor3D {
   const [p, n] = wordMask.shape;
   const keyMask = othersOnly ? tf.mul(wordMask.reshape([p, 1, n]), tf.sub(1, tf.eye(n)).reshape([1, n, n])) : wordMask.reshape([p, 1, n]);
-  // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
-  const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
-  let logits = tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2]));
+  let logits: tf.Tensor;
+  if (cosineGamma !== undefined) {
+    const q = l2norm(linear(x, r.wq as tf.Tensor2D)) as tf.Tensor3D;
+    const k = l2norm(linear(x, r.wk as tf.Tensor2D)) as tf.Tensor3D;
+    logits = tf.mul(bmm(q, k, false, true), cosineGamma);
+  } else {
+    // (X W_q)(X W_k)^T = (X (W_q W_k^T)) X^T: one [P*N, d] x [d, d] product instead of two.
+    const qk = linear(x, matmul(r.wq as tf.Tensor2D, r.wk as tf.Tensor2D, false, true)) as tf.Tensor3D;
+    logits = tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2]));
+  }
   if (r.offsetBias) logits = tf.add(logits, offsetBiasMatrix(r.offsetBias, n));
   const relation = maskedSoftmax(logits, keyMask) as tf.Tensor3D;
   // A report of one word has no other word: its row is zero rather than uniform over padding.

@@ -140,9 +140,17 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
   // [1, N, N] with zeros on the diagonal: a word left out of its own relation row.
   const notSelf = (): string => o.g.constF(Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 0 : 1)), [1, n, n]);
   const srmRound = (src: string, r: number, keyMask: string, offsets = 0): string => {
-    const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
-    const dim = o.shape(`${pre}srm.${r}.w_q`)[0];
-    let logits = o.mulS(o.matmul(o.matmul(src, w), o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim));
+    let logits: string;
+    if (cfg.relationLogits === 'cosine') {
+      // srm.ts's learnedRelation with cosineGamma: gammaR * cos(X W_q, X W_k).
+      const q = o.l2norm(o.matmul(src, o.p(`${pre}srm.${r}.w_q`)));
+      const k = o.l2norm(o.matmul(src, o.p(`${pre}srm.${r}.w_k`)));
+      logits = o.mulS(o.matmul(q, o.transpose(k, [0, 2, 1])), cfg.gammaR);
+    } else {
+      const w = o.matmul(o.p(`${pre}srm.${r}.w_q`), o.transpose(o.p(`${pre}srm.${r}.w_k`), [1, 0]));
+      const dim = o.shape(`${pre}srm.${r}.w_q`)[0];
+      logits = o.mulS(o.matmul(o.matmul(src, w), o.transpose(src, [0, 2, 1])), 1 / Math.sqrt(dim));
+    }
     if (offsets > 0) {
       // srm.ts's offset bias: a one-hot of each pair's clipped offset times the round's weights.
       const width = 2 * offsets + 1;

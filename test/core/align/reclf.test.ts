@@ -259,6 +259,24 @@ test("RECLF srmStage 'spatial': one relation between the words (self left out, a
   }
 });
 
+test("RECLF relationLogits 'cosine': the learned relation is a softmax of gammaR * cos(x W_q, x W_k), whatever the features' scale", async () => {
+  await useCpu();
+  const { method, w } = build({ srm: true, srmStage: 'spatial', relationLogits: 'cosine', gammaR: 6, irm: 'lse', score: 'cosine' });
+  const cos = (a: Vec, b: Vec): number => dot(l2n(a), l2n(b));
+  for (const scale of [1, 50]) {
+    const words = WORDS.map((r) => r.map((v) => v.map((y) => y * scale)));
+    const rel = method.explain(tinyInputs({ words })).relation.arraySync() as Mat[];
+    for (let t = 0; t < WORDS.length; t++) {
+      const q = words[t].map((r) => vecMat(r, w('srm.0.w_q')));
+      const k = words[t].map((r) => vecMat(r, w('srm.0.w_k')));
+      for (let a = 0; a < 3; a++) {
+        if (!MASK[t][a]) continue;
+        closeArr(rel[t][a], softmax(k.map((kb) => 6 * cos(q[a], kb)), MASK[t].map((v, b) => (b === a ? 0 : v))), 1e-5, `relation[${t}][${a}] at scale ${scale}`);
+      }
+    }
+  }
+});
+
 test('RECLF location swap: each image against its report with the location words of another report, or its own permuted, written out', async () => {
   await useCpu();
   const kb = defaultKnowledgeBase();

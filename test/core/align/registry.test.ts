@@ -17,6 +17,8 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
   ['reclf', { irm: 'sigmoid', matching: 'concat', srmRounds: 3 }],
   ['reclf', { srmStage: 'query', irm: 'lse', score: 'cosine' }],
   ['reclf', { srmStage: 'spatial', srmOffsets: 2, irm: 'lse', score: 'cosine' }],
+  ['reclf', { srmStage: 'spatial', relationLogits: 'cosine', irm: 'lse', score: 'cosine' }],
+  ['reclf', { relationLogits: 'cosine', relation: 'words' }],
 ];
 
 test('registry lists the methods (mlip with its ablations) and rejects unknown names with a ConfigError', () => {
@@ -116,6 +118,8 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { srm: false, srmStage: 'spatial' }, /^model\.align\.srmStage: 'spatial' is SRM's placement, but srm is false/],
     ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: srmStage 'query' learns its relation from the word features/],
     ['reclf', { srmStage: 'spatial', relation: 'attention' }, /^model\.align\.relation: srmStage 'spatial' learns its relation from the word features/],
+    ['reclf', { relationLogits: 'cosine', relation: 'attention' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
+    ['reclf', { relationLogits: 'cosine', srm: false, irm: 'lse', score: 'cosine' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
     ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],
     ['simclr', {}, /^model\.align\.name: unknown alignment method/],

@@ -68,10 +68,13 @@ test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attentio
   });
   await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
 });
-test('reclf with SRM on the attention maps (srmStage spatial) matches TF.js', () =>
-  checkParity('reclf-srm-spatial', 'reclf', { mDim: 8, srm: true, srmStage: 'spatial', srmOffsets: 3, attention: 'cosine', gamma1: 10, irm: 'lse', score: 'cosine' }, TINY_MODEL, {
-    'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6],
-  }));
+test('reclf with SRM on the attention maps (srmStage spatial) and cosine relation logits matches TF.js', async () => {
+  const offsets = { 'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6] };
+  await checkParity('reclf-srm-spatial', 'reclf', { mDim: 8, srm: true, srmStage: 'spatial', srmOffsets: 3, attention: 'cosine', gamma1: 10, irm: 'lse', score: 'cosine' }, TINY_MODEL, offsets);
+  await checkParity('reclf-srm-spatial-cosine', 'reclf', { mDim: 8, srm: true, srmStage: 'spatial', srmOffsets: 3, relationLogits: 'cosine', gammaR: 7, attention: 'cosine', gamma1: 10, irm: 'lse', score: 'cosine' }, TINY_MODEL, offsets);
+  await checkParity('reclf-srm-query-cosine', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, relationLogits: 'cosine', irm: 'lse', score: 'cosine' });
+  await checkParity('reclf-srm-matching-cosine', 'reclf', { mDim: 8, relationLogits: 'cosine', gammaR: 5 });
+});
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
   checkParity('reclf-local0', 'reclf', { mDim: 8, context: 'centered' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0 } }));
 test('reclf with relations from attention overlap or word features, and importance from word features, matches TF.js', async () => {
