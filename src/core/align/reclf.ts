@@ -82,8 +82,9 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
   if (p.wm) {
     m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
     if (p.srm && !srmOnWords(cfg)) {
-      let source: SrmSource = { kind: 'matching', cosineGamma: relationGamma(cfg) };
-      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs(), cosineGamma: relationGamma(cfg) };
+      const cosineGamma = relationGamma(cfg);
+      let source: SrmSource = { kind: 'matching', cosineGamma };
+      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs(), cosineGamma };
       if (cfg.relation === 'attention') {
         if (!attention) throw new Error("reclfScores: relation 'attention' needs the attention maps");
         source = { kind: 'attention', x: attentionRelation(attention.reshape([pairs, n, attention.shape[3]]) as tf.Tensor3D, mask, cfg.gammaR) };
