@@ -67,6 +67,28 @@ for (const method of METHOD_NAMES) {
   });
 }
 
+test("RECLF's within-report location swap on re-encoded tokens (swapAt 'tokens') tells apart the batches whose swap on the features is a blind ln 2", async () => {
+  const backend = await initBackend(process.env.RECLF_TEST_BACKEND ?? 'wasm');
+  const swapTerms = async (swapAt: string): Promise<number[]> => {
+    const method = { srm: true, srmStage: 'query', relationLogits: 'cosine', irm: 'lse', score: 'cosine', locationSwap: 'within-report', swapAt, localBatch: 0 };
+    const config = resolveRunConfig(tinyConfig({ method, train: { epochs: 2, lr: 5e-3, logEvery: 1 } }), 'reclf');
+    const { listener, events } = collect();
+    const result = await runTraining({ runDir: tmpRun(), dataDir: data, config, resume: false, listener, cancel: { requested: false }, backend: backend.name, device: backend.device });
+    assert.equal(result.status, 'ok');
+    return events.flatMap((e) => (e.type === 'metric' && e.name === 'loss/swap' ? [e.value] : []));
+  };
+  const features = await swapTerms('features');
+  const tokens = await swapTerms('tokens');
+  assert.ok(features.length > 0 && tokens.length === features.length, `swap terms: ${features.length} on features, ${tokens.length} on tokens`);
+  assert.ok(tokens.every(Number.isFinite));
+  // Where every swapped location is one word, the swapped features are a permutation of the
+  // report's own (positions included) and the term is exactly ln 2 (no gradient); the same
+  // batches re-encoded from their tokens are told apart.
+  const blind = features.flatMap((v, k) => (Math.abs(v - Math.log(2)) < 1e-6 ? [k] : []));
+  assert.ok(blind.length > 0, `features: ${features}`);
+  for (const k of blind) assert.ok(Math.abs(tokens[k] - Math.log(2)) > 1e-4, `step ${k + 1}: tokens ${tokens[k]}`);
+});
+
 test('a dataset with bad records trains on the good ones and reports the skipped ones', async () => {
   const dir = await tinySynth(40, 5, 64);
   const manifest = path.join(dir, 'manifest.jsonl');

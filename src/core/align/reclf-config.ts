@@ -81,6 +81,12 @@ export const RECLF_SPEC: MethodConfigSpec = {
     doc: "cross reading: each image also scores its report with the location words replaced by another report's (other-report, MLIP's text swap) or permuted among the report's own findings (within-report), and the local loss must prefer the true report",
   },
   swapWeight: weight('weight of the location-swap loss'),
+  swapAt: {
+    kind: 'enum',
+    default: 'features',
+    values: ['features', 'tokens'],
+    doc: "locationSwap: the swapped report reads the other words' features as they are, positions included ('features'), or is re-encoded from its swapped tokens, so each word keeps its place in the report ('tokens')",
+  },
 };
 
 export interface ReclfConfig {
@@ -156,6 +162,18 @@ export interface ReclfConfig {
    */
   locationSwap: 'off' | 'other-report' | 'within-report';
   swapWeight: number;
+  /**
+   * 'features' swaps the word features themselves. Embedding-level (and deeper) word features
+   * carry their position, so where each permuted location is one word, a report whose location
+   * words are permuted among its findings is a permutation of the same features, and every RECLF
+   * score without srmOffsets is invariant under it: the negative scores exactly as the true
+   * report and its loss is the constant ln 2 (test/core/align/reclf.test.ts; where the mentions
+   * differ in length the swap duplicates a word instead). 'tokens' re-encodes the swapped report from
+   * its tokens (the text encoder runs once over the batch and the swapped reports together), so
+   * "left" takes the place of "right" and only which finding reads which location word tells the
+   * two apart. [design]
+   */
+  swapAt: 'features' | 'tokens';
 }
 
 export function toReclfConfig(resolved: Record<string, unknown>): ReclfConfig {
@@ -197,6 +215,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if (cfg.reading === 'within' && cfg.locationSwap !== 'off') {
     throw new ConfigError(`${path}.locationSwap: the swapped report is a negative of the 'cross' reading's local score; the 'within' reading has none`, `${path}.locationSwap`);
+  }
+  if (cfg.swapAt === 'tokens' && cfg.locationSwap === 'off') {
+    throw new ConfigError(`${path}.swapAt: 'tokens' says how the location-swap negative is encoded, but locationSwap is 'off'`, `${path}.swapAt`);
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);

@@ -4,7 +4,7 @@
 // token-level loss with IRM importances in place of MGCA's fixed word weights.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../models/params';
-import type { AlignExplanation, AlignInputs, AlignMethod, MethodFactoryArgs } from './types';
+import type { AlignExplanation, AlignInputs, AlignMethod, HostWordData, MethodFactoryArgs, TextVariantPlan } from './types';
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
 import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
@@ -182,17 +182,21 @@ export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wor
 /**
  * Location-swap loss of a (sub-)batch whose cross scores are `score` [B, B]: for each report the
  * plan swaps (textSwapPlan, withinReportSwapPlan), -log of the softmax of its true pair against
- * the same image with the swapped report, at the local InfoNCE's scale. Null when the plan swaps
- * no report.
+ * the same image with the swapped report, at the local InfoNCE's scale. The swapped reports'
+ * words are the plan's selection of the batch's word features (swapAt 'features') or, given as
+ * `reencoded`, the swapped reports encoded from their tokens (swapAt 'tokens', in plan order).
+ * Null when the plan swaps no report.
  */
 export function locationSwapLoss(
-  inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, score: tf.Tensor2D, scale: tf.Tensor, plan: SwapPlan, cfg: ReclfConfig, p: ReclfParams,
+  inputs: Pick<AlignInputs, 'words' | 'regions' | 'wordMask'>, score: tf.Tensor2D, scale: tf.Tensor, plan: TextVariantPlan, cfg: ReclfConfig, p: ReclfParams,
+  reencoded?: { words: tf.Tensor3D; wordMask: tf.Tensor2D },
 ): tf.Scalar | null {
   const [b, n, d] = inputs.words.shape;
   if (!plan.reports.length) return null;
-  const swapped = selectRows(inputs.words.reshape([b * n, d]) as tf.Tensor2D, plan.source).reshape([b, n, d]) as tf.Tensor3D;
   const pick = <T extends tf.Tensor>(x: T): T => selectRows(x, plan.reports);
-  const negative = reclfPaired({ words: pick(swapped), regions: pick(inputs.regions), wordMask: pick(inputs.wordMask) }, cfg, p).score;
+  const words = reencoded?.words ?? pick(selectRows(inputs.words.reshape([b * n, d]) as tf.Tensor2D, plan.source).reshape([b, n, d]) as tf.Tensor3D);
+  const wordMask = reencoded?.wordMask ?? pick(inputs.wordMask);
+  const negative = reclfPaired({ words, regions: pick(inputs.regions), wordMask }, cfg, p).score;
   const positive = pick(tf.sum(tf.mul(score, tf.eye(b)), 1, true)).reshape([plan.reports.length]);
   // -log(e^{s+} / (e^{s+} + e^{s-})) = softplus(s- - s+), both at the local InfoNCE's scale.
   return tf.mean(tf.softplus(tf.mul(tf.sub(negative, positive), scale))) as tf.Scalar;
@@ -214,9 +218,19 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
     cfg.locationSwap === 'within-report'
       ? withinReportSwapPlan(ids, negated, mask, b, n, locationCategory)
       : textSwapPlan(ids, negated, mask, b, n, locationOnly, new Rng(mixSeed(0x5a4, step)));
+  // The local loss's sub-batch: a swapped report is a negative of its own image's local score.
+  const localRows = (b: number): number => (cfg.localBatch > 0 ? Math.min(b, cfg.localBatch) : b);
   return {
     name: 'reclf',
     needsEntities: cfg.locationSwap !== 'off',
+    ...(cfg.locationSwap !== 'off' && cfg.swapAt === 'tokens' ? {
+      planTextVariants(host: HostWordData): TextVariantPlan | null {
+        if (!host.entityIds || cfg.reading !== 'cross') return null;
+        const sb = localRows(host.b), n = host.n;
+        const plan = swapPlan(host.entityIds.subarray(0, sb * n), host.entityNegated?.subarray(0, sb * n), host.wordMask.subarray(0, sb * n), sb, n, host.step);
+        return plan.reports.length ? plan : null;
+      },
+    } : {}),
     loss(inputs: AlignInputs, ctx: { training: boolean; step: number }) {
       const global = tf.mul(globalInfoNCE(inputs.imageGlobal, inputs.textGlobal, cfg.tau), cfg.globalWeight) as tf.Scalar;
       const terms: Record<string, tf.Scalar> = { global };
@@ -228,7 +242,11 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
         const scale = localScale();
         local = symmetricInfoNCE(tf.mul(score, scale) as tf.Tensor2D);
         // Entity ids come with training batches only (the trainer links words for needsEntities).
-        if (cfg.locationSwap !== 'off' && inputs.entityIds && inputs.wordMaskValues) {
+        if (cfg.swapAt === 'tokens') {
+          // The trainer encoded the planned variants with the batch (training batches only).
+          const v = inputs.textVariants;
+          if (v) swap = tf.mul(locationSwapLoss(sub, score, scale, v.plan, cfg, p, v) ?? tf.scalar(0), cfg.swapWeight) as tf.Scalar;
+        } else if (cfg.locationSwap !== 'off' && inputs.entityIds && inputs.wordMaskValues) {
           const [sb, sn] = sub.words.shape;
           const plan = swapPlan(inputs.entityIds.subarray(0, sb * sn), inputs.entityNegated?.subarray(0, sb * sn), inputs.wordMaskValues.subarray(0, sb * sn), sb, sn, ctx.step);
           const l = locationSwapLoss(sub, score, scale, plan, cfg, p);

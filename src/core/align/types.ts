@@ -34,6 +34,35 @@ export interface AlignInputs {
   entityIds?: Int32Array;
   /** 1 where the word's entity mention is negated ("no pneumothorax") [B*N]; with entityIds. */
   entityNegated?: Uint8Array;
+  /**
+   * Re-encoded variants of some reports (the plan of AlignMethod.planTextVariants), in the same
+   * forward pass as the batch: their projected word features [S, N, D] and mask [S, N].
+   * Training batches only.
+   */
+  textVariants?: { plan: TextVariantPlan; words: tf.Tensor3D; wordMask: tf.Tensor2D };
+}
+
+/**
+ * Reports a method wants re-encoded with some words replaced: word slot k of variant report
+ * `reports[s]` reads the tokens of flat word slot source[k] (k, source[k] over [B*N]), every other
+ * slot its own. Host data.
+ */
+export interface TextVariantPlan {
+  /** Flat word slot each slot reads its tokens from [B*N] (identity where nothing changes). */
+  source: Int32Array;
+  /** The batch rows re-encoded, in the order of textVariants' rows. */
+  reports: number[];
+}
+
+/** The host-side word data of a training batch a method plans its text variants from. */
+export interface HostWordData {
+  b: number;
+  n: number;
+  entityIds?: Int32Array;
+  entityNegated?: Uint8Array;
+  /** 1 for a real word slot [B*N]. */
+  wordMask: Float32Array;
+  step: number;
 }
 
 /** Per-pair explanation tensors; every method fills all four (identity/uniform when it has none). */
@@ -67,6 +96,11 @@ export interface AlignMethod {
   similarity(inputs: AlignInputs): { global: tf.Tensor2D; local?: tf.Tensor2D };
   /** True when the method reads AlignInputs.entityIds: the trainer then links report words to the knowledge base. */
   readonly needsEntities?: boolean;
+  /**
+   * Training only: the reports to re-encode with some words' tokens replaced (null: none this
+   * step). The trainer encodes them with the batch and passes them as AlignInputs.textVariants.
+   */
+  planTextVariants?(host: HostWordData): TextVariantPlan | null;
   /**
    * Called by the trainer after each optimizer step (outside any gradient scope), for state that
    * is not trained by gradients: MLIP's momentum (EMA) divergence projection.

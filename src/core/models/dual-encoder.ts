@@ -1,7 +1,7 @@
 // The dual encoder: image backbone + BERT, pieces summed into words, and MGCA projection heads
 // for regions, words and both global vectors. Produces exactly what an alignment method consumes.
 import * as tf from '@tensorflow/tfjs-core';
-import type { AlignInputs } from '../align/types';
+import type { AlignInputs, TextVariantPlan } from '../align/types';
 import { BatchNormGroup } from './batchnorm';
 import { createTextEncoder, type TextEncoder } from './bert';
 import { ProjectionHead } from './heads';
@@ -22,6 +22,8 @@ export interface ModelBatch {
   /** Knowledge-base entity per word slot [B*maxWords], passed through to AlignInputs (MLIP). */
   entityIds?: Int32Array;
   entityNegated?: Uint8Array;
+  /** Re-tokenised variants of some reports (AlignMethod.planTextVariants), encoded with the batch. */
+  textVariants?: { inputIds: tf.Tensor2D; attentionMask: tf.Tensor2D; wordIndex: Int32Array; plan: TextVariantPlan };
 }
 
 export interface ImageFeatures {
@@ -78,9 +80,31 @@ export class DualEncoder {
 
   forward(batch: ModelBatch, training: boolean): AlignInputs {
     const img = this.encodeImage(batch.pixels, training);
-    const txt = this.encodeText(batch, training);
     const entities = batch.entityIds ? { entityIds: batch.entityIds, entityNegated: batch.entityNegated } : {};
-    return { ...img, ...txt, ...entities };
+    const v = batch.textVariants;
+    if (!v) return { ...img, ...this.encodeText(batch, training), ...entities };
+    // One text pass over the reports and their variants: the word head's BatchNorm sees one
+    // batch (whose statistics the variants, the same words re-ordered, hardly move) and records
+    // one update, as without variants.
+    const b = batch.inputIds.shape[0];
+    const s = v.inputIds.shape[0];
+    const all = this.encodeText({
+      inputIds: tf.concat([batch.inputIds, v.inputIds]) as tf.Tensor2D,
+      attentionMask: tf.concat([batch.attentionMask, v.attentionMask]) as tf.Tensor2D,
+      wordIndex: Int32Array.from([...batch.wordIndex, ...v.wordIndex]),
+    }, training, b);
+    const n = this.cfg.maxWords;
+    const first = <T extends tf.Tensor>(x: T, rows: number, from = 0): T => tf.slice(x, from, rows) as T;
+    return {
+      ...img,
+      words: first(all.words, b),
+      wordMask: first(all.wordMask, b),
+      wordMaskValues: all.wordMaskValues.slice(0, b * n),
+      textGlobal: all.textGlobal,
+      clsAttention: first(all.clsAttention, b),
+      textVariants: { plan: v.plan, words: first(all.words, s, b), wordMask: first(all.wordMask, s, b) },
+      ...entities,
+    };
   }
 
   encodeImage(pixels: tf.Tensor4D, training: boolean): ImageFeatures {
@@ -92,14 +116,16 @@ export class DualEncoder {
     };
   }
 
-  encodeText(batch: Pick<ModelBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, training: boolean): TextFeatures {
+  /** `globalRows`: only the first rows are reports of the batch (the rest variants with no global embedding). */
+  encodeText(batch: Pick<ModelBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, training: boolean, globalRows?: number): TextFeatures {
     const out = this.text.forward(batch.inputIds, batch.attentionMask, training);
     const { words, mask, maskValues } = sumPiecesIntoWords(out.localTokens, batch.wordIndex, this.cfg.maxWords);
+    const cls = globalRows === undefined ? out.cls : tf.slice(out.cls, 0, globalRows) as tf.Tensor2D;
     return {
       words: this.textLocal.applyLocal(words, training, mask),
       wordMask: mask,
       wordMaskValues: maskValues,
-      textGlobal: this.textGlobalHead.apply(out.cls, training),
+      textGlobal: this.textGlobalHead.apply(cls, training),
       clsAttention: sumPieceWeightsIntoWords(out.clsAttention, batch.wordIndex, this.cfg.maxWords),
     };
   }

@@ -7,6 +7,7 @@ import type { LoadedStudy } from '../data/manifest-types';
 import type { ImageLoader } from '../data/image-loader';
 import type { Encoding, WordPieceTokenizer } from '../text';
 import type { ModelBatch } from '../models/dual-encoder';
+import type { TextVariantPlan } from '../align/types';
 import type { KnowledgeBase } from '../knowledge/kb';
 import { linkEntities } from '../knowledge/linker';
 
@@ -118,10 +119,71 @@ export async function loadHostBatch(
   return { indices: keep.map((j) => indices[j]), pixels, inputIds, attentionMask, wordIndex, entityIds, entityNegated, failed };
 }
 
-/** Uploads a host batch as tensors (caller disposes them). */
-export function toModelBatch(hb: HostBatch, imageSize: number, maxLength: number): ModelBatch {
+/** Re-tokenised reports of a batch: what the text encoder reads for AlignInputs.textVariants. */
+export interface HostTextVariants {
+  inputIds: Int32Array;
+  attentionMask: Float32Array;
+  wordIndex: Int32Array;
+  plan: TextVariantPlan;
+}
+
+/**
+ * The plan's reports with each word slot's pieces replaced by its source slot's pieces, every
+ * other piece ([CLS], [SEP], words past maxWords) kept in place, so that a word keeps its
+ * position in the report. A report whose variant would exceed maxLength pieces is left out.
+ */
+export function textVariantPieces(hb: Pick<HostBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, plan: TextVariantPlan, maxLength: number, maxWords: number): HostTextVariants {
+  const T = maxLength;
+  const piecesOf = (slot: number): number[] => {
+    const r = Math.floor(slot / maxWords), w = slot % maxWords;
+    const out: number[] = [];
+    for (let t = 0; t < T; t++) if (hb.wordIndex[r * T + t] === w) out.push(hb.inputIds[r * T + t]);
+    return out;
+  };
+  const rows: { ids: number[]; words: number[] }[] = [];
+  const reports: number[] = [];
+  for (const r of plan.reports) {
+    const ids: number[] = [];
+    const words: number[] = [];
+    let prev = -2;
+    for (let t = 0; t < T && hb.attentionMask[r * T + t] > 0; t++) {
+      const w = hb.wordIndex[r * T + t];
+      if (w < 0) { ids.push(hb.inputIds[r * T + t]); words.push(-1); prev = w; continue; }
+      if (w === prev) continue; // the word's pieces were emitted at its first piece
+      prev = w;
+      for (const id of piecesOf(plan.source[r * maxWords + w])) { ids.push(id); words.push(w); }
+    }
+    if (ids.length > T) continue;
+    rows.push({ ids, words });
+    reports.push(r);
+  }
+  const s = rows.length;
+  const inputIds = new Int32Array(s * T);
+  const attentionMask = new Float32Array(s * T);
+  const wordIndex = new Int32Array(s * T).fill(-1);
+  rows.forEach(({ ids, words }, k) => {
+    ids.forEach((id, t) => {
+      inputIds[k * T + t] = id;
+      attentionMask[k * T + t] = 1;
+      wordIndex[k * T + t] = words[t];
+    });
+  });
+  return { inputIds, attentionMask, wordIndex, plan: { source: plan.source, reports } };
+}
+
+/** Uploads a host batch (and the text variants a method planned for it) as tensors (caller disposes them). */
+export function toModelBatch(hb: HostBatch, imageSize: number, maxLength: number, variants?: HostTextVariants): ModelBatch {
   const n = hb.indices.length;
+  const s = variants?.plan.reports.length ?? 0;
   return {
+    ...(variants && s > 0 ? {
+      textVariants: {
+        inputIds: tf.tensor2d(variants.inputIds, [s, maxLength], 'int32'),
+        attentionMask: tf.tensor2d(variants.attentionMask, [s, maxLength], 'float32'),
+        wordIndex: variants.wordIndex,
+        plan: variants.plan,
+      },
+    } : {}),
     pixels: tf.tensor4d(hb.pixels, [n, imageSize, imageSize, 1]),
     inputIds: tf.tensor2d(hb.inputIds, [n, maxLength], 'int32'),
     attentionMask: tf.tensor2d(hb.attentionMask, [n, maxLength], 'float32'),
@@ -134,4 +196,6 @@ export function disposeModelBatch(b: ModelBatch): void {
   b.pixels.dispose();
   b.inputIds.dispose();
   b.attentionMask.dispose();
+  b.textVariants?.inputIds.dispose();
+  b.textVariants?.attentionMask.dispose();
 }

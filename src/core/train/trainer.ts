@@ -29,8 +29,8 @@ import { RunAhead } from '../runtime/run-ahead';
 import type { GpuAdapterReport } from '../runtime/backend';
 import { inBatchTopK, inBatchTopKColumns } from './retrieval';
 import {
-  disposeModelBatch, epochOrder, linkStudyWords, loadHostBatch, prepareStudies, stepsPerEpoch, toModelBatch,
-  type HostBatch, type PreparedStudy,
+  disposeModelBatch, epochOrder, linkStudyWords, loadHostBatch, prepareStudies, stepsPerEpoch, textVariantPieces, toModelBatch,
+  type HostBatch, type HostTextVariants, type PreparedStudy,
 } from './batches';
 
 export interface TrainListener {
@@ -491,6 +491,17 @@ export interface StepOutput {
   terms?: Record<string, tf.Scalar>;
 }
 
+/** The text variants the method asks for on this training batch, re-tokenised on the host. */
+function planVariants(built: BuiltModel, hb: HostBatch, maxLength: number, step: number): HostTextVariants | undefined {
+  if (!built.method.planTextVariants) return undefined;
+  const n = built.model.cfg.maxWords;
+  const b = hb.indices.length;
+  const wordMask = new Float32Array(b * n);
+  hb.wordIndex.forEach((w, k) => { if (w >= 0) wordMask[Math.floor(k / maxLength) * n + w] = 1; });
+  const plan = built.method.planTextVariants({ b, n, entityIds: hb.entityIds, entityNegated: hb.entityNegated, wordMask, step });
+  return plan && plan.reports.length ? textVariantPieces(hb, plan, maxLength, n) : undefined;
+}
+
 /**
  * One optimizer step on the active backend, with no host read: the loss (and, with keepTerms,
  * its terms) stays on the device and is returned for the caller to read (on logged steps) or
@@ -503,7 +514,7 @@ export function trainStep(
 ): StepOutput {
   const { params, model, method } = built;
   const vars = params.trainable();
-  const batch = toModelBatch(hb, o.imageSize, o.maxLength);
+  const batch = toModelBatch(hb, o.imageSize, o.maxLength, planVariants(built, hb, o.maxLength, o.step));
   let terms: Record<string, tf.Scalar> | undefined;
   try {
     const { value, grads } = tf.variableGrads(() => {

@@ -318,6 +318,42 @@ test('RECLF location swap: each image against its report with the location words
   assert.equal(r.terms.swap.dataSync()[0], 0);
 });
 
+test("RECLF within-report swap of the word features: a permutation of the same features, so the scores cannot tell it (why swapAt 'tokens')", async () => {
+  await useCpu();
+  const kb = defaultKnowledgeBase();
+  const ids = Int32Array.from([-1, kb.indexOf('left'), -1, kb.indexOf('left'), -1, kb.indexOf('right')]);
+  for (const config of [{}, { srm: true, srmStage: 'query', relationLogits: 'cosine', irm: 'lse', score: 'cosine' }]) {
+    const { method } = build({ ...config, locationSwap: 'within-report' });
+    const x = { ...tinyInputs(), entityIds: ids, entityNegated: new Uint8Array(6), wordMaskValues: Float32Array.from(MASK.flat()) };
+    close(method.loss(x, { training: true, step: 0 }).terms.swap.dataSync()[0], Math.log(2), 1e-5, `swap term ${JSON.stringify(config)}`);
+  }
+});
+
+test("RECLF swapAt 'tokens': the method plans the within-report swap on the host and scores the re-encoded reports it is given", async () => {
+  await useCpu();
+  const kb = defaultKnowledgeBase();
+  const ids = Int32Array.from([-1, kb.indexOf('left'), -1, kb.indexOf('left'), -1, kb.indexOf('right')]);
+  const { method } = build({ srm: true, srmStage: 'query', relationLogits: 'cosine', irm: 'lse', score: 'cosine', locationSwap: 'within-report', swapAt: 'tokens', swapWeight: 0.5 });
+  const plan = method.planTextVariants!({ b: 2, n: 3, entityIds: ids, entityNegated: new Uint8Array(6), wordMask: Float32Array.from(MASK.flat()), step: 0 });
+  assert.deepEqual(plan?.reports, [1], "report 1 names 'left' and 'right'; report 0 one side only");
+  assert.deepEqual(Array.from(plan!.source), [0, 1, 2, 5, 4, 3]);
+  assert.equal(method.planTextVariants!({ b: 2, n: 3, entityIds: new Int32Array(6).fill(-1), wordMask: Float32Array.from(MASK.flat()), step: 0 }), null);
+  // What the encoder would give for report 1 read from its swapped tokens: other features than a permutation.
+  const reencoded = [[[0.3, -1, 2], [0.5, 0.5, 0.1], [-2, 0.4, 1]]];
+  const x = {
+    ...tinyInputs(), entityIds: ids, entityNegated: new Uint8Array(6), wordMaskValues: Float32Array.from(MASK.flat()),
+    textVariants: { plan: plan!, words: tf.tensor3d(reencoded), wordMask: tf.tensor2d([MASK[1]]) },
+  };
+  const out = method.loss(x, { training: true, step: 0 });
+  const s = method.similarity(x).local!.arraySync() as Mat;
+  const sNeg = method.similarity(tinyInputs({ words: [WORDS[0], reencoded[0]] })).local!.arraySync() as Mat;
+  close(out.terms.swap.dataSync()[0], 0.5 * Math.log1p(Math.exp((sNeg[1][1] - s[1][1]) / 0.1)), 1e-4, 'swap term');
+  // Batches without variants (validation, the word-level probe) have no swap term, entity ids or not.
+  assert.equal(method.loss({ ...x, textVariants: undefined }, { training: true, step: 0 }).terms.swap, undefined);
+  const { method: features } = build({ locationSwap: 'within-report' });
+  assert.equal(features.planTextVariants, undefined, "swapAt 'features' needs no re-encoding");
+});
+
 test('RECLF masking: a padded word changes nothing; one real word works', async () => {
   await useCpu();
   for (const reading of ['cross', 'within']) {

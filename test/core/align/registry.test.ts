@@ -121,6 +121,7 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { relationLogits: 'cosine', relation: 'attention' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
     ['reclf', { relationLogits: 'cosine', srm: false, irm: 'lse', score: 'cosine' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
     ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],
+    ['reclf', { swapAt: 'tokens' }, /^model\.align\.swapAt: 'tokens' says how the location-swap negative is encoded, but locationSwap is 'off'/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],
     ['simclr', {}, /^model\.align\.name: unknown alignment method/],
   ];

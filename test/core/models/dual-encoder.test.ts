@@ -138,3 +138,36 @@ test('dual encoder: a fixed seed gives identical parameters and outputs', async 
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
+
+test('dual encoder: text variants are encoded in the same pass, each as if alone, and leave the batch as it was', async () => {
+  await tf.setBackend('cpu');
+  const cfg = testConfig();
+  withModel(cfg, 3, (m) => {
+    const batch = makeBatch(cfg);
+    // Report 0 with words 0 and 2 trading tokens: [CLS] w2 w1 ##w1 w0 [SEP].
+    const variant = { inputIds: [2, 43, 41, 42, 40, 3, 0, 0], attentionMask: [1, 1, 1, 1, 1, 1, 0, 0], wordIndex: [-1, 0, 1, 1, 2, -1, -1, -1] };
+    const plan = { source: Int32Array.from({ length: 2 * cfg.maxWords }, (_, k) => k), reports: [0] };
+    const withVariants = m.forward({
+      ...batch,
+      textVariants: { inputIds: tf.tensor2d([variant.inputIds], [1, 8], 'int32'), attentionMask: tf.tensor2d([variant.attentionMask], [1, 8]), wordIndex: Int32Array.from(variant.wordIndex), plan },
+    }, false);
+    const plain = m.forward(batch, false);
+    closeTo(withVariants.words, plain.words, 'batch words');
+    closeTo(withVariants.textGlobal, plain.textGlobal, 'batch report embeddings');
+    assert.deepEqual(Array.from(withVariants.wordMaskValues!), Array.from(plain.wordMaskValues!));
+    assert.deepEqual(withVariants.textVariants?.plan.reports, [0]);
+    const alone = m.encodeText({ inputIds: tf.tensor2d([variant.inputIds], [1, 8], 'int32'), attentionMask: tf.tensor2d([variant.attentionMask], [1, 8]), wordIndex: Int32Array.from(variant.wordIndex) }, false);
+    closeTo(withVariants.textVariants!.words, alone.words, 'variant words');
+    // Position embeddings make a word's features depend on where it stands: the variant's word 0
+    // (w2's token at w0's place) is not report 0's word 2.
+    const v = withVariants.textVariants!.words.arraySync() as number[][][];
+    const w = plain.words.arraySync() as number[][][];
+    assert.ok(v[0][0].some((x, d) => Math.abs(x - w[0][2][d]) > 1e-3), 'a moved token takes its new position');
+  });
+});
+
+function closeTo(a: tf.Tensor, b: tf.Tensor, what: string): void {
+  assert.deepEqual(a.shape, b.shape, what);
+  const x = a.dataSync(), y = b.dataSync();
+  for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) < 1e-4, `${what}[${i}]: ${x[i]} vs ${y[i]}`);
+}
