@@ -65,6 +65,19 @@ if (exported.bytes > MAX_BYTES) {
   process.exit(1);
 }
 
+// How the card names the run's SRM: where it reasons, what its relation comes from, its logits
+// and the training-only location-swap negative.
+function srmText(m) {
+  if (m.srm === false) return 'off';
+  const where = m.srmStage === 'query' ? "on between the report's words before attention, relation from the word features"
+    : m.srmStage === 'spatial' ? "on the attention maps: a relation learned from the word features weighs each word's attention by its related words'"
+      : `on after attention, relation from ${m.relation}`;
+  const logits = m.relationLogits === 'cosine' ? ` with cosine logits (gammaR ${m.gammaR})` : '';
+  const offsets = m.srmOffsets > 0 ? `, a learned bias per word offset within ${m.srmOffsets}` : '';
+  const swap = m.locationSwap && m.locationSwap !== 'off' ? `; trained with a ${m.locationSwap} location-swap negative (${m.swapAt === 'tokens' ? 're-encoded from its tokens' : 'on the word features'})` : '';
+  return where + logits + offsets + swap;
+}
+
 const v = summary.validation;
 // The word-level readings next to their floors: what uniform weights and the same model before
 // training score (from `reclf eval`'s grounding, relations and importance tasks).
@@ -108,7 +121,7 @@ It demonstrates the pipeline and the explanations; it is **not** a clinical mode
 
 ## Model and training
 - Config: ${preset === 'default' ? 'the default CPU config' : `the \`${preset}\` preset (\`reclf train --preset ${preset}\`; README, explanation design study)`}${configFile ? `, refined by \`${path.relative(root, configFile)}\`` : ''}.
-- Method: RECLF (${config.method.reading} reading, SRM ${config.method.srm === false ? 'off' : config.method.srmStage === 'query' ? "on between the report's words before attention, relation from the word features" : config.method.srmStage === 'spatial' ? "on the attention maps: a relation learned from the word features weighs each word's attention by its related words'" : `on after attention, relation from ${config.method.relation}`}, IRM ${config.method.irm === 'lse' ? `as GLoRIA's LogSumExp pooling of the per-word cosines (gamma2 ${config.method.gamma2})` : `${config.method.irm} on ${config.method.irmInput}`}, score ${config.method.score}, ${config.method.attention} attention with gamma1 ${config.method.gamma1}).
+- Method: RECLF (${config.method.reading} reading, SRM ${srmText(config.method)}, IRM ${config.method.irm === 'lse' ? `as GLoRIA's LogSumExp pooling of the per-word cosines (gamma2 ${config.method.gamma2})` : `${config.method.irm} on ${config.method.irmInput}`}, score ${config.method.score}, ${config.method.attention} attention with gamma1 ${config.method.gamma1}).
 - Image encoder: ${config.model.image.name} at ${config.model.image.imageSize} px, region grid ${exported.metadata.grid.join('x')}, regions from stage ${config.model.image.localStage ?? 3}${config.model.regionPositions ? ' with a learned position embedding per cell' : ''}.
 - Text encoder: BERT ${config.model.text.layers} layers (word-level features from layer ${config.model.text.localLayer ?? config.model.text.layers}), hidden ${config.model.text.hidden}, vocabulary ${config.model.text.vocabSize} WordPiece tokens, max ${config.model.text.maxLength} pieces / ${config.model.maxWords} words.
 - Projection dimension ${config.model.projDim}; seed ${config.train.seed}; ${summary.step} optimizer steps of batch ${config.train.batchSize}; checkpoint: the last one (step ${summary.step}), whose validation figures are below (the run's best-validation checkpoint by \`train.selectBy\` was step ${summary.bestStep}).
