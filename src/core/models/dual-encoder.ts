@@ -91,7 +91,7 @@ export class DualEncoder {
     const all = this.encodeText({
       inputIds: tf.concat([batch.inputIds, v.inputIds]) as tf.Tensor2D,
       attentionMask: tf.concat([batch.attentionMask, v.attentionMask]) as tf.Tensor2D,
-      wordIndex: Int32Array.from([...batch.wordIndex, ...v.wordIndex]),
+      wordIndex: concatIndex(batch.wordIndex, v.wordIndex),
     }, training, b);
     const n = this.cfg.maxWords;
     const first = <T extends tf.Tensor>(x: T, rows: number, from = 0): T => tf.slice(x, from, rows) as T;
@@ -144,4 +144,11 @@ export class DualEncoder {
   pendingBatchNormUpdates(): number {
     return this.image.batchNorms.pendingCount() + this.heads.pendingCount();
   }
+}
+
+function concatIndex(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
