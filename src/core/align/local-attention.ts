@@ -111,6 +111,11 @@ export function identityRelation(wordMask: tf.Tensor2D): tf.Tensor3D {
   return tf.mul(tf.eye(n).reshape([1, n, n]), wordMask.reshape([b, n, 1])) as tf.Tensor3D;
 }
 
+/** How many of a batch's `b` pairs localSubBatch keeps: the first k (k <= 0 or >= b: all b). */
+export function localSubBatchSize(b: number, k: number): number {
+  return k > 0 && k < b ? k : b;
+}
+
 /**
  * The first `k` pairs of a batch for the all-pairs local loss (k <= 0 or >= B: the whole batch).
  * The cross-sample local loss costs O(B^2 N M); a sub-batch keeps it affordable on CPU while
@@ -118,7 +123,7 @@ export function identityRelation(wordMask: tf.Tensor2D): tf.Tensor3D {
  */
 export function localSubBatch<T extends { words: tf.Tensor3D; regions: tf.Tensor3D; wordMask: tf.Tensor2D }>(inputs: T, k: number): T {
   const b = inputs.words.shape[0];
-  if (!(k > 0) || k >= b) return inputs;
+  if (localSubBatchSize(b, k) === b) return inputs;
   return {
     ...inputs,
     words: tf.slice(inputs.words, [0, 0, 0], [k, -1, -1]),

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../models/params';
 import type { AlignExplanation, AlignInputs, AlignMethod, HostWordData, MethodFactoryArgs, TextVariantPlan } from './types';
 import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
-import { crossAttention, identityRelation, localSubBatch, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
+import { crossAttention, identityRelation, localSubBatch, localSubBatchSize, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
 import { hasWordScores, irmOnWords, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, type ReclfConfig } from './reclf-config';
 import { attentionRelation, createRelationParams, createSrmParams, learnedRelation, srmReason, type RelationParams, type SrmRound, type SrmSource } from './srm';
@@ -218,15 +218,14 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
     cfg.locationSwap === 'within-report'
       ? withinReportSwapPlan(ids, negated, mask, b, n, locationCategory)
       : textSwapPlan(ids, negated, mask, b, n, locationOnly, new Rng(mixSeed(0x5a4, step)));
-  // The local loss's sub-batch: a swapped report is a negative of its own image's local score.
-  const localRows = (b: number): number => (cfg.localBatch > 0 ? Math.min(b, cfg.localBatch) : b);
   return {
     name: 'reclf',
     needsEntities: cfg.locationSwap !== 'off',
     ...(cfg.locationSwap !== 'off' && cfg.swapAt === 'tokens' ? {
       planTextVariants(host: HostWordData): TextVariantPlan | null {
         if (!host.entityIds || cfg.reading !== 'cross') return null;
-        const sb = localRows(host.b), n = host.n;
+        // Plans within the local loss's sub-batch: a swapped report is a negative of its own image's local score.
+        const sb = localSubBatchSize(host.b, cfg.localBatch), n = host.n;
         const plan = swapPlan(host.entityIds.subarray(0, sb * n), host.entityNegated?.subarray(0, sb * n), host.wordMask.subarray(0, sb * n), sb, n, host.step);
         return plan.reports.length ? plan : null;
       },

@@ -10,21 +10,32 @@ import { bmm } from './ops';
  * padding). Slots >= maxWords (reports longer than N words) are dropped.
  */
 export function wordAssignment(wordIndex: Int32Array, batch: number, seqLen: number, maxWords: number): { matrix: tf.Tensor3D; mask: tf.Tensor2D; maskValues: Float32Array } {
-  if (wordIndex.length !== batch * seqLen) {
-    throw new Error(`wordIndex has ${wordIndex.length} entries, expected B*T = ${batch}*${seqLen}`);
-  }
+  const mask = wordSlotMask(wordIndex, batch, seqLen, maxWords);
   const m = new Float32Array(batch * maxWords * seqLen);
-  const mask = new Float32Array(batch * maxWords);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < seqLen; t++) {
       const w = wordIndex[b * seqLen + t];
-      if (w < -1) throw new Error(`wordIndex[${b * seqLen + t}] = ${w}: expected -1 or a word slot`);
-      if (w < 0 || w >= maxWords) continue;
-      m[(b * maxWords + w) * seqLen + t] = 1;
-      mask[b * maxWords + w] = 1;
+      if (w >= 0 && w < maxWords) m[(b * maxWords + w) * seqLen + t] = 1;
     }
   }
   return { matrix: tf.tensor3d(m, [batch, maxWords, seqLen]), mask: tf.tensor2d(mask, [batch, maxWords]), maskValues: mask };
+}
+
+/**
+ * The host [B*N] word mask of a batch's piece-to-word slots (1 = the slot holds a word), read
+ * where the assignment matrix is not needed (the trainer plans text variants from it).
+ */
+export function wordSlotMask(wordIndex: Int32Array, batch: number, seqLen: number, maxWords: number): Float32Array {
+  if (wordIndex.length !== batch * seqLen) {
+    throw new Error(`wordIndex has ${wordIndex.length} entries, expected B*T = ${batch}*${seqLen}`);
+  }
+  const mask = new Float32Array(batch * maxWords);
+  for (let k = 0; k < wordIndex.length; k++) {
+    const w = wordIndex[k];
+    if (w < -1) throw new Error(`wordIndex[${k}] = ${w}: expected -1 or a word slot`);
+    if (w >= 0 && w < maxWords) mask[Math.floor(k / seqLen) * maxWords + w] = 1;
+  }
+  return mask;
 }
 
 /** tokens [B,T,H] -> words [B,N,H] (sum of pieces) and mask [B,N] (1 = the slot holds a word). */

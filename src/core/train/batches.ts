@@ -134,11 +134,20 @@ export interface HostTextVariants {
  */
 export function textVariantPieces(hb: Pick<HostBatch, 'inputIds' | 'attentionMask' | 'wordIndex'>, plan: TextVariantPlan, maxLength: number, maxWords: number): HostTextVariants {
   const T = maxLength;
+  // Each source report's pieces per word slot, gathered in one pass over its pieces.
+  const slotPieces = new Map<number, number[][]>();
   const piecesOf = (slot: number): number[] => {
-    const r = Math.floor(slot / maxWords), w = slot % maxWords;
-    const out: number[] = [];
-    for (let t = 0; t < T; t++) if (hb.wordIndex[r * T + t] === w) out.push(hb.inputIds[r * T + t]);
-    return out;
+    const r = Math.floor(slot / maxWords);
+    let words = slotPieces.get(r);
+    if (!words) {
+      words = Array.from({ length: maxWords }, () => []);
+      for (let t = 0; t < T; t++) {
+        const w = hb.wordIndex[r * T + t];
+        if (w >= 0 && w < maxWords) words[w].push(hb.inputIds[r * T + t]);
+      }
+      slotPieces.set(r, words);
+    }
+    return words[slot % maxWords];
   };
   const rows: { ids: number[]; words: number[] }[] = [];
   const reports: number[] = [];
@@ -148,7 +157,8 @@ export function textVariantPieces(hb: Pick<HostBatch, 'inputIds' | 'attentionMas
     let prev = -2;
     for (let t = 0; t < T && hb.attentionMask[r * T + t] > 0; t++) {
       const w = hb.wordIndex[r * T + t];
-      if (w < 0) { ids.push(hb.inputIds[r * T + t]); words.push(-1); prev = w; continue; }
+      // Specials and words past maxWords have no slot: each of their pieces stays as it is.
+      if (w < 0 || w >= maxWords) { ids.push(hb.inputIds[r * T + t]); words.push(w); prev = w; continue; }
       if (w === prev) continue; // the word's pieces were emitted at its first piece
       prev = w;
       for (const id of piecesOf(plan.source[r * maxWords + w])) { ids.push(id); words.push(w); }

@@ -14,6 +14,7 @@ import type { LoadedStudy } from '../data/manifest-types';
 import { WordPieceTokenizer, buildVocab } from '../text';
 import { ParamStore } from '../models/params';
 import { DualEncoder } from '../models/dual-encoder';
+import { wordSlotMask } from '../models/word-pooling';
 import { createMethod } from '../align/registry';
 import { defaultKnowledgeBase } from '../knowledge/kb';
 import type { AlignMethod } from '../align/types';
@@ -496,8 +497,7 @@ function planVariants(built: BuiltModel, hb: HostBatch, maxLength: number, step:
   if (!built.method.planTextVariants) return undefined;
   const n = built.model.cfg.maxWords;
   const b = hb.indices.length;
-  const wordMask = new Float32Array(b * n);
-  hb.wordIndex.forEach((w, k) => { if (w >= 0) wordMask[Math.floor(k / maxLength) * n + w] = 1; });
+  const wordMask = wordSlotMask(hb.wordIndex, b, maxLength, n);
   const plan = built.method.planTextVariants({ b, n, entityIds: hb.entityIds, entityNegated: hb.entityNegated, wordMask, step });
   return plan && plan.reports.length ? textVariantPieces(hb, plan, maxLength, n) : undefined;
 }

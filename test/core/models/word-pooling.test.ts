@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { sumPieceWeightsIntoWords, sumPiecesIntoWords } from '../../../src/core/models/word-pooling';
+import { sumPieceWeightsIntoWords, sumPiecesIntoWords, wordSlotMask } from '../../../src/core/models/word-pooling';
 
 test('word pooling: pieces summed into words by hand-worked example', async () => {
   await tf.setBackend('cpu');
@@ -36,6 +36,13 @@ test('word pooling: slots beyond maxWords are dropped, bad indices rejected', as
   assert.deepEqual(Array.from(mask.dataSync()), [1, 1]);
   assert.throws(() => sumPiecesIntoWords(tokens, Int32Array.from([0, 1]), 2), /wordIndex has 2 entries/);
   assert.throws(() => sumPiecesIntoWords(tokens, Int32Array.from([0, -2, 1]), 2), /wordIndex\[1\] = -2/);
+});
+
+test("word slot mask: a report's words past maxWords do not mark the next report's slots", () => {
+  // Report 0 has three words, report 1 one word; with maxWords 2, report 0's third word has no slot.
+  const wordIndex = Int32Array.from([-1, 0, 1, 2, /**/ -1, 0, -1, -1]);
+  assert.deepEqual(Array.from(wordSlotMask(wordIndex, 2, 4, 2)), [1, 1, 1, 0]);
+  assert.throws(() => wordSlotMask(wordIndex, 2, 3, 2), /wordIndex has 8 entries/);
 });
 
 test('word pooling: gradient flows to the pieces of each word', async () => {

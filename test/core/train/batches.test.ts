@@ -41,3 +41,15 @@ test('text variants: a slot may read another report; a variant past maxLength pi
   assert.deepEqual(over.plan.reports, [1], 'report 0 would need 10 pieces');
   assert.equal(over.inputIds.length, T);
 });
+
+test('text variants: words past maxWords have no slot and stay in place, whatever the next report plans', () => {
+  // Report 0 read with maxWords 3: 'nodule' (word 3) has no slot; its index would fall into
+  // report 1's first slot, which here reads report 0's 'left'.
+  const n = 3;
+  const source = Int32Array.from({ length: 2 * n }, (_, k) => k);
+  source[n] = 2;
+  source[0] = 1; // 'right' reads 'effusion'
+  const v = textVariantPieces(hb, { source, reports: [0] }, T, n);
+  assert.deepEqual(row(v.inputIds, 0), [2, 11, 11, 12, 13, 14, 3, 0, 0]);
+  assert.deepEqual(row(v.wordIndex, 0), [-1, 0, 1, 2, 2, 3, -1, -1, -1]);
+});
