@@ -5,7 +5,7 @@
 // `reclf eval` -> export to models/reclf-default.onnx (+ vocab, + a summary of the training images)
 // and write models/MODEL_CARD.md. Fails when the model exceeds 20 MB. Work goes to ./build-model/
 // (git-ignored like ./demo/); RECLF_MODEL_N sets the synthetic dataset size (default 10000),
-// RECLF_MODEL_EPOCHS the epochs (4).
+// RECLF_MODEL_EPOCHS the epochs (4); RECLF_MODEL_RESUME=1 continues an interrupted build.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,8 +50,17 @@ function reclf(args, { capture = false, optional = false } = {}) {
 
 // Trains one seed in a child process, its events (stdout) kept for the progress line and the
 // seed choice, its messages (stderr) passed on with the seed in front.
-function trainSeed(seed, runDir, progress) {
-  const args = ['train', '--data', data, '--method', 'reclf', '--preset', preset, ...(configFile ? ['--config', configFile] : []), '--out', runDir, '--seed', String(seed), '--epochs', epochs];
+// With RECLF_MODEL_RESUME=1 a finished seed is kept and an interrupted one continues from its
+// last checkpoint with the config it recorded.
+function trainSeed(seed, runDir, progress, resuming) {
+  const summaryFile = path.join(runDir, 'train-summary.json');
+  if (resuming && fs.existsSync(summaryFile) && JSON.parse(fs.readFileSync(summaryFile, 'utf8')).status === 'ok') {
+    console.error(`\nseed ${seed}: finished earlier (${runDir})`);
+    return Promise.resolve(0);
+  }
+  const args = resuming && fs.existsSync(path.join(runDir, 'config.json'))
+    ? ['train', '--data', data, '--method', 'reclf', '--out', runDir, '--resume', '--epochs', epochs]
+    : ['train', '--data', data, '--method', 'reclf', '--preset', preset, ...(configFile ? ['--config', configFile] : []), '--out', runDir, '--seed', String(seed), '--epochs', epochs];
   console.error(`\n$ reclf ${args.join(' ')}`);
   const child = spawn(process.execPath, [path.join(root, 'bin', 'reclf.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = (stream, onLine) => {
@@ -91,18 +100,18 @@ function selectionScore(r) {
   return typeof r.pointing_game === 'number' ? r.pointing_game : (r.i2t_acc1 + r.t2i_acc1) / 2;
 }
 
-async function trainAndChoose() {
+async function trainAndChoose(resuming) {
   const seeds = Array.from({ length: seedCount }, (_, i) => i);
   const progress = {};
   const ticker = setInterval(() => {
     const parts = seeds.map((s) => progress[s] ? `seed ${s} step ${progress[s].step}/${progress[s].total_steps} (${Math.ceil(progress[s].eta_s / 60)} min left)` : `seed ${s} starting`);
     console.error(`build:model ${((Date.now() - started) / 60000).toFixed(0)} min: ${parts.join(', ')}`);
   }, 120_000);
-  const codes = await Promise.all(seeds.map((s) => trainSeed(s, path.join(work, 'runs', `seed-${s}`), progress)));
+  const codes = await Promise.all(seeds.map((s) => trainSeed(s, path.join(work, 'runs', `seed-${s}`), progress, resuming)));
   clearInterval(ticker);
   const failed = seeds.filter((s, i) => codes[i] !== 0);
   if (failed.length) {
-    console.error(`reclf train failed for seed ${failed.join(', ')} (see the [seed N] lines above); nothing was exported`);
+    console.error(`reclf train failed for seed ${failed.join(', ')} (see the [seed N] lines above); nothing was exported. RECLF_MODEL_RESUME=1 npm run build:model continues from the seeds' checkpoints`);
     process.exit(1);
   }
   const candidates = seeds.map((s) => {
@@ -118,11 +127,26 @@ async function trainAndChoose() {
 
 // RECLF_MODEL_REUSE=1 re-exports an existing ./build-model run (e.g. after changing the card).
 const reuse = process.env.RECLF_MODEL_REUSE === '1' && fs.existsSync(choiceFile);
-if (!reuse) {
+// RECLF_MODEL_RESUME=1 continues an interrupted build of the same inputs instead of starting over.
+const inputsFile = path.join(work, 'build-inputs.json');
+const inputs = { n, seed: 7, preset, config: configFile ? path.resolve(configFile) : null, epochs, seeds: seedCount };
+let resuming = false;
+if (!reuse && process.env.RECLF_MODEL_RESUME === '1' && fs.existsSync(inputsFile)) {
+  const before = JSON.parse(fs.readFileSync(inputsFile, 'utf8'));
+  const changed = Object.keys(inputs).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(inputs[k]));
+  if (changed.length) {
+    console.error(`RECLF_MODEL_RESUME=1: ${inputsFile} was built with other ${changed.map((k) => `${k} (${JSON.stringify(before[k])}, now ${JSON.stringify(inputs[k])})`).join(', ')}; run without RECLF_MODEL_RESUME to start over`);
+    process.exit(2);
+  }
+  resuming = fs.existsSync(path.join(data, 'manifest.jsonl'));
+}
+if (!reuse && !resuming) {
   fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  fs.writeFileSync(inputsFile, JSON.stringify(inputs, null, 2));
   reclf(['synth', '--out', data, '--n', String(n), '--seed', '7']);
 }
-const choice = reuse ? JSON.parse(fs.readFileSync(choiceFile, 'utf8')) : await trainAndChoose();
+const choice = reuse ? JSON.parse(fs.readFileSync(choiceFile, 'utf8')) : await trainAndChoose(resuming);
 const run = path.join(work, choice.run);
 console.error(`\nkept seed ${choice.seed} of ${choice.candidates.length} (${choice.by === 'pointing_game' ? 'validation pointing game' : 'validation acc@1'}): ${run}`);
 const summary = JSON.parse(fs.readFileSync(path.join(run, 'train-summary.json'), 'utf8'));
@@ -201,7 +225,9 @@ if (!reuse) fs.writeFileSync(buildRecord, JSON.stringify({ date: today, minutes 
 const full = fs.existsSync(buildRecord) ? JSON.parse(fs.readFileSync(buildRecord, 'utf8')) : null;
 const built = reuse
   ? `${full ? `on ${full.date} in ${full.minutes} min` : 'earlier'}; re-exported from that run (\`RECLF_MODEL_REUSE=1\`) on ${today} in ${minutes} min`
-  : `on ${today} in ${minutes} min`;
+  : resuming
+    ? `on ${today}, resumed after an interruption (\`RECLF_MODEL_RESUME=1\`; ${minutes} min for the resumed part)`
+    : `on ${today} in ${minutes} min`;
 const card = `# RECLF default model
 
 \`reclf-default.onnx\` (${(exported.bytes / 1e6).toFixed(2)} MB, ${exported.nodes} ONNX nodes, opset 17) with its
