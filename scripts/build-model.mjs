@@ -8,6 +8,7 @@
 // RECLF_MODEL_EPOCHS the epochs (4); RECLF_MODEL_RESUME=1 continues an interrupted build.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,15 +64,7 @@ function trainSeed(seed, runDir, progress, resuming) {
     : ['train', '--data', data, '--method', 'reclf', '--preset', preset, ...(configFile ? ['--config', configFile] : []), '--out', runDir, '--seed', String(seed), '--epochs', epochs];
   console.error(`\n$ reclf ${args.join(' ')}`);
   const child = spawn(process.execPath, [path.join(root, 'bin', 'reclf.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = (stream, onLine) => {
-    let rest = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop();
-      parts.forEach(onLine);
-    });
-  };
+  const lines = (stream, onLine) => readline.createInterface({ input: stream }).on('line', onLine);
   lines(child.stdout, (line) => {
     if (!line.startsWith('{')) return;
     try {

@@ -123,11 +123,12 @@ export function localSubBatchSize(b: number, k: number): number {
  */
 export function localSubBatch<T extends { words: tf.Tensor3D; regions: tf.Tensor3D; wordMask: tf.Tensor2D }>(inputs: T, k: number): T {
   const b = inputs.words.shape[0];
-  if (localSubBatchSize(b, k) === b) return inputs;
+  const s = localSubBatchSize(b, k);
+  if (s === b) return inputs;
   return {
     ...inputs,
-    words: tf.slice(inputs.words, [0, 0, 0], [k, -1, -1]),
-    regions: tf.slice(inputs.regions, [0, 0, 0], [k, -1, -1]),
-    wordMask: tf.slice(inputs.wordMask, [0, 0], [k, -1]),
+    words: tf.slice(inputs.words, [0, 0, 0], [s, -1, -1]),
+    regions: tf.slice(inputs.regions, [0, 0, 0], [s, -1, -1]),
+    wordMask: tf.slice(inputs.wordMask, [0, 0], [s, -1]),
   };
 }
