@@ -36,13 +36,13 @@ function reclf(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 120_000, pollMs = 100): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
+    await sleep(pollMs);
   }
 }
 
@@ -51,6 +51,52 @@ function events(file: string): EngineEvent[] {
     return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as EngineEvent);
   } catch {
     return [];
+  }
+}
+
+/**
+ * The engine process of one grid task (`reclf ablate --out OUT --task NAME`), found in /proc (the
+ * one-node cluster runs on this machine). Frozen with SIGSTOP before a signal is sent, so that a
+ * fast machine cannot finish the 12 steps between the checkpoint the test saw and the signal.
+ */
+function engineProcess(out: string, name: string): number | undefined {
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const i = argv.indexOf('--task');
+    if (argv.includes('ablate') && argv[argv.indexOf('--out') + 1] === out && i > 0 && argv[i + 1] === name) return Number(pid);
+  }
+  return undefined;
+}
+
+async function freezeAtCheckpoint(out: string, name: string): Promise<number> {
+  const runDir = path.join(out, name);
+  const pid = await until(`${name} at its first checkpoint`, () => (checkpointStep(runDir) >= 2 ? engineProcess(out, name) : undefined), 120_000, 10);
+  process.kill(pid, 'SIGSTOP');
+  assert.ok(!trainingFinished(runDir), `${name} was frozen before the end of its training`);
+  return pid;
+}
+
+/** Continues a frozen engine once a TERM waits for it (or it is gone): it then checkpoints and exits. */
+async function thawWhenTermPending(pid: number): Promise<void> {
+  const TERM = 1n << 14n;
+  await until(`TERM pending for process ${pid}`, () => {
+    let status: string;
+    try {
+      status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return true;
+    }
+    return [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt(`0x${m[1]}`) & TERM) !== 0n) || undefined;
+  }, 60_000, 20);
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // Gone already: Slurm's own SIGCONT and TERM (or its KILL) ended it.
   }
 }
 
@@ -104,19 +150,22 @@ test('a 2x2 grid through Slurm, with one task cancelled, one requeued and one re
   assert.equal(queued[0].type, 'ablation_started');
   assert.deepEqual(queued.filter((e) => e.type === 'ablation_task').map((e) => (e as { job_id?: string }).job_id), [0, 1, 2, 3].map((i) => `${job}_${i}`));
 
-  // Task 0 is cancelled with scancel once it has a checkpoint; task 1 requeued with scontrol.
+  // Task 0 is cancelled with scancel once it has a checkpoint; task 1 requeued with scontrol; task 2
+  // gets the time-limit signal (USR1 to the batch shell), checkpoints and requeues itself. Each
+  // engine is frozen before its signal and thawed once Slurm's TERM is pending, so every signal
+  // lands mid-training however fast the machine is.
   const run0 = path.join(out, 'convirt-seed0');
   const run1 = path.join(out, 'convirt-seed1');
-  await until('task 0 checkpoint at step 4', () => checkpointStep(run0) >= 4 || undefined);
-  assert.equal(spawnSync('scancel', [`${job}_0`]).status, 0);
-  await until('task 1 checkpoint at step 4', () => checkpointStep(run1) >= 4 || undefined);
-  const rq = spawnSync('scontrol', ['requeue', `${job}_1`], { encoding: 'utf8' });
-  assert.equal(rq.status, 0, rq.stderr);
-  // Task 2 gets the time-limit signal (USR1 to the batch shell): it checkpoints and requeues itself.
   const run2 = path.join(out, 'reclf-no-srm-seed0');
-  await until('task 2 checkpoint at step 4', () => checkpointStep(run2) >= 4 || undefined);
-  const sig = spawnSync('scancel', ['--batch', '--signal=USR1', `${job}_2`], { encoding: 'utf8' });
-  assert.equal(sig.status, 0, sig.stderr);
+  const signal = async (name: string, cmd: string[]): Promise<void> => {
+    const pid = await freezeAtCheckpoint(out, name);
+    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${cmd.join(' ')}: ${r.stderr}`);
+    await thawWhenTermPending(pid);
+  };
+  await signal('convirt-seed0', ['scancel', `${job}_0`]);
+  await signal('convirt-seed1', ['scontrol', 'requeue', `${job}_1`]);
+  await signal('reclf-no-srm-seed0', ['scancel', '--batch', '--signal=USR1', `${job}_2`]);
   await until('every task out of the queue', async () => (await liveStates(out)).every((s) => s === 'finished' || s === 'cancelled' || s === 'failed') || undefined, 240_000);
   const st = await liveStates(out);
   assert.deepEqual(st, ['cancelled', 'finished', 'finished', 'finished']);
@@ -125,7 +174,7 @@ test('a 2x2 grid through Slurm, with one task cancelled, one requeued and one re
   assert.ok(resumed.length === 2 && (resumed[1] ?? 0) >= 2, `the requeued task resumed from its checkpoint: ${JSON.stringify(resumed)}`);
 
   const resumed2 = events(path.join(run2, 'events.jsonl')).filter((e) => e.type === 'run_started').map((e) => (e as { resumed_from_step?: number }).resumed_from_step);
-  assert.ok(resumed2.length === 2 && (resumed2[1] ?? 0) >= 4, `the self-requeued task resumed from its checkpoint: ${JSON.stringify(resumed2)}`);
+  assert.ok(resumed2.length === 2 && (resumed2[1] ?? 0) >= 2, `the self-requeued task resumed from its checkpoint: ${JSON.stringify(resumed2)}`);
   const states2 = events(path.join(out, 'events.jsonl')).filter((e) => e.type === 'ablation_task' && e.run_dir === run2).map((e) => (e as { state: string }).state);
   assert.deepEqual(states2, ['queued', 'running', 'requeued', 'running', 'finished']);
   // jobs: the table names the cancelled task; --json gives one ablation_task each.
