@@ -199,14 +199,17 @@ const rel = task('relations');
 const imp = task('importance');
 const wordLevel = g || rel || imp ? `
 Word-level explanations on the synthetic test split (ground truth from the generator), each with
-its floors: uniform weights, and the same architecture before training (random initialisation):
+its floors: uniform weights, and the same architecture before training (random initialisation).
+Pooled over studies, uniform relation rows do not read 0.500: a short report's weights are larger
+and it holds more of the finding-location pairs; within each study they read 0.500.
 
 | reading | this model | uniform | random init |
 |---|---|---|---|
 | pointing game (finding word's peak region in its box) | ${f3(g?.pointing_game)} | - | ${f3(g?.random_init_pointing_game)} |
 | attention mass inside the finding's box | ${f3(g?.attention_mass_inside)} | ${f3(g?.uniform_mass_inside)} | ${f3(g?.random_init_attention_mass_inside)} |
 | SRM: finding word's top related word is its location | ${f3(rel?.top1_accuracy)} | - | ${f3(rel?.random_init_top1_accuracy)} |
-| SRM relation pair AUROC (finding-location pairs) | ${f3(rel?.pair_auroc)} | 0.500 | ${f3(rel?.random_init_pair_auroc)} |
+| SRM relation pair AUROC (finding-location pairs), pooled over studies | ${f3(rel?.pair_auroc)} | ${f3(rel?.uniform_pair_auroc)} | ${f3(rel?.random_init_pair_auroc)} |
+| SRM relation pair AUROC, mean over studies | ${f3(rel?.mean_study_auroc)} | 0.500 | ${f3(rel?.random_init_mean_study_auroc)} |
 | IRM importance AUROC (finding and location over function words) | ${f3(imp?.pooled_auroc)} | 0.500 | ${f3(imp?.random_init_pooled_auroc)} |
 ` : '';
 const pct = (x) => `${(100 * x).toFixed(1)}%`;

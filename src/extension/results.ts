@@ -13,7 +13,7 @@ export const HEADLINE: Readonly<Record<string, ReadonlyArray<readonly [string, s
   linear: [['auroc@100%'], ['auroc@10%'], ['auroc@1%'], ['accuracy@100%']],
   retrieval: [['i2t_R@1'], ['t2i_R@1'], ['i2t_R@10'], ['t2i_R@10']],
   grounding: [['pointing_game', 'random_init_pointing_game'], ['attention_mass_inside', 'uniform_mass_inside']],
-  relations: [['top1_accuracy', 'random_init_top1_accuracy'], ['pair_auroc', 'random_init_pair_auroc']],
+  relations: [['top1_accuracy', 'random_init_top1_accuracy'], ['pair_auroc', 'random_init_pair_auroc'], ['mean_study_auroc', 'random_init_mean_study_auroc']],
   importance: [['pooled_auroc', 'random_init_pooled_auroc'], ['mean_study_auroc']],
   segmentation: [['dice@100%'], ['dice@10%'], ['dice@1%']],
   detection: [['mAP@100%'], ['mAP@10%']],

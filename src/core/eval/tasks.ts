@@ -251,7 +251,7 @@ async function wordTruthTask(task: 'relations' | 'importance', src: EvalSource, 
 /** Metrics of the random-init floor, reported as random_init_<name>. */
 const FLOOR_METRICS: Record<'grounding' | 'relations' | 'importance', string[]> = {
   grounding: ['pointing_game', 'attention_mass_inside', 'attention_entropy'],
-  relations: ['top1_accuracy', 'pair_auroc'],
+  relations: ['top1_accuracy', 'pair_auroc', 'mean_study_auroc'],
   importance: ['pooled_auroc', 'importance_entropy'],
 };
 

@@ -36,7 +36,7 @@ test('evalEvery emits word-level metrics with their uniform baselines before tra
   const metrics = await train(2);
   const at = (name: string): number[] => metrics.filter((m) => m.name === name).map((m) => m.step);
   assert.deepEqual(at('pointing_game'), [0, 2, 4]);
-  for (const name of ['mass_inside', 'mass_inside_uniform', 'relation_auroc', 'importance_auroc', 'attention_entropy_uniform']) {
+  for (const name of ['mass_inside', 'mass_inside_uniform', 'relation_auroc', 'relation_auroc_uniform', 'relation_study_auroc', 'importance_auroc', 'attention_entropy_uniform']) {
     assert.deepEqual(at(name), [0, 2, 4], name);
   }
   for (const m of metrics.filter((x) => x.step === 4 && x.split === 'valid')) {

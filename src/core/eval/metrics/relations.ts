@@ -29,8 +29,15 @@ export interface RelationMetrics {
   top1Accuracy: number;
   /** Finding words scored (those whose report has a location word of the same finding). */
   scoredFindingWords: number;
-  /** AUROC of relation weight, true finding<->location pairs against the negatives. */
+  /** AUROC of relation weight, true finding<->location pairs against the negatives, pooled over studies. */
   pairAuroc: number;
+  /**
+   * Mean of per-study pair AUROCs over studies having both kinds of pair. Pooling compares softmax
+   * weights of reports of different lengths (a row of n words sums to 1), so a length that goes
+   * with many positives moves the pooled figure with no relation learned; within a study it cannot.
+   */
+  meanStudyAuroc: number;
+  studiesScored: number;
   positivePairs: number;
   negativePairs: number;
 }
@@ -51,7 +58,9 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
   let scored = 0, hits = 0;
   const scores: number[] = [];
   const labels: number[] = [];
+  const perStudy: number[] = [];
   studies.forEach((s, si) => {
+    const first = scores.length;
     const n = s.words.length;
     const stride = s.stride ?? n;
     if (stride < n) throw new RangeError(`relationMetrics: study ${si} has ${n} words but stride ${stride}`);
@@ -94,12 +103,16 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
         if (!findingRows.includes(i)) { scores.push(at(i, j)); labels.push(1); }
       }
     }
+    const a = auroc(scores.slice(first), labels.slice(first));
+    if (!Number.isNaN(a)) perStudy.push(a);
   });
   const positivePairs = labels.reduce((a, b) => a + b, 0);
   return {
     top1Accuracy: scored === 0 ? NaN : hits / scored,
     scoredFindingWords: scored,
     pairAuroc: auroc(scores, labels),
+    meanStudyAuroc: perStudy.length === 0 ? NaN : perStudy.reduce((a, b) => a + b, 0) / perStudy.length,
+    studiesScored: perStudy.length,
     positivePairs,
     negativePairs: labels.length - positivePairs,
   };

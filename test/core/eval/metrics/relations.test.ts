@@ -43,6 +43,22 @@ test('pair AUROC, all off-diagonal pairs as negatives, pooled over studies', () 
   assert.ok(Math.abs(r.pairAuroc - 11 / 14) < 1e-12);
 });
 
+test('per-study pair AUROC: the mean of each study\'s own, studies without a positive left out', () => {
+  // study 1 alone is 1, study 2 alone 0.1875 (above): the mean is 0.59375, not the pooled 11/14
+  const r = relationMetrics([{ relation: REL1, words: WORDS1 }, { relation: REL2, words: WORDS2 }]);
+  assert.equal(r.studiesScored, 2);
+  assert.ok(Math.abs(r.meanStudyAuroc - (1 + 0.1875) / 2) < 1e-12);
+  // A study with no finding-location pair has no AUROC of its own and does not count.
+  const none = relationMetrics([{ relation: REL2, words: WORDS2 }, { relation: [0.5, 0.5, 0.5, 0.5], words: [{ role: 'function' }, { role: 'finding', finding: 'x' }] }]);
+  assert.equal(none.studiesScored, 1);
+  assert.equal(none.meanStudyAuroc, 0.1875);
+  // Uniform rows of different lengths: pooled weights differ by length, each study's AUROC is 0.5.
+  const uniform = (n: number): number[] => Array.from({ length: n * n }, () => 1 / n);
+  const u = relationMetrics([{ relation: uniform(3), words: WORDS2 }, { relation: uniform(4), words: WORDS1 }]);
+  assert.equal(u.meanStudyAuroc, 0.5);
+  assert.notEqual(u.pairAuroc, 0.5);
+});
+
 test('finding-rows negatives and padded matrices', () => {
   // study 2, finding-rows: positives (1,0)=0.3 and (0,1)=0.2, negative (1,2)=0.4 only -> 0
   const r = relationMetrics([{ relation: REL2, words: WORDS2 }], 'finding-rows');
