@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chooseSeed, validationAt } from './lib/seed-choice.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'build-model');
@@ -76,23 +77,6 @@ function trainSeed(seed, runDir, progress, resuming) {
   return new Promise((resolve) => child.on('close', (code) => resolve(code)));
 }
 
-// The validation readings of a run's last step (the exported checkpoint), from its events.
-function lastValidation(runDir, step) {
-  const readings = {};
-  for (const line of fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const e = JSON.parse(line);
-    if (e.type === 'metric' && e.split === 'valid' && e.step === step) readings[e.name] = e.value;
-  }
-  return readings;
-}
-
-// The seed choice reads the validation split only: the word-level probe's pointing game (what
-// the panel's heatmap shows) where the data has finding boxes, else mean in-batch acc@1.
-function selectionScore(r) {
-  return typeof r.pointing_game === 'number' ? r.pointing_game : (r.i2t_acc1 + r.t2i_acc1) / 2;
-}
-
 async function trainAndChoose(resuming) {
   const seeds = Array.from({ length: seedCount }, (_, i) => i);
   const progress = {};
@@ -110,10 +94,9 @@ async function trainAndChoose(resuming) {
   const candidates = seeds.map((s) => {
     const runDir = path.join(work, 'runs', `seed-${s}`);
     const step = JSON.parse(fs.readFileSync(path.join(runDir, 'train-summary.json'), 'utf8')).step;
-    return { seed: s, run: path.relative(work, runDir), step, validation: lastValidation(runDir, step) };
+    return { seed: s, run: path.relative(work, runDir), step, validation: validationAt(fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8'), step) };
   });
-  const best = candidates.reduce((a, b) => (selectionScore(b.validation) > selectionScore(a.validation) ? b : a));
-  const choice = { by: typeof best.validation.pointing_game === 'number' ? 'pointing_game' : 'acc1', seed: best.seed, run: best.run, candidates };
+  const choice = chooseSeed(candidates);
   fs.writeFileSync(choiceFile, JSON.stringify(choice, null, 2));
   return choice;
 }
