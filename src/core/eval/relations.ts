@@ -41,8 +41,7 @@ export async function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows
   // different lengths (1/n), and report length goes with the number of findings.
   const uniform = relationMetrics(studies.map((s) => ({ words: s.words, relation: new Float32Array(s.words.length ** 2).fill(1 / s.words.length) })), 'all-pairs');
   return {
-    uniform_pair_auroc: uniform.pairAuroc,
-    top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, mean_study_auroc: all.meanStudyAuroc, studies_scored: all.studiesScored,
+    top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, uniform_pair_auroc: uniform.pairAuroc, mean_study_auroc: all.meanStudyAuroc, studies_scored: all.studiesScored,
     finding_row_auroc: fr.pairAuroc,
     scored_finding_words: all.scoredFindingWords, positive_pairs: all.positivePairs, negative_pairs: all.negativePairs,
   };
