@@ -183,8 +183,9 @@ const imp = task('importance');
 const wordLevel = g || rel || imp ? `
 Word-level explanations on the synthetic test split (ground truth from the generator), each with
 its floors: uniform weights, and the same architecture before training (random initialisation).
-Pooled over studies, uniform relation rows do not read 0.500: a short report's weights are larger
-and it holds more of the finding-location pairs; within each study they read 0.500.
+Pooled over studies, uniform relation rows do not read 0.500: a row's weights are 1/n, and the
+finding-location pairs come from reports of other lengths than the other pairs do; within each
+study they read 0.500.
 
 | reading | this model | uniform | random init |
 |---|---|---|---|
