@@ -60,9 +60,10 @@ function trainSeed(seed, runDir, progress, resuming) {
     console.error(`\nseed ${seed}: finished earlier (${runDir})`);
     return Promise.resolve(0);
   }
-  const args = resuming && fs.existsSync(path.join(runDir, 'config.json'))
-    ? ['train', '--data', data, '--method', 'reclf', '--out', runDir, '--resume', '--epochs', epochs]
-    : ['train', '--data', data, '--method', 'reclf', '--preset', preset, ...(configFile ? ['--config', configFile] : []), '--out', runDir, '--seed', String(seed), '--epochs', epochs];
+  // A resumed run keeps the preset, config and seed it recorded in its config.json.
+  const resume = resuming && fs.existsSync(path.join(runDir, 'config.json'));
+  const setting = resume ? ['--resume'] : ['--preset', preset, ...(configFile ? ['--config', configFile] : []), '--seed', String(seed)];
+  const args = ['train', '--data', data, '--method', 'reclf', '--out', runDir, '--epochs', epochs, ...setting];
   console.error(`\n$ reclf ${args.join(' ')}`);
   const child = spawn(process.execPath, [path.join(root, 'bin', 'reclf.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = (stream, onLine) => readline.createInterface({ input: stream }).on('line', onLine);

@@ -37,11 +37,8 @@ export async function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows
   const studies = relationStudies(f, rows, pairs);
   const all = relationMetrics(studies, 'all-pairs');
   const fr = relationMetrics(studies, 'finding-rows');
-  // The pooled AUROC's own floor: equal weights in every row still differ between reports of
-  // different lengths (1/n), and report length goes with the number of findings.
-  const uniform = relationMetrics(studies.map((s) => ({ words: s.words, relation: new Float32Array(s.words.length ** 2).fill(1 / s.words.length) })), 'all-pairs');
   return {
-    top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, uniform_pair_auroc: uniform.pairAuroc, mean_study_auroc: all.meanStudyAuroc, studies_scored: all.studiesScored,
+    top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, uniform_pair_auroc: all.uniformPairAuroc, mean_study_auroc: all.meanStudyAuroc, studies_scored: all.studiesScored,
     finding_row_auroc: fr.pairAuroc,
     scored_finding_words: all.scoredFindingWords, positive_pairs: all.positivePairs, negative_pairs: all.negativePairs,
   };

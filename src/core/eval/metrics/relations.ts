@@ -38,6 +38,8 @@ export interface RelationMetrics {
    */
   meanStudyAuroc: number;
   studiesScored: number;
+  /** The pooled AUROC that equal weights in every row (1/n) would score: pairAuroc's own floor. */
+  uniformPairAuroc: number;
   positivePairs: number;
   negativePairs: number;
 }
@@ -58,6 +60,7 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
   let scored = 0, hits = 0;
   const scores: number[] = [];
   const labels: number[] = [];
+  const uniform: number[] = [];
   const perStudy: number[] = [];
   studies.forEach((s, si) => {
     const first = scores.length;
@@ -105,6 +108,9 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
     }
     const a = auroc(scores.slice(first), labels.slice(first));
     if (!Number.isNaN(a)) perStudy.push(a);
+    // Equal weights over a report's words differ only between reports of different lengths, and
+    // the positives need not come from reports of the same lengths as the negatives.
+    for (let k = first; k < scores.length; k++) uniform.push(1 / n);
   });
   const positivePairs = labels.reduce((a, b) => a + b, 0);
   return {
@@ -113,6 +119,7 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
     pairAuroc: auroc(scores, labels),
     meanStudyAuroc: perStudy.length === 0 ? NaN : perStudy.reduce((a, b) => a + b, 0) / perStudy.length,
     studiesScored: perStudy.length,
+    uniformPairAuroc: auroc(uniform, labels),
     positivePairs,
     negativePairs: labels.length - positivePairs,
   };
