@@ -39,6 +39,10 @@ export const RECLF_SPEC: MethodConfigSpec = {
     values: ['scaled-dot', 'cosine'],
     doc: "a learned relation's logits: (X W_q)(X W_k)^T / sqrt(d), or gammaR * cos(X W_q, X W_k) (bounded whatever the features' norm)",
   },
+  relationBalance: {
+    kind: 'int', default: 0, min: 0, max: 50,
+    doc: "Sinkhorn rounds that balance a learned SRM relation's columns against its rows (0 = row softmax only): no word can be every word's relation",
+  },
   gammaR: pos(10, "relation 'attention' or relationLogits 'cosine': softmax sharpness over cosines"),
   irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
   irm: {
@@ -105,6 +109,12 @@ export interface ReclfConfig {
    * gradient reaches W_q, W_k; cosine logits stay within +-gammaR. [design]
    */
   relationLogits: 'scaled-dot' | 'cosine';
+  /**
+   * Sinkhorn rounds after the relation's row softmax (balanceRelation). With rows alone most rows
+   * of a report peaked on the same one or two hub words, whatever the row's word (the grounding
+   * preset, seed 0); balanced, a word can only be about one row's worth of relation. [design]
+   */
+  relationBalance: number;
   gammaR: number;
   /**
    * 'query': SRM reasons between the report's word features before attention, so a finding
@@ -224,6 +234,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if (cfg.relationLogits === 'cosine' && (cfg.srm !== true || (!srmOnWords(r) && cfg.relation === 'attention'))) {
     throw new ConfigError(`${path}.relationLogits: 'cosine' is for a learned SRM relation (srm true, relation 'matching' or 'words')`, `${path}.relationLogits`);
+  }
+  if ((cfg.relationBalance as number) > 0 && (cfg.srm !== true || (!srmOnWords(r) && cfg.relation === 'attention'))) {
+    throw new ConfigError(`${path}.relationBalance: balancing is for a learned SRM relation (srm true, relation 'matching' or 'words')`, `${path}.relationBalance`);
   }
   if (!srmOnWords(r) && (cfg.srmOffsets as number) > 0) {
     throw new ConfigError(`${path}.srmOffsets: the per-offset bias is for srmStage 'query' or 'spatial' (SRM's relation between the report's words)`, `${path}.srmOffsets`);

@@ -83,8 +83,9 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
     m = localMatching(e, c, p.wm, cfg.matching).reshape([pairs, n, cfg.mDim]) as tf.Tensor3D;
     if (p.srm && !srmOnWords(cfg)) {
       const cosineGamma = relationGamma(cfg);
-      let source: SrmSource = { kind: 'matching', cosineGamma };
-      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs(), cosineGamma };
+      const balance = cfg.relationBalance;
+      let source: SrmSource = { kind: 'matching', cosineGamma, balance };
+      if (cfg.relation === 'words') source = { kind: 'words', x: wordsOfPairs(), cosineGamma, balance };
       if (cfg.relation === 'attention') {
         if (!attention) throw new Error("reclfScores: relation 'attention' needs the attention maps");
         source = { kind: 'attention', x: attentionRelation(attention.reshape([pairs, n, attention.shape[3]]) as tf.Tensor3D, mask, cfg.gammaR) };
@@ -144,11 +145,11 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
  */
 export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): { words: tf.Tensor3D; relation?: tf.Tensor3D; prior?: tf.Tensor3D } {
   if (p.spatial) {
-    const relation = learnedRelation(words, wordMask, p.spatial, true, relationGamma(cfg));
+    const relation = learnedRelation(words, wordMask, p.spatial, true, relationGamma(cfg), cfg.relationBalance);
     return { words, relation, prior: relation };
   }
   if (cfg.srmStage !== 'query' || !p.srm) return { words };
-  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true, cosineGamma: relationGamma(cfg) });
+  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true, cosineGamma: relationGamma(cfg), balance: cfg.relationBalance });
   return { words: r.m, relation: r.relation };
 }
 

@@ -157,7 +157,16 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       const bias = o.matmul(o.g.constF(Array.from(offsetOneHot(n, offsets)), [n * n, width]), o.reshape(o.p(`${pre}srm.${r}.offset_bias`), [width, 1]));
       logits = o.add(logits, o.reshape(bias, [1, n, n]));
     }
-    return o.maskedSoftmax(logits, keyMask);
+    let relation = o.maskedSoftmax(logits, keyMask);
+    if (cfg.relationBalance > 0) {
+      // srm.ts's balanceRelation: columns, then rows, scaled to sum 1 over the allowed pairs.
+      relation = o.mul(relation, o.mul(keyMask, o.unsqueeze(mask, [2])));
+      for (let t = 0; t < cfg.relationBalance; t++) {
+        relation = o.div(relation, o.maxS(o.sumAxis(relation, 1, true), 1e-9));
+        relation = o.div(relation, o.maxS(o.sumAxis(relation, 2, true), 1e-9));
+      }
+    }
+    return relation;
   };
   let e = x.words;
   let relation = '';

@@ -19,6 +19,7 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
   ['reclf', { srmStage: 'spatial', srmOffsets: 2, irm: 'lse', score: 'cosine' }],
   ['reclf', { srmStage: 'spatial', relationLogits: 'cosine', irm: 'lse', score: 'cosine' }],
   ['reclf', { relationLogits: 'cosine', relation: 'words' }],
+  ['reclf', { srmStage: 'query', relationLogits: 'cosine', relationBalance: 3, srmOffsets: 1, irm: 'lse', score: 'cosine' }],
 ];
 
 test('registry lists the methods (mlip with its ablations) and rejects unknown names with a ConfigError', () => {
@@ -120,6 +121,8 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { srmStage: 'spatial', relation: 'attention' }, /^model\.align\.relation: srmStage 'spatial' learns its relation from the word features/],
     ['reclf', { relationLogits: 'cosine', relation: 'attention' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
     ['reclf', { relationLogits: 'cosine', srm: false, irm: 'lse', score: 'cosine' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
+    ['reclf', { relationBalance: 3, relation: 'attention' }, /^model\.align\.relationBalance: balancing is for a learned SRM relation/],
+    ['reclf', { relationBalance: 3, srm: false, irm: 'lse', score: 'cosine' }, /^model\.align\.relationBalance: balancing is for a learned SRM relation/],
     ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],
     ['reclf', { swapAt: 'tokens' }, /^model\.align\.swapAt: 'tokens' says how the location-swap negative is encoded, but locationSwap is 'off'/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],

@@ -75,6 +75,12 @@ test('reclf with SRM on the attention maps (srmStage spatial) and cosine relatio
   await checkParity('reclf-srm-query-cosine', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, relationLogits: 'cosine', irm: 'lse', score: 'cosine' });
   await checkParity('reclf-srm-matching-cosine', 'reclf', { mDim: 8, relationLogits: 'cosine', gammaR: 5 });
 });
+test('reclf with a Sinkhorn-balanced relation (relationBalance), before attention and between the matching vectors, matches TF.js', async () => {
+  await checkParity('reclf-srm-query-balance', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, srmOffsets: 3, relationLogits: 'cosine', relationBalance: 3, irm: 'lse', score: 'cosine' }, TINY_MODEL, {
+    'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6], 'align.reclf.srm.1.offset_bias': [-0.9, 0.4, -1.3, 0, -0.2, 1.1, -0.6],
+  });
+  await checkParity('reclf-srm-matching-balance', 'reclf', { mDim: 8, relationBalance: 2 });
+});
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
   checkParity('reclf-local0', 'reclf', { mDim: 8, context: 'centered' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0 } }));
 test('reclf with relations from attention overlap or word features, and importance from word features, matches TF.js', async () => {
