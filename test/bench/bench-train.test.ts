@@ -168,6 +168,7 @@ test('the PyTorch peer refuses a method switch its mirror does not implement, na
   assert.match(torchUnmirrored(reclf({ attention: 'cosine', gamma1: 10 })) ?? '', /does not mirror method\.attention = "cosine" \(mirrored: "gloria"\)/);
   assert.match(torchUnmirrored(reclf({ srmStage: 'spatial', irm: 'lse', score: 'cosine' })) ?? '', /method\.srmStage = "spatial"/);
   assert.match(torchUnmirrored(reclf({ locationSwap: 'other-report' })) ?? '', /method\.locationSwap/);
+  assert.match(torchUnmirrored(reclf({ relationBalance: 3 })) ?? '', /method\.relationBalance = 3/);
   assert.match(torchUnmirrored(resolveRunConfig(mergeRaw({}, {}), 'mlip')) ?? '', /no mirror of 'mlip'/);
   // The grounding preset's config (as `reclf train --preset grounding` resolves it) is one of them.
   const grounding = resolveRunConfig(mergeRaw({}, presetConfig('grounding')), 'reclf');
