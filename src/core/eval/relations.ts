@@ -39,7 +39,7 @@ export async function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows
   const fr = relationMetrics(studies, 'finding-rows');
   return {
     top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, uniform_pair_auroc: all.uniformPairAuroc, mean_study_auroc: all.meanStudyAuroc, studies_scored: all.studiesScored,
-    finding_row_auroc: fr.pairAuroc,
+    finding_row_auroc: fr.pairAuroc, hub_share: all.hubShare,
     scored_finding_words: all.scoredFindingWords, positive_pairs: all.positivePairs, negative_pairs: all.negativePairs,
   };
 }

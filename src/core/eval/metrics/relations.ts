@@ -40,9 +40,19 @@ export interface RelationMetrics {
   studiesScored: number;
   /** The pooled AUROC that equal weights in every row (1/n) would score: pairAuroc's own floor. */
   uniformPairAuroc: number;
+  /**
+   * Share of a report's rows whose strongest other word (the first, on ties) is one of the two
+   * words most rows of that report pick, mean over reports of at least HUB_MIN_ROWS rows. Rows
+   * that each pick their own partner read about 2/n; a report summary mixed into every word, all
+   * rows on the same hub words, reads near 1.
+   */
+  hubShare: number;
   positivePairs: number;
   negativePairs: number;
 }
+
+/** Reports with fewer rows say nothing about hubs: with three rows, two words are most of them. */
+export const HUB_MIN_ROWS = 5;
 
 function isOwnLocation(f: RelationWord, w: RelationWord): boolean {
   return w.role === 'location' && w.finding !== undefined && w.finding === f.finding
@@ -62,6 +72,7 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
   const labels: number[] = [];
   const uniform: number[] = [];
   const perStudy: number[] = [];
+  const hubShares: number[] = [];
   studies.forEach((s, si) => {
     const first = scores.length;
     const n = s.words.length;
@@ -89,6 +100,8 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
         positive.add(j * n + i);
       }
     }
+    const hub = studyHubShare(n, at);
+    if (hub !== undefined) hubShares.push(hub);
     const rows = negatives === 'all-pairs' ? Array.from({ length: n }, (_, i) => i) : findingRows;
     for (const i of rows) {
       for (let j = 0; j < n; j++) {
@@ -120,7 +133,24 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
     meanStudyAuroc: perStudy.length === 0 ? NaN : perStudy.reduce((a, b) => a + b, 0) / perStudy.length,
     studiesScored: perStudy.length,
     uniformPairAuroc: auroc(uniform, labels),
+    hubShare: hubShares.length === 0 ? NaN : hubShares.reduce((a, b) => a + b, 0) / hubShares.length,
     positivePairs,
     negativePairs: labels.length - positivePairs,
   };
+}
+
+/** One report's hubShare over its rows with any relation weight, or undefined below HUB_MIN_ROWS rows. */
+function studyHubShare(n: number, at: (i: number, j: number) => number): number | undefined {
+  const picks = new Map<number, number>();
+  let rows = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    for (let j = 0; j < n; j++) if (j !== i && at(i, j) > 0 && (best < 0 || at(i, j) > at(i, best))) best = j;
+    if (best < 0) continue;
+    rows++;
+    picks.set(best, (picks.get(best) ?? 0) + 1);
+  }
+  if (rows < HUB_MIN_ROWS) return undefined;
+  const counts = [...picks.values()].sort((a, b) => b - a);
+  return (counts[0] + (counts[1] ?? 0)) / rows;
 }

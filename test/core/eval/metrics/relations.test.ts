@@ -69,3 +69,23 @@ test('finding-rows negatives and padded matrices', () => {
   assert.equal(relationMetrics([{ relation: padded, words: WORDS2, stride: 4 }]).top1Accuracy, 0);
   assert.throws(() => relationMetrics([{ relation: [1, 2, 3], words: WORDS2 }]), /expected 3x3/);
 });
+
+test('hub share: rows that all pick the same words read near 1, rows that each pick their own read 2/n', () => {
+  const words: RelationWord[] = Array.from({ length: 5 }, () => ({ role: 'function' as const }));
+  const peaked = (pick: number[]): number[] => pick.flatMap((p, i) => Array.from({ length: 5 }, (_, j) => (j === i ? 0 : j === p ? 0.6 : 0.1)));
+  // Every row on word 4 (its own row on word 0): the two most-picked words take all five rows.
+  const hub = relationMetrics([{ relation: peaked([4, 4, 4, 4, 0]), words }]);
+  assert.equal(hub.hubShare, 1);
+  // Each row a different partner: two rows of five.
+  const spread = relationMetrics([{ relation: peaked([1, 2, 3, 4, 0]), words }]);
+  assert.equal(spread.hubShare, 0.4);
+  // Mean over reports; reports of fewer than five rows (REL1, REL2) and all-zero rows are left out.
+  const zeroRow = peaked([1, 2, 3, 4, 0]).map((v, k) => (k >= 20 ? 0 : v));
+  const mixed = relationMetrics([
+    { relation: REL1, words: WORDS1 }, { relation: peaked([4, 4, 4, 4, 0]), words }, { relation: zeroRow, words },
+    { relation: peaked([1, 2, 3, 4, 0]), words },
+  ]);
+  // zeroRow keeps four rows with weight, under the five-row minimum: (1 + 0.4) / 2.
+  assert.ok(Math.abs(mixed.hubShare - 0.7) < 1e-12);
+  assert.ok(Number.isNaN(relationMetrics([{ relation: REL1, words: WORDS1 }]).hubShare));
+});
