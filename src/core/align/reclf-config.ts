@@ -110,9 +110,11 @@ export interface ReclfConfig {
    */
   relationLogits: 'scaled-dot' | 'cosine';
   /**
-   * Sinkhorn rounds after the relation's row softmax (balanceRelation). With rows alone most rows
-   * of a report peaked on the same one or two hub words, whatever the row's word (the grounding
-   * preset, seed 0); balanced, a word can only be about one row's worth of relation. [design]
+   * Sinkhorn rounds after the relation's row softmax (balanceRelation). With rows alone, most rows
+   * of a report pick the same one or two words whatever the row's word (the grounding preset's
+   * hub share 0.60 over three seeds); balanced, a word can only be about one row's worth of
+   * relation. Measured with 3 rounds: hub share 0.22, but the rows did not bind to their
+   * location words either (README, design study). [design]
    */
   relationBalance: number;
   gammaR: number;

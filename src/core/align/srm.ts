@@ -137,8 +137,8 @@ const BALANCE_EPS = 1e-9;
 /**
  * Sinkhorn-Knopp balancing of relation rows [P, N, N] over the pairs `pairMask` allows: `rounds`
  * times, each column scaled to sum 1, then each row. A row softmax lets every word take the same
- * few words as its relations: trained on the synthetic benchmark, most rows of a report peaked on
- * one or two hub words whatever the row's word (a summary of the report mixed into every word).
+ * few words as its relations: trained on the synthetic benchmark, most rows of a report pick the
+ * same one or two hub words whatever the row's word (a summary of the report mixed into every word).
  * Balanced, a word can be the relation of only about one word's worth of rows, so rows must pick
  * partners by what they share (Sinkformers, Sander et al. 2022). Rows end summing to 1; gradients
  * flow through every round. Empty rows and columns stay zero.
