@@ -132,7 +132,7 @@ export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: Relati
 }
 
 /** Below this a column or row sum counts as empty (a padded word's, or a one-word report's). */
-const BALANCE_EPS = 1e-9;
+export const BALANCE_EPS = 1e-9;
 
 /**
  * Sinkhorn-Knopp balancing of relation rows [P, N, N] over the pairs `pairMask` allows: `rounds`

@@ -4,7 +4,7 @@ import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
 import { hasWordScores, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, type ReclfConfig } from '../align/reclf-config';
-import { offsetOneHot, SPATIAL_PRIOR_FLOOR } from '../align/srm';
+import { BALANCE_EPS, offsetOneHot, SPATIAL_PRIOR_FLOOR } from '../align/srm';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 
@@ -162,8 +162,8 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       // srm.ts's balanceRelation: columns, then rows, scaled to sum 1 over the allowed pairs.
       relation = o.mul(relation, o.mul(keyMask, o.unsqueeze(mask, [2])));
       for (let t = 0; t < cfg.relationBalance; t++) {
-        relation = o.div(relation, o.maxS(o.sumAxis(relation, 1, true), 1e-9));
-        relation = o.div(relation, o.maxS(o.sumAxis(relation, 2, true), 1e-9));
+        relation = o.div(relation, o.maxS(o.sumAxis(relation, 1, true), BALANCE_EPS));
+        relation = o.div(relation, o.maxS(o.sumAxis(relation, 2, true), BALANCE_EPS));
       }
     }
     return relation;
