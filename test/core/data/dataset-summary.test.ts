@@ -163,7 +163,7 @@ test('summarizeDataset with imageStats off reads no headers and keeps every load
   assert.deepEqual(s.invalid.map((r) => r.id), ['x']);
 });
 
-test('summarizeDataset on real IU X-ray PNGs (linked, not copied)', { skip: !fs.existsSync(path.join(realCxr, 'iu-xray', 'pairs.csv')) }, async () => {
+test('summarizeDataset on real IU X-ray PNGs (linked, not copied)', { skip: fs.existsSync(path.join(realCxr, 'iu-xray', 'pairs.csv')) ? false : `absent: ${path.join(realCxr, 'iu-xray', 'pairs.csv')}` }, async () => {
   const src = path.join(realCxr, 'iu-xray');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reclf-summary-real-'));
   fs.mkdirSync(path.join(dir, 'images'));
