@@ -43,6 +43,12 @@ export const RECLF_SPEC: MethodConfigSpec = {
     kind: 'int', default: 0, min: 0, max: 50,
     doc: "Sinkhorn rounds that balance a learned SRM relation's columns against its rows (0 = row softmax only): no word can be every word's relation",
   },
+  scoreWords: {
+    kind: 'enum',
+    default: 'reasoned',
+    values: ['reasoned', 'own'],
+    doc: "srmStage 'query': each word's score (and matching vector) compares its attended context with the SRM-reasoned word it attended with ('reasoned') or with the word's own feature ('own': SRM decides only where a word looks)",
+  },
   gammaR: pos(10, "relation 'attention' or relationLogits 'cosine': softmax sharpness over cosines"),
   irmInput: { kind: 'enum', default: 'matching', values: ['matching', 'words'], doc: 'IRM importance from the local-matching vectors or from the word features' },
   irm: {
@@ -136,6 +142,15 @@ export interface ReclfConfig {
    * transformers). [design]
    */
   srmOffsets: number;
+  /**
+   * Query stage, what a word's score compares with its attended context. 'reasoned': the query it
+   * attended with, its related words mixed in, so a function word that mixed in a finding scores
+   * as that finding: trained with the grounding preset, most rows of a report take the same one
+   * or two hub words and importance stays at chance. 'own': the word's own feature, so the
+   * relation pays only where it moves the word's attention onto a region the word itself matches
+   * (a finding onto its location, a location word onto its finding). [design]
+   */
+  scoreWords: 'reasoned' | 'own';
   /**
    * 'lse-prior': GLoRIA's pooling under a learned prior over the words, from the word features
    * alone: s = log sum_i pi_i exp(gamma2 sigma_i), pi = softmax(w_a^T e_i). The per-word cosine
@@ -239,6 +254,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if ((cfg.relationBalance as number) > 0 && (cfg.srm !== true || (!srmOnWords(r) && cfg.relation === 'attention'))) {
     throw new ConfigError(`${path}.relationBalance: balancing is for a learned SRM relation (srm true, relation 'matching' or 'words')`, `${path}.relationBalance`);
+  }
+  if (cfg.scoreWords === 'own' && !(cfg.srm === true && cfg.srmStage === 'query')) {
+    throw new ConfigError(`${path}.scoreWords: 'own' tells the word's own feature from its SRM-reasoned query, which only srmStage 'query' (with srm true) makes`, `${path}.scoreWords`);
   }
   if (!srmOnWords(r) && (cfg.srmOffsets as number) > 0) {
     throw new ConfigError(`${path}.srmOffsets: the per-offset bias is for srmStage 'query' or 'spatial' (SRM's relation between the report's words)`, `${path}.srmOffsets`);

@@ -153,6 +153,11 @@ export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: Reclf
   return { words: r.m, relation: r.relation };
 }
 
+/** The words compared with their attended contexts: the queries that attended, or the words' own features (scoreWords). */
+function scoredWords(words: tf.Tensor3D, queries: tf.Tensor3D, cfg: ReclfConfig): tf.Tensor3D {
+  return cfg.scoreWords === 'own' ? words : queries;
+}
+
 /** The cosine relation's sharpness, or undefined for the scaled dot product. */
 function relationGamma(cfg: ReclfConfig): number | undefined {
   return cfg.relationLogits === 'cosine' ? cfg.gammaR : undefined;
@@ -163,7 +168,7 @@ export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'word
   const [bt, n, d] = inputs.words.shape;
   const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
   const { attention, context } = crossAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention, q.prior);
-  return reclfScores(q.words.reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D, q.relation);
+  return reclfScores(scoredWords(inputs.words, q.words, cfg).reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D, q.relation);
 }
 
 /** Attention and scores for matched pairs only (image b with report b). */
@@ -171,7 +176,7 @@ export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wor
   const [b, n, d] = inputs.words.shape;
   const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
   const { attention, context } = pairedAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention, q.prior);
-  const s = reclfScores(q.words.reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D, q.relation);
+  const s = reclfScores(scoredWords(inputs.words, q.words, cfg).reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D, q.relation);
   return {
     attention: attention as tf.Tensor3D,
     score: s.score.reshape([b]) as tf.Tensor1D,

@@ -186,6 +186,8 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     }
   }
   const { attention, context } = pairedAttention(o, { ...x, words: e }, cfg.gamma1, cfg.context, cfg.attention, prior);
+  // reclf.ts's scoredWords: the reasoned queries attended; the words' own features may be what scores.
+  if (cfg.scoreWords === 'own') e = x.words;
   const c = context;
   let m = '';
   if (needsMatchingVectors(cfg)) {

@@ -208,6 +208,42 @@ test("RECLF srmStage 'query': SRM between the words (self left out, a bias per w
   close((method.similarity(one).local!.arraySync() as Mat)[0][0], g1[0][0], 1e-5, 'lone word scores as in GLoRIA');
 });
 
+test("RECLF scoreWords 'own': the reasoned queries attend, each word's own feature scores against what its query attended", async () => {
+  await useCpu();
+  const { method, w } = build({ srm: true, srmStage: 'query', srmRounds: 1, irm: 'lse', score: 'cosine', scoreWords: 'own' });
+  const reasoned = WORDS.map((e, t) => {
+    const q = e.map((r) => vecMat(r, w('srm.0.w_q')));
+    const k = e.map((r) => vecMat(r, w('srm.0.w_k')));
+    const rel = q.map((qa, a) => softmax(k.map((kb) => dot(qa, kb) / Math.sqrt(3)), MASK[t].map((v, b) => (b === a ? 0 : v))));
+    return e.map((r, a) => {
+      const g = vecMat(e[0].map((_, d) => rel[a].reduce((s, x, b) => s + x * e[b][d], 0)), w('srm.0.w_g'));
+      return r.map((v, d) => v + relu(g[d]));
+    });
+  });
+  const cos = (a: Vec, b: Vec): number => dot(l2n(a), l2n(b));
+  // Report t against image i: attention (and context) from the reasoned words, per-word cosines of the own words.
+  const ref = (t: number, i: number, scored: Mat) => {
+    const { attn, ctx } = gloriaPair(reasoned[t], REGIONS[i], MASK[t], 4, 5);
+    const z = scored.map((e, k) => 5 * cos(e, ctx[k]));
+    return { attn, beta: softmax(z, MASK[t]), s: Math.log(z.reduce((s, v, k) => s + (MASK[t][k] ? Math.exp(v) : 0), 0)) };
+  };
+  const x = tinyInputs();
+  const local = method.similarity(x).local!.arraySync() as Mat;
+  const ex = method.explain(x);
+  const att = ex.attention.arraySync() as Mat[];
+  const imp = ex.importance.arraySync() as Mat;
+  for (let i = 0; i < 2; i++) {
+    for (let t = 0; t < 2; t++) {
+      close(local[i][t], ref(t, i, WORDS[t]).s, 1e-4, `cross s[${i}][${t}]`);
+      // The queries' own scores differ: the switch is what the scores read.
+      assert.ok(Math.abs(local[i][t] - ref(t, i, reasoned[t]).s) > 1e-3, `s[${i}][${t}] is not the reasoned words' score`);
+    }
+    const r = ref(i, i, WORDS[i]);
+    closeArr(imp[i], r.beta, 1e-4, `importance[${i}]`);
+    for (let a = 0; a < 3; a++) if (MASK[i][a]) closeArr(att[i][a], r.attn[a], 1e-5, `attention[${i}][${a}] from the reasoned word`);
+  }
+});
+
 test("RECLF srmStage 'spatial': one relation between the words (self left out, a bias per word offset) weighs each word's attention by its related words'; the words themselves are unchanged", async () => {
   await useCpu();
   const { method, params, w } = build({ srm: true, srmStage: 'spatial', srmOffsets: 1, irm: 'lse', score: 'cosine' });

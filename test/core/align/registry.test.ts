@@ -20,6 +20,7 @@ const CONFIGS: Array<[string, Record<string, unknown>]> = [
   ['reclf', { srmStage: 'spatial', relationLogits: 'cosine', irm: 'lse', score: 'cosine' }],
   ['reclf', { relationLogits: 'cosine', relation: 'words' }],
   ['reclf', { srmStage: 'query', relationLogits: 'cosine', relationBalance: 3, srmOffsets: 1, irm: 'lse', score: 'cosine' }],
+  ['reclf', { srmStage: 'query', relationLogits: 'cosine', scoreWords: 'own', srmOffsets: 1, irm: 'lse', score: 'cosine' }],
 ];
 
 test('registry lists the methods (mlip with its ablations) and rejects unknown names with a ConfigError', () => {
@@ -123,6 +124,8 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { relationLogits: 'cosine', srm: false, irm: 'lse', score: 'cosine' }, /^model\.align\.relationLogits: 'cosine' is for a learned SRM relation/],
     ['reclf', { relationBalance: 3, relation: 'attention' }, /^model\.align\.relationBalance: balancing is for a learned SRM relation/],
     ['reclf', { relationBalance: 3, srm: false, irm: 'lse', score: 'cosine' }, /^model\.align\.relationBalance: balancing is for a learned SRM relation/],
+    ['reclf', { scoreWords: 'own' }, /^model\.align\.scoreWords: 'own' tells the word's own feature from its SRM-reasoned query, which only srmStage 'query'/],
+    ['reclf', { scoreWords: 'own', srmStage: 'spatial', irm: 'lse', score: 'cosine' }, /^model\.align\.scoreWords: 'own'/],
     ['reclf', { reading: 'within', locationSwap: true }, /^model\.align\.locationSwap: the swapped report is a negative of the 'cross' reading/],
     ['reclf', { swapAt: 'tokens' }, /^model\.align\.swapAt: 'tokens' says how the location-swap negative is encoded, but locationSwap is 'off'/],
     ['reclf', { name: 'gloria' }, /^model\.align\.name/],

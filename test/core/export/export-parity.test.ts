@@ -81,6 +81,12 @@ test('reclf with a Sinkhorn-balanced relation (relationBalance), before attentio
   });
   await checkParity('reclf-srm-matching-balance', 'reclf', { mDim: 8, relationBalance: 2 });
 });
+test("reclf scoring each word's own feature against the context its SRM-reasoned query attended (scoreWords own) matches TF.js", async () => {
+  await checkParity('reclf-srm-query-own', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, srmOffsets: 3, relationLogits: 'cosine', scoreWords: 'own', irm: 'lse', score: 'cosine' }, TINY_MODEL, {
+    'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6], 'align.reclf.srm.1.offset_bias': [-0.9, 0.4, -1.3, 0, -0.2, 1.1, -0.6],
+  });
+  await checkParity('reclf-srm-query-own-weighted', 'reclf', { mDim: 8, srm: true, srmStage: 'query', scoreWords: 'own', irm: 'softmax', irmInput: 'words', score: 'weighted-cosine' });
+});
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
   checkParity('reclf-local0', 'reclf', { mDim: 8, context: 'centered' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0 } }));
 test('reclf with relations from attention overlap or word features, and importance from word features, matches TF.js', async () => {
