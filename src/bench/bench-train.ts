@@ -301,6 +301,9 @@ export function torchUnmirrored(config: RunConfig): string | undefined {
   if (!TORCH_MIRRORED_METHODS.includes(m.name as string)) {
     return `no mirror of '${m.name}' in scripts/bench/torch_train.py (mirrored: ${TORCH_MIRRORED_METHODS.join(', ')})`;
   }
+  if (config.model.text.localPositions === false) {
+    return 'scripts/bench/torch_train.py does not mirror model.text.localPositions = false; its column would time another model';
+  }
   if (m.name !== 'reclf') return undefined;
   for (const [key, values] of Object.entries(TORCH_MIRRORED_RECLF)) {
     if (!values.includes(m[key])) {

@@ -169,6 +169,8 @@ test('the PyTorch peer refuses a method switch its mirror does not implement, na
   assert.match(torchUnmirrored(reclf({ srmStage: 'spatial', irm: 'lse', score: 'cosine' })) ?? '', /method\.srmStage = "spatial"/);
   assert.match(torchUnmirrored(reclf({ locationSwap: 'other-report' })) ?? '', /method\.locationSwap/);
   assert.match(torchUnmirrored(reclf({ relationBalance: 3 })) ?? '', /method\.relationBalance = 3/);
+  const noPositions = reclf({});
+  assert.match(torchUnmirrored({ ...noPositions, model: { ...noPositions.model, text: { ...noPositions.model.text, localLayer: 0, localPositions: false } } }) ?? '', /model\.text\.localPositions = false/);
   assert.match(torchUnmirrored(resolveRunConfig(mergeRaw({}, {}), 'mlip')) ?? '', /no mirror of 'mlip'/);
   // The grounding preset's config (as `reclf train --preset grounding` resolves it) is one of them.
   const grounding = resolveRunConfig(mergeRaw({}, presetConfig('grounding')), 'reclf');

@@ -30,7 +30,8 @@ export function exportBert(o: OnnxOps, cfg: TextEncoderConfig, inputIds: string,
   const keyMask = o.unsqueeze(maskF, [1, 2]); // [B, 1, 1, T]
   let clsAttention = '';
   const localAt = cfg.localLayer ?? cfg.layers;
-  let localTokens = x;
+  // bert.ts: localPositions false (localLayer 0 only) leaves the position rows out of the local features.
+  let localTokens = cfg.localPositions === false ? o.layerNorm(o.add(words, type0), p('embeddings.LayerNorm'), LN_EPS) : x;
   for (let i = 0; i < cfg.layers; i++) {
     const l = p(`encoder.layer.${i}`);
     const q = o.dense(x, `${l}.attention.self.query`);

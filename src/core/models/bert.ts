@@ -92,7 +92,8 @@ class BertEncoder implements TextEncoder {
     const mask = tf.cast(attentionMask, 'float32') as tf.Tensor2D;
     let clsAttention: tf.Tensor2D | undefined;
     const localAt = cfg.localLayer ?? cfg.layers;
-    let localTokens = h;
+    // localPositions false (localLayer 0 only): the same embedding without its position rows.
+    let localTokens = cfg.localPositions === false ? drop(this.embNorm.apply(tf.add(words, type0))) as tf.Tensor3D : h;
     this.layers.forEach((layer, li) => {
       const q = layer.query.apply(h) as tf.Tensor3D;
       const k = layer.key.apply(h) as tf.Tensor3D;

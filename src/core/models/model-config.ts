@@ -53,6 +53,16 @@ export interface TextEncoderConfig {
    * function word cannot carry its report's content into the local score. [design]
    */
   localLayer?: number;
+  /**
+   * With localLayer 0, whether the word-level features include the absolute position embedding
+   * (default true). Trained with the grounding preset, IRM's importance followed a word's place in
+   * the report more than its role (the first third of a report's words took 1.6x the uniform
+   * weight, the last third 0.5x, whatever they said), and cosine attention compares the word's
+   * position rows with the regions' learned ones. False: the features are LayerNorm(word piece +
+   * token type) alone, the same word the same wherever it sits; SRM's per-offset bias still knows
+   * relative places. [design]
+   */
+  localPositions?: boolean;
 }
 
 export interface ModelConfig {
@@ -186,7 +196,7 @@ function resolveImage(raw: unknown, path: string): ImageEncoderConfig {
 function resolveText(raw: unknown, path: string): TextEncoderConfig {
   const d = defaultModelConfig().text;
   const o = asObject(raw, path);
-  rejectUnknown(o, ['layers', 'hidden', 'heads', 'intermediate', 'maxLength', 'vocabSize', 'dropout', 'seed', 'localLayer'], path);
+  rejectUnknown(o, ['layers', 'hidden', 'heads', 'intermediate', 'maxLength', 'vocabSize', 'dropout', 'seed', 'localLayer', 'localPositions'], path);
   const hidden = posInt(o, 'hidden', d.hidden, path);
   const heads = posInt(o, 'heads', d.heads, path);
   if (hidden % heads !== 0) throw new ConfigError(`${path}.heads: ${heads} does not divide hidden ${hidden}`, `${path}.heads`);
@@ -199,9 +209,17 @@ function resolveText(raw: unknown, path: string): TextEncoderConfig {
   if (localLayer !== undefined && localLayer > layers) {
     throw new ConfigError(`${path}.localLayer: ${localLayer} exceeds layers ${layers}`, `${path}.localLayer`);
   }
+  const localPositions = o.localPositions ?? true;
+  if (typeof localPositions !== 'boolean') {
+    throw new ConfigError(`${path}.localPositions: expected true or false, got ${describe(localPositions)}`, `${path}.localPositions`);
+  }
+  if (!localPositions && localLayer !== 0) {
+    throw new ConfigError(`${path}.localPositions: false leaves the position embedding out of embedding-level word features; it needs localLayer 0 (every encoder layer has mixed positions in)`, `${path}.localPositions`);
+  }
   return {
     layers,
     ...(localLayer === undefined || localLayer === layers ? {} : { localLayer }),
+    ...(localPositions ? {} : { localPositions }),
     hidden,
     heads,
     intermediate: posInt(o, 'intermediate', d.intermediate, path),

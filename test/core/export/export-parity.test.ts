@@ -89,6 +89,8 @@ test("reclf scoring each word's own feature against the context its SRM-reasoned
 });
 test('reclf with embedding-level word features (text.localLayer 0) and a centered context matches TF.js', () =>
   checkParity('reclf-local0', 'reclf', { mDim: 8, context: 'centered' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0 } }));
+test('reclf with embedding-level word features without their position rows (text.localPositions false) matches TF.js', () =>
+  checkParity('reclf-local0-nopos', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmOffsets: 2, relationLogits: 'cosine', irm: 'lse', score: 'cosine' }, { ...TINY_MODEL, text: { ...TINY_MODEL.text, localLayer: 0, localPositions: false } }));
 test('reclf with relations from attention overlap or word features, and importance from word features, matches TF.js', async () => {
   await checkParity('reclf-rel-attention', 'reclf', { mDim: 8, relation: 'attention', gammaR: 7, irmInput: 'words' });
   await checkParity('reclf-rel-words', 'reclf', { mDim: 8, relation: 'words', irm: 'sigmoid' });

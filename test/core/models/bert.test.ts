@@ -89,6 +89,31 @@ test('bert: localLayer picks the hidden states of the word-level features (0 = n
   }
 });
 
+test('bert: localPositions false gives embedding-level features without the position rows: a piece is the same wherever it sits', async () => {
+  await tf.setBackend('cpu');
+  const ps = new ParamStore(new Rng(2));
+  try {
+    // Piece 10 at places 1 and 3.
+    const ids = tf.tensor2d([[2, 10, 11, 10, 3]], [1, 5], 'int32');
+    const mask = tf.ones([1, 5]) as tf.Tensor2D;
+    const piece = (x: tf.Tensor3D, k: number): tf.Tensor => x.slice([0, k, 0], [1, 1, -1]);
+    const gap = (x: tf.Tensor, y: tf.Tensor): number => tf.max(tf.abs(tf.sub(x, y))).arraySync() as number;
+    const free = createTextEncoder({ ...small, localLayer: 0, localPositions: false }, ps, 'bert').forward(ids, mask, false);
+    assert.ok(gap(piece(free.localTokens, 1), piece(free.localTokens, 3)) < 1e-6, 'same piece, same feature');
+    // What it is: LayerNorm(word embedding + token type 0), with the encoder's embedding LayerNorm.
+    const w = ps.get('bert.embeddings.word_embeddings.weight').slice([10, 0], [1, -1]);
+    const ln = tf.moments(tf.add(w, ps.get('bert.embeddings.token_type_embeddings.weight').slice([0, 0], [1, -1])), -1, true);
+    const want = tf.add(tf.mul(tf.div(tf.sub(tf.add(w, ps.get('bert.embeddings.token_type_embeddings.weight').slice([0, 0], [1, -1])), ln.mean), tf.sqrt(tf.add(ln.variance, 1e-12))), ps.get('bert.embeddings.LayerNorm.weight')), ps.get('bert.embeddings.LayerNorm.bias'));
+    assert.ok(gap(piece(free.localTokens, 1).reshape([1, -1]), want) < 1e-5, 'LayerNorm(word + type)');
+    // With positions (the default) the two places differ; the encoder's own outputs are unchanged by the switch.
+    const withPos = createTextEncoder({ ...small, localLayer: 0 }, ps, 'bert').forward(ids, mask, false);
+    assert.ok(gap(piece(withPos.localTokens, 1), piece(withPos.localTokens, 3)) > 1e-3, 'positions tell the places apart');
+    assert.equal(gap(withPos.tokens, free.tokens), 0);
+  } finally {
+    ps.dispose();
+  }
+});
+
 test('bert: dropout is seeded (same seed, same masks) and off in eval mode', async () => {
   await tf.setBackend('cpu');
   const ids = tf.tensor2d([[2, 10, 11, 3]], [1, 4], 'int32');
