@@ -75,7 +75,7 @@ test('evaluateRun: every applicable task writes a schema-valid RUN/eval/<task>.j
   assert.ok((by.grounding.attention_entropy ?? Infinity) <= (by.grounding.uniform_entropy ?? 0) + 1e-6, 'an entropy never exceeds the uniform one');
   assert.equal(by.grounding.uniform_entropy, Math.log(readEvalGrid(runDir)));
   for (const k of ['random_init_top1_accuracy', 'random_init_pair_auroc']) assert.ok(k in by.relations, `relations ${k}`);
-  for (const k of ['random_init_pooled_auroc', 'importance_entropy', 'uniform_importance_entropy']) assert.ok(k in by.importance, `importance ${k}`);
+  for (const k of ['random_init_pooled_auroc', 'importance_entropy', 'uniform_importance_entropy', 'first_third', 'last_third']) assert.ok(k in by.importance, `importance ${k}`);
   assert.ok((by.retrieval.local_n ?? 0) >= 2 && 'local_i2t_R@1' in by.retrieval && 'local_subset_global_t2i_R@10' in by.retrieval);
   // The floor is a different model: its features are cached apart, the run's cache is untouched.
   assert.ok(fs.existsSync(path.join(runDir, 'eval', 'random-init', 'eval', 'cache')));

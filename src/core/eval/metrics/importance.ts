@@ -60,3 +60,25 @@ export function importanceMetrics(
     negativeWords: labels.length - positiveWords,
   };
 }
+
+/**
+ * Mean importance times the report's word count over the words in each third of their report
+ * (word i of n in third floor(3i / n)), every word whatever its role: uniform weights read 1, 1, 1.
+ * An importance that follows where a word sits rather than what it says shows as a slope (trained
+ * with the grounding preset: about 1.6, 0.9, 0.4). Reports of fewer than 3 words are left out.
+ */
+export function importanceByThird(studies: readonly ImportanceStudy[]): [number, number, number] {
+  const sum = [0, 0, 0];
+  const count = [0, 0, 0];
+  studies.forEach((s, si) => {
+    const n = s.roles.length;
+    if (s.importance.length < n) throw new RangeError(`importanceByThird: study ${si} has ${n} roles but ${s.importance.length} importances`);
+    if (n < 3) return;
+    for (let i = 0; i < n; i++) {
+      const third = Math.floor((3 * i) / n);
+      sum[third] += s.importance[i] * n;
+      count[third]++;
+    }
+  });
+  return [0, 1, 2].map((t) => (count[t] ? sum[t] / count[t] : NaN)) as [number, number, number];
+}
