@@ -15,7 +15,7 @@ export interface PresetInfo {
 export const PRESETS: Record<PresetName, PresetInfo> = {
   default: { help: 'the CPU default config' },
   grounding: {
-    help: "RECLF at the explanation study's best setting (stage-2 regions with positions, cosine attention, SRM before attention, location-swap negatives)",
+    help: "RECLF at the explanation study's best setting (stage-2 regions with positions, position-free words, cosine attention, SRM before attention, location-swap negatives)",
     method: 'reclf',
   },
   paper: { help: 'ResNet-50 224 px + BERT-base, batch 48' },

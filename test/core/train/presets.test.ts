@@ -26,9 +26,9 @@ test('every preset resolves to a valid run config for each method it can train',
   assert.deepEqual(resolveRunConfig(presetConfig('default')), resolveRunConfig({}));
 });
 
-test("the grounding preset is the design study's positions-srm-query-cosine-swap-tokens-offsets variant, as the README's seeds table measured it", () => {
+test("the grounding preset is the design study's positions-srm-query-cosine-swap-tokens-offsets-nopos variant, as the README's seeds table measured it", () => {
   const variants = JSON.parse(fs.readFileSync(path.join(repoRoot, 'configs', 'explanation-study.variants.json'), 'utf8'));
-  assert.deepEqual(resolveRunConfig(presetConfig('grounding')), resolveRunConfig(variants['positions-srm-query-cosine-swap-tokens-offsets']));
+  assert.deepEqual(resolveRunConfig(presetConfig('grounding')), resolveRunConfig(variants['positions-srm-query-cosine-swap-tokens-offsets-nopos']));
 });
 
 test('a user config refines a preset without changing the preset', () => {
