@@ -57,7 +57,7 @@ export interface TextEncoderConfig {
    * With localLayer 0, whether the word-level features include the absolute position embedding
    * (default true). Trained with the grounding preset, IRM's importance followed a word's place in
    * the report more than its role (the first third of a report's words took 1.6x the uniform
-   * weight, the last third 0.5x, whatever they said), and cosine attention compares the word's
+   * weight, the last third 0.4x, whatever they said), and cosine attention compares the word's
    * position rows with the regions' learned ones. False: the features are LayerNorm(word piece +
    * token type) alone, the same word the same wherever it sits; SRM's per-offset bias still knows
    * relative places. [design]

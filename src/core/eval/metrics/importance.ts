@@ -65,7 +65,7 @@ export function importanceMetrics(
  * Mean importance times the report's word count over the words in each third of their report
  * (word i of n in third floor(3i / n)), every word whatever its role: uniform weights read 1, 1, 1.
  * An importance that follows where a word sits rather than what it says shows as a slope (trained
- * with the grounding preset: about 1.6, 0.9, 0.4). Reports of fewer than 3 words are left out.
+ * with the grounding preset's word positions: about 1.6, 1.0, 0.4). Reports of fewer than 3 words are left out.
  */
 export function importanceByThird(studies: readonly ImportanceStudy[]): [number, number, number] {
   const sum = [0, 0, 0];
