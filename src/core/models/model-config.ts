@@ -209,10 +209,7 @@ function resolveText(raw: unknown, path: string): TextEncoderConfig {
   if (localLayer !== undefined && localLayer > layers) {
     throw new ConfigError(`${path}.localLayer: ${localLayer} exceeds layers ${layers}`, `${path}.localLayer`);
   }
-  const localPositions = o.localPositions ?? true;
-  if (typeof localPositions !== 'boolean') {
-    throw new ConfigError(`${path}.localPositions: expected true or false, got ${describe(localPositions)}`, `${path}.localPositions`);
-  }
+  const localPositions = bool(o, 'localPositions', true, path);
   if (!localPositions && localLayer !== 0) {
     throw new ConfigError(`${path}.localPositions: false leaves the position embedding out of embedding-level word features; it needs localLayer 0 (every encoder layer has mixed positions in)`, `${path}.localPositions`);
   }
