@@ -43,10 +43,20 @@ let browser: Browser | undefined;
 let page: Page;
 let reportRel = '';
 let secondReportRel = '';
+/** The manifest record of reportRel: its word roles and finding boxes are the ground truth of item 5's check. */
+let firstStudy: SynthStudy | undefined;
 let realRel = '';
 const timings: Record<string, number> = {};
 
 // ---- fixtures --------------------------------------------------------------------------------
+
+/** The fields of a `reclf synth` manifest line that the grounding check reads. */
+interface SynthStudy {
+  readonly id: string;
+  readonly image: string;
+  readonly boxes?: ReadonlyArray<readonly [number, number, number, number, string]>;
+  readonly words?: ReadonlyArray<{ text: string; role: string; start: number; finding?: string; negated?: boolean }>;
+}
 
 /** A model that trains in seconds on CPU (the loop's steps are what is under test, not learning). */
 const TINY_CONFIG = {
@@ -93,7 +103,10 @@ function makeDataset(): void {
     fs.writeFileSync(path.join(ws, rel), rec.report + '\n');
     delete rec.report;
     rec.report_file = rel;
-    if (!reportRel) reportRel = rel;
+    if (!reportRel) {
+      reportRel = rel;
+      firstStudy = rec as unknown as SynthStudy;
+    }
     else if (!secondReportRel) secondReportRel = rel;
     moved++;
   }
@@ -374,6 +387,46 @@ test('hovering a report word shows its importance and related words', { skip }, 
   assert.match(text, /Show in panel/);
   await shot('hover.png');
   await page.mouse.move(5, 5);
+});
+
+// The bundled model trained on `reclf synth --seed 7` (scripts/build-model.mjs); this dataset is
+// seed 0, so its studies are held out. The word checked is the report's first finding word that
+// has a box, fixed by the report, not chosen by how the model does on it.
+test('a held-out study\'s first finding word: its heatmap peaks inside its box, its top related word is its location', { skip }, async () => {
+  const study = firstStudy;
+  assert.ok(study?.words && study.boxes, `${reportRel}: the synthetic manifest line has no words or boxes`);
+  const boxesOf = (finding: string | undefined) => (study.boxes ?? []).filter((b) => b[4].toLowerCase() === finding);
+  const truth = study.words.filter((w) => w.role === 'finding' && !w.negated && boxesOf(w.finding).length > 0).sort((a, b) => a.start - b.start)[0];
+  assert.ok(truth, `${study.id} has no finding word with a box`);
+  const report = fs.readFileSync(path.join(ws, reportRel), 'utf8').trim();
+  await openFile(reportRel);
+  await palette('RECLF: Explain Image + Report');
+  await waitForPanel(report.slice(0, 30));
+  const f = panelFrame();
+  await f.locator(`.report-text .word[data-start="${truth.start}"]`).click();
+  const caption = f.locator('.heatmap-caption', { hasText: `“${truth.text}”` });
+  await caption.waitFor({ timeout: 10_000 });
+  const m = /peak region row (\d+), col (\d+) of (\d+)×(\d+)/.exec(await caption.innerText());
+  assert.ok(m, `heatmap caption without a peak region: ${await caption.innerText()}`);
+  const [row, col, rows, cols] = m.slice(1).map(Number);
+  // The peak region's centre in image pixels (synthetic images are square: no letterboxing).
+  const png = fs.readFileSync(path.join(ws, study.image));
+  const [w, h] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+  const [x, y] = [((col - 0.5) * w) / cols, ((row - 0.5) * h) / rows];
+  const boxes = boxesOf(truth.finding);
+  const inside = boxes.some(([bx, by, bw, bh]) => x >= bx && x < bx + bw && y >= by && y < by + bh);
+  // The word details list the selected word's SRM relations strongest first, each naming its word slot.
+  const chip = f.locator('.related .chip').first();
+  await chip.waitFor({ timeout: 10_000 });
+  const slot = await chip.getAttribute('data-word');
+  const start = Number(await f.locator(`.report-text .word[data-word="${slot}"]`).getAttribute('data-start'));
+  const related = study.words.find((wd) => wd.start === start);
+  console.error(`e2e: ${study.id} "${truth.text}" (${truth.finding}): peak row ${row}, col ${col} of ${rows}x${cols} ` +
+    `(${x.toFixed(0)}, ${y.toFixed(0)} px) ${inside ? 'inside' : 'outside'} ${JSON.stringify(boxes)}; top related "${related?.text}" (${related?.role}, ${related?.finding ?? '-'})`);
+  await panelShots('held-out-finding');
+  assert.ok(inside, `"${truth.text}" peaks at region (${row}, ${col}), centre (${x.toFixed(0)}, ${y.toFixed(0)}) px, outside its boxes ${JSON.stringify(boxes)}`);
+  assert.ok(related?.role === 'location' && related.finding === truth.finding,
+    `"${truth.text}"'s top related word is "${related?.text}" (${related?.role ?? 'no word'}, of ${related?.finding ?? 'no finding'}), not a location word of ${truth.finding}`);
 });
 
 /** Engine-side lines of the extension's log ("#id: N words ... in T ms" from `reclf serve`). */
