@@ -196,7 +196,21 @@ study they read 0.500.
 | SRM relation pair AUROC (finding-location pairs), pooled over studies | ${f3(rel?.pair_auroc)} | ${f3(rel?.uniform_pair_auroc)} | ${f3(rel?.random_init_pair_auroc)} |
 | SRM relation pair AUROC, mean over studies | ${f3(rel?.mean_study_auroc)} | 0.500 | ${f3(rel?.random_init_mean_study_auroc)} |
 | IRM importance AUROC (finding and location over function words) | ${f3(imp?.pooled_auroc)} | 0.500 | ${f3(imp?.random_init_pooled_auroc)} |
-` : '';
+${byFindingTable()}` : '';
+// The pooled readings per finding: a large finding (a pneumothorax's box) can carry them while
+// small ones (a nodule's) never ground, and a panel shows one study's findings, not the mean.
+function byFindingTable() {
+  const labels = [...new Set(Object.keys({ ...g, ...rel }).filter((k) => /^(words_scored|scored_finding_words)\//.test(k)).map((k) => k.split('/')[1]))].sort();
+  if (labels.length === 0) return '';
+  return `
+Per finding (the same test split): how often a finding word's peak region lies in its box, and
+how often its top related word is its own location word.
+
+| finding | finding words grounded | pointing game | finding words with a location | SRM top-1 |
+|---|---|---|---|---|
+${labels.map((l) => `| ${l} | ${g?.[`words_scored/${l}`] ?? 0} | ${f3(g?.[`pointing_game/${l}`])} | ${rel?.[`scored_finding_words/${l}`] ?? 0} | ${f3(rel?.[`top1_accuracy/${l}`])} |`).join('\n')}
+`;
+}
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 // A re-export keeps the full build's date and duration (recorded in the work folder) beside its own.
 const buildRecord = path.join(work, 'build.json');
@@ -224,7 +238,7 @@ It demonstrates the pipeline and the explanations; it is **not** a clinical mode
 - Config: ${preset === 'default' ? 'the default CPU config' : `the \`${preset}\` preset (\`reclf train --preset ${preset}\`; README, explanation design study)`}${configFile ? `, refined by \`${path.relative(root, configFile)}\`` : ''}.
 - Method: RECLF (${config.method.reading} reading, SRM ${srmText(config.method)}, IRM ${config.method.irm === 'lse' ? `as GLoRIA's LogSumExp pooling of the per-word cosines (gamma2 ${config.method.gamma2})` : `${config.method.irm} on ${config.method.irmInput}`}, score ${config.method.score}, ${config.method.attention} attention with gamma1 ${config.method.gamma1}).
 - Image encoder: ${config.model.image.name} at ${config.model.image.imageSize} px, region grid ${exported.metadata.grid.join('x')}, regions from stage ${config.model.image.localStage ?? 3}${config.model.regionPositions ? ' with a learned position embedding per cell' : ''}.
-- Text encoder: BERT ${config.model.text.layers} layers (word-level features from layer ${config.model.text.localLayer ?? config.model.text.layers}${config.model.text.localPositions === false ? ', without the position embedding: a word's feature does not depend on where it sits' : ''}), hidden ${config.model.text.hidden}, vocabulary ${config.model.text.vocabSize} WordPiece tokens, max ${config.model.text.maxLength} pieces / ${config.model.maxWords} words.
+- Text encoder: BERT ${config.model.text.layers} layers (word-level features from layer ${config.model.text.localLayer ?? config.model.text.layers}${config.model.text.localPositions === false ? ", without the position embedding: a word's feature does not depend on where it sits" : ''}), hidden ${config.model.text.hidden}, vocabulary ${config.model.text.vocabSize} WordPiece tokens, max ${config.model.text.maxLength} pieces / ${config.model.maxWords} words.
 - Projection dimension ${config.model.projDim}; seed ${config.train.seed}; ${summary.step} optimizer steps of batch ${config.train.batchSize}; checkpoint: the last one (step ${summary.step}), whose validation figures are below (the run's best-validation checkpoint by \`train.selectBy\` was step ${summary.bestStep}).
 ${seedText()}
 - Preprocessing: resize-and-pad to ${config.model.image.imageSize} px, normalise (x - 0.5) / 0.5.

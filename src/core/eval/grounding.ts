@@ -5,7 +5,7 @@
 import { argmaxRegion, attentionMassInside, gridGeometry, pointingGameHit, regionCoverage, type GridGeometry, type GroundingTarget, type MaskImage } from './metrics';
 import { decodeImageFile } from '../data/image-io';
 import type { LoadedStudy } from '../data/manifest-types';
-import { FINDING_LABEL } from '../data/synth/vocabulary';
+import { labelOfFinding } from '../data/synth/vocabulary';
 import type { EncodedSplit } from './features';
 import { slotTruths } from './relations';
 import type { EvalSource } from './source';
@@ -13,10 +13,6 @@ import type { EvalSource } from './source';
 /** Rows whose study has boxes or a mask (the only ones grounding can score). */
 export function rowsWithRegions(f: EncodedSplit): number[] {
   return f.studies.flatMap((s, i) => ((s.boxes?.length ?? 0) > 0 || s.maskPath ? [i] : []));
-}
-
-function labelOfFinding(finding: string): string {
-  return (FINDING_LABEL as Record<string, string>)[finding] ?? finding;
 }
 
 function boxesMask(study: LoadedStudy, label: string, width: number, height: number): MaskImage | undefined {
@@ -85,6 +81,8 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
   const ex = await src.explainPairs(f, rows);
   const [gr, gc] = f.grid;
   let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0, entropy = 0, oracleHits = 0, oracleMass = 0;
+  // Per finding: a large finding's words can carry the pooled figure while small ones never ground.
+  const byLabel = new Map<string, { words: number; hits: number }>();
   for (let k = 0; k < rows.length; k++) {
     const study = f.studies[rows[k]];
     const slots = groundedSlots(study, f.wordSpans[rows[k]]);
@@ -102,7 +100,12 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
       const att = ex[k].attention.subarray(slot * f.M, (slot + 1) * f.M);
       words++;
       entropy += rowEntropy(att);
-      if (pointingGameHit(att, g, target)) hits++;
+      const hit = pointingGameHit(att, g, target);
+      if (hit) hits++;
+      const tally = byLabel.get(label) ?? { words: 0, hits: 0 };
+      tally.words++;
+      if (hit) tally.hits++;
+      byLabel.set(label, tally);
       // The best any attention over this grid can do: all of it on the region the target covers
       // most (mass), or on any region whose centre lies inside the target (pointing game).
       const best = oracleAttention(g, target, f.M);
@@ -129,5 +132,7 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
     uniform_entropy: Math.log(f.M),
     words_scored: words,
     studies: rows.length,
+    ...Object.fromEntries([...byLabel].sort(([a], [b]) => a.localeCompare(b)).flatMap(([label, t]) => [
+      [`pointing_game/${label}`, t.hits / t.words], [`words_scored/${label}`, t.words]])),
   };
 }

@@ -3,6 +3,7 @@
 // word slots (the tokenizer's word spans) by overlap.
 import { relationMetrics, type RelationStudy } from './metrics';
 import type { WordTruth } from '../data/manifest-types';
+import { labelOfFinding } from '../data/synth/vocabulary';
 import type { EncodedSplit, PairExplanation } from './features';
 import type { EvalSource } from './source';
 
@@ -41,5 +42,7 @@ export async function runRelations(src: EvalSource, f: EncodedSplit, ex?: { rows
     top1_accuracy: all.top1Accuracy, pair_auroc: all.pairAuroc, uniform_pair_auroc: all.uniformPairAuroc, mean_study_auroc: all.meanStudyAuroc, studies_scored: all.studiesScored,
     finding_row_auroc: fr.pairAuroc, hub_share: all.hubShare,
     scored_finding_words: all.scoredFindingWords, positive_pairs: all.positivePairs, negative_pairs: all.negativePairs,
+    ...Object.fromEntries(Object.entries(all.top1ByFinding).flatMap(([finding, t]) => [
+      [`top1_accuracy/${labelOfFinding(finding)}`, t.accuracy], [`scored_finding_words/${labelOfFinding(finding)}`, t.scored]])),
   };
 }

@@ -27,6 +27,11 @@ export const FINDING_LABEL: Readonly<Record<FindingName, string>> = {
   nodule: 'Nodule',
 };
 
+/** The manifest label of a finding name from the word ground truth; other names stay as they are. */
+export function labelOfFinding(finding: string): string {
+  return (FINDING_LABEL as Record<string, string>)[finding] ?? finding;
+}
+
 export const NO_FINDING_LABEL = 'No Finding';
 
 /** Every label a synthetic study carries, in manifest order. */

@@ -29,6 +29,8 @@ export interface RelationMetrics {
   top1Accuracy: number;
   /** Finding words scored (those whose report has a location word of the same finding). */
   scoredFindingWords: number;
+  /** top1Accuracy and the words scored, per finding (the ground truth's finding name). */
+  top1ByFinding: Record<string, { accuracy: number; scored: number }>;
   /** AUROC of relation weight, true finding<->location pairs against the negatives, pooled over studies. */
   pairAuroc: number;
   /**
@@ -68,6 +70,7 @@ function isOwnLocation(f: RelationWord, w: RelationWord): boolean {
  */
 export function relationMetrics(studies: readonly RelationStudy[], negatives: RelationNegatives = 'all-pairs'): RelationMetrics {
   let scored = 0, hits = 0;
+  const byFinding = new Map<string, { scored: number; hits: number }>();
   const scores: number[] = [];
   const labels: number[] = [];
   const uniform: number[] = [];
@@ -95,6 +98,10 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
       let best = -1;
       for (let j = 0; j < n; j++) if (j !== i && (best < 0 || at(i, j) > at(i, best))) best = j;
       if (own.includes(best)) hits++;
+      const tally = byFinding.get(w.finding ?? '') ?? { scored: 0, hits: 0 };
+      tally.scored++;
+      if (own.includes(best)) tally.hits++;
+      byFinding.set(w.finding ?? '', tally);
       for (const j of own) {
         positive.add(i * n + j);
         positive.add(j * n + i);
@@ -129,6 +136,7 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
   return {
     top1Accuracy: scored === 0 ? NaN : hits / scored,
     scoredFindingWords: scored,
+    top1ByFinding: Object.fromEntries([...byFinding].sort(([a], [b]) => a.localeCompare(b)).map(([f, t]) => [f, { accuracy: t.hits / t.scored, scored: t.scored }])),
     pairAuroc: auroc(scores, labels),
     meanStudyAuroc: perStudy.length === 0 ? NaN : perStudy.reduce((a, b) => a + b, 0) / perStudy.length,
     studiesScored: perStudy.length,

@@ -27,6 +27,15 @@ test('top-1 relation accuracy of finding words', () => {
   assert.equal(r.top1Accuracy, 0.5);
 });
 
+test('top-1 per finding: each finding\'s own words, findings without a location word absent', () => {
+  // study 3: "right pneumothorax": its row peaks on its location -> hit for pneumothorax alone
+  const PTX = { finding: 'pneumothorax', location: 'right' };
+  const words3: RelationWord[] = [{ role: 'location', ...PTX }, { role: 'finding', ...PTX }];
+  const r = relationMetrics([{ relation: REL1, words: WORDS1 }, { relation: REL2, words: WORDS2 }, { relation: [0, 1, 1, 0], words: words3 }]);
+  assert.deepEqual(r.top1ByFinding, { 'pleural effusion': { accuracy: 0.5, scored: 2 }, pneumothorax: { accuracy: 1, scored: 1 } });
+  assert.equal(r.top1Accuracy, 2 / 3);
+});
+
 test('pair AUROC, all off-diagonal pairs as negatives, pooled over studies', () => {
   // study 1 alone: positives (1,0)=0.5, (0,1)=0.6 exceed all 10 other off-diagonal values -> 1
   assert.equal(relationMetrics([{ relation: REL1, words: WORDS1 }]).pairAuroc, 1);
