@@ -97,10 +97,11 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
       scored++;
       let best = -1;
       for (let j = 0; j < n; j++) if (j !== i && (best < 0 || at(i, j) > at(i, best))) best = j;
-      if (own.includes(best)) hits++;
+      const hit = own.includes(best);
+      if (hit) hits++;
       const tally = byFinding.get(w.finding ?? '') ?? { scored: 0, hits: 0 };
       tally.scored++;
-      if (own.includes(best)) tally.hits++;
+      if (hit) tally.hits++;
       byFinding.set(w.finding ?? '', tally);
       for (const j of own) {
         positive.add(i * n + j);
