@@ -203,12 +203,14 @@ function byFindingTable() {
   const labels = [...new Set(Object.keys({ ...g, ...rel }).filter((k) => /^(words_scored|scored_finding_words)\//.test(k)).map((k) => k.split('/')[1]))].sort();
   if (labels.length === 0) return '';
   return `
-Per finding (the same test split): how often a finding word's peak region lies in its box, and
-how often its top related word is its own location word.
+Per finding (the same test split): how often a finding word's peak region lies in its box, the
+grid's ceiling for that (a box that holds no region centre of the ${exported.metadata.grid.join('x')} grid cannot be
+pointed at), and how often its top related word is its own location word (negated findings
+included: "no effusion" has a location too).
 
-| finding | finding words grounded | pointing game | finding words with a location | SRM top-1 |
-|---|---|---|---|---|
-${labels.map((l) => `| ${l} | ${g?.[`words_scored/${l}`] ?? 0} | ${f3(g?.[`pointing_game/${l}`])} | ${rel?.[`scored_finding_words/${l}`] ?? 0} | ${f3(rel?.[`top1_accuracy/${l}`])} |`).join('\n')}
+| finding | words grounded | pointing game | grid's ceiling | words with a location | SRM top-1 |
+|---|---|---|---|---|---|
+${labels.map((l) => `| ${l} | ${g?.[`words_scored/${l}`] ?? 0} | ${f3(g?.[`pointing_game/${l}`])} | ${f3(g?.[`oracle_pointing_game/${l}`])} | ${rel?.[`scored_finding_words/${l}`] ?? 0} | ${f3(rel?.[`top1_accuracy/${l}`])} |`).join('\n')}
 `;
 }
 const pct = (x) => `${(100 * x).toFixed(1)}%`;

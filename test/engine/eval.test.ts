@@ -51,6 +51,10 @@ test('reclf eval on the synthetic set: eval_result events, RUN/eval files, --jso
     const weighted = labels.reduce((s, l) => s + m[`${reading}/${l}`] * m[`${count}/${l}`], 0) / m[count];
     assert.ok(Math.abs(weighted - m[reading]) < 1e-9, `${task}: ${weighted} against ${m[reading]}`);
   }
+  const g = byTask('grounding');
+  const oracle = Object.keys(g).filter((k) => k.startsWith('oracle_pointing_game/'))
+    .reduce((s, k) => s + g[k] * g[`words_scored/${k.slice('oracle_pointing_game/'.length)}`], 0) / g.words_scored;
+  assert.ok(Math.abs(oracle - g.oracle_pointing_game) < 1e-9, `grounding ceiling per finding: ${oracle} against ${g.oracle_pointing_game}`);
   // Second run reuses the feature cache.
   const again = reclf('eval', '--run', runDir, '--data', data, '--split', 'valid', '--tasks', 'retrieval');
   assert.equal(again.status, 0, again.stderr);

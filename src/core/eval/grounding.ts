@@ -82,7 +82,7 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
   const [gr, gc] = f.grid;
   let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0, entropy = 0, oracleHits = 0, oracleMass = 0;
   // Per finding: a large finding's words can carry the pooled figure while small ones never ground.
-  const byLabel = new Map<string, { words: number; hits: number }>();
+  const byLabel = new Map<string, { words: number; hits: number; oracleHits: number }>();
   for (let k = 0; k < rows.length; k++) {
     const study = f.studies[rows[k]];
     const slots = groundedSlots(study, f.wordSpans[rows[k]]);
@@ -102,14 +102,16 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
       entropy += rowEntropy(att);
       const hit = pointingGameHit(att, g, target);
       if (hit) hits++;
-      const tally = byLabel.get(label) ?? { words: 0, hits: 0 };
-      tally.words++;
-      if (hit) tally.hits++;
-      byLabel.set(label, tally);
       // The best any attention over this grid can do: all of it on the region the target covers
       // most (mass), or on any region whose centre lies inside the target (pointing game).
       const best = oracleAttention(g, target, f.M);
-      if (oracleCanPoint(g, target, f.M)) oracleHits++;
+      const canPoint = oracleCanPoint(g, target, f.M);
+      if (canPoint) oracleHits++;
+      const tally = byLabel.get(label) ?? { words: 0, hits: 0, oracleHits: 0 };
+      tally.words++;
+      if (hit) tally.hits++;
+      if (canPoint) tally.oracleHits++;
+      byLabel.set(label, tally);
       const m = attentionMassInside(att, g, target);
       if (!Number.isNaN(m)) {
         mass += m;
@@ -133,6 +135,6 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
     words_scored: words,
     studies: rows.length,
     ...Object.fromEntries([...byLabel].sort(([a], [b]) => a.localeCompare(b)).flatMap(([label, t]) => [
-      [`pointing_game/${label}`, t.hits / t.words], [`words_scored/${label}`, t.words]])),
+      [`pointing_game/${label}`, t.hits / t.words], [`oracle_pointing_game/${label}`, t.oracleHits / t.words], [`words_scored/${label}`, t.words]])),
   };
 }
