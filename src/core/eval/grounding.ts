@@ -80,8 +80,9 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
   const rows = rowsWithRegions(f).slice(0, opts.maxStudies ?? Infinity);
   const ex = await src.explainPairs(f, rows);
   const [gr, gc] = f.grid;
-  let hits = 0, words = 0, mass = 0, massN = 0, chanceMass = 0, entropy = 0, oracleHits = 0, oracleMass = 0;
-  // Per finding: a large finding's words can carry the pooled figure while small ones never ground.
+  let mass = 0, massN = 0, chanceMass = 0, entropy = 0, oracleMass = 0;
+  // Counted per finding (a large finding's words can carry the pooled figure while small ones
+  // never ground); the pooled counts are their sums.
   const byLabel = new Map<string, { words: number; hits: number; oracleHits: number }>();
   for (let k = 0; k < rows.length; k++) {
     const study = f.studies[rows[k]];
@@ -98,20 +99,15 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
       else if (mask) target = { mask: { width: mask.width, height: mask.height, data: mask.data } };
       if (!target) continue;
       const att = ex[k].attention.subarray(slot * f.M, (slot + 1) * f.M);
-      words++;
+      const tally = byLabel.get(label) ?? { words: 0, hits: 0, oracleHits: 0 };
+      byLabel.set(label, tally);
+      tally.words++;
       entropy += rowEntropy(att);
-      const hit = pointingGameHit(att, g, target);
-      if (hit) hits++;
+      if (pointingGameHit(att, g, target)) tally.hits++;
       // The best any attention over this grid can do: all of it on the region the target covers
       // most (mass), or on any region whose centre lies inside the target (pointing game).
       const best = oracleAttention(g, target, f.M);
-      const canPoint = oracleCanPoint(g, target, f.M);
-      if (canPoint) oracleHits++;
-      const tally = byLabel.get(label) ?? { words: 0, hits: 0, oracleHits: 0 };
-      tally.words++;
-      if (hit) tally.hits++;
-      if (canPoint) tally.oracleHits++;
-      byLabel.set(label, tally);
+      if (oracleCanPoint(g, target, f.M)) tally.oracleHits++;
       const m = attentionMassInside(att, g, target);
       if (!Number.isNaN(m)) {
         mass += m;
@@ -121,6 +117,8 @@ export async function runGrounding(src: EvalSource, f: EncodedSplit, opts: { max
       }
     }
   }
+  let words = 0, hits = 0, oracleHits = 0;
+  for (const t of byLabel.values()) { words += t.words; hits += t.hits; oracleHits += t.oracleHits; }
   return {
     pointing_game: words ? hits / words : NaN,
     attention_mass_inside: massN ? mass / massN : NaN,

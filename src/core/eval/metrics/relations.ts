@@ -69,7 +69,7 @@ function isOwnLocation(f: RelationWord, w: RelationWord): boolean {
  * pooled over studies.
  */
 export function relationMetrics(studies: readonly RelationStudy[], negatives: RelationNegatives = 'all-pairs'): RelationMetrics {
-  let scored = 0, hits = 0;
+  // Counted per finding; the pooled counts are their sums.
   const byFinding = new Map<string, { scored: number; hits: number }>();
   const scores: number[] = [];
   const labels: number[] = [];
@@ -94,15 +94,13 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
       for (let j = 0; j < n; j++) if (j !== i && isOwnLocation(w, s.words[j])) own.push(j);
       if (own.length === 0) continue;
       findingRows.push(i);
-      scored++;
       let best = -1;
       for (let j = 0; j < n; j++) if (j !== i && (best < 0 || at(i, j) > at(i, best))) best = j;
-      const hit = own.includes(best);
-      if (hit) hits++;
-      const tally = byFinding.get(w.finding ?? '') ?? { scored: 0, hits: 0 };
+      // isOwnLocation matched a location of this finding, so w.finding is set.
+      const tally = byFinding.get(w.finding!) ?? { scored: 0, hits: 0 };
+      byFinding.set(w.finding!, tally);
       tally.scored++;
-      if (hit) tally.hits++;
-      byFinding.set(w.finding ?? '', tally);
+      if (own.includes(best)) tally.hits++;
       for (const j of own) {
         positive.add(i * n + j);
         positive.add(j * n + i);
@@ -134,6 +132,8 @@ export function relationMetrics(studies: readonly RelationStudy[], negatives: Re
     for (let k = first; k < scores.length; k++) uniform.push(1 / n);
   });
   const positivePairs = labels.reduce((a, b) => a + b, 0);
+  let scored = 0, hits = 0;
+  for (const t of byFinding.values()) { scored += t.scored; hits += t.hits; }
   return {
     top1Accuracy: scored === 0 ? NaN : hits / scored,
     scoredFindingWords: scored,
