@@ -54,9 +54,9 @@ export const RECLF_SPEC: MethodConfigSpec = {
   irm: {
     kind: 'enum',
     default: 'softmax',
-    values: ['softmax', 'sigmoid', 'uniform', 'lse', 'lse-prior'],
+    values: ['softmax', 'sigmoid', 'uniform', 'lse', 'lse-prior', 'beside'],
     aliases: { true: 'softmax', false: 'uniform' },
-    doc: 'importance: masked softmax, sigmoid + L1, uniform (irm off), GLoRIA LogSumExp pooling, or LogSumExp under a prior learned from the word features',
+    doc: "importance: masked softmax, sigmoid + L1, uniform (irm off), GLoRIA LogSumExp pooling, LogSumExp under a prior learned from the word features, or 'beside': the score pools uniformly and importance, a softmax of w_a^T e_i, is learned beside it from the stopped per-word cosines",
   },
   score: {
     kind: 'enum',
@@ -159,7 +159,15 @@ export interface ReclfConfig {
    * on the synthetic benchmark it concentrated on a few words, "the" among them, and grounding
    * stayed at its floor: README, design study.) [design]
    */
-  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior';
+  /**
+   * 'beside': the local score pools its words uniformly (as irm 'uniform') and importance is
+   * learned beside it, never feeding it: beta = softmax(w_a^T e_i) over the report's words, trained
+   * by its own InfoNCE over s_beta = sum_i beta_i cos(e_i, c_i) with the cosines and the word
+   * features stopped. So beta learns which words' matchings tell the pairs apart, while attention
+   * and the encoders get the plain mean's gradient. (Uniform pooling grounded at least as well as
+   * LogSumExp in the preset's ablation, and LogSumExp's weights were the only importance.) [design]
+   */
+  irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior' | 'beside';
   irmInput: 'matching' | 'words';
   /**
    * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
@@ -225,7 +233,12 @@ export function hasWordScores(cfg: ReclfConfig): boolean {
 
 /** Whether IRM reads the word features rather than the local-matching vectors. */
 export function irmOnWords(cfg: ReclfConfig): boolean {
-  return ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words') || cfg.irm === 'lse-prior';
+  return ((cfg.irm === 'softmax' || cfg.irm === 'sigmoid') && cfg.irmInput === 'words') || cfg.irm === 'lse-prior' || cfg.irm === 'beside';
+}
+
+/** Whether the local score pools its words with equal weights (IRM off, or learned beside the score). */
+export function uniformPooling(cfg: Pick<ReclfConfig, 'irm'>): boolean {
+  return cfg.irm === 'uniform' || cfg.irm === 'beside';
 }
 
 /** Whether the score pools per-word scores by LogSumExp (GLoRIA), with or without a learned prior. */
@@ -246,6 +259,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if (cfg.swapAt === 'tokens' && cfg.locationSwap === 'off') {
     throw new ConfigError(`${path}.swapAt: 'tokens' says how the location-swap negative is encoded, but locationSwap is 'off'`, `${path}.swapAt`);
+  }
+  if (cfg.reading === 'within' && cfg.irm === 'beside') {
+    throw new ConfigError(`${path}.irm: 'beside' learns importance from the 'cross' reading's pairs; the 'within' reading weighs its token loss by importance, so it would feed the loss`, `${path}.irm`);
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);
@@ -269,7 +285,7 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
     }
   } else if (cfg.srm === true && !needsMatchingVectors(r)) {
     // With a cosine score and no importance learned from them, nothing reads the local-matching vectors.
-    const why = cfg.irm === 'uniform' || lsePooling(r) ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
+    const why = uniformPooling(r) || lsePooling(r) ? `irm is '${cfg.irm}'` : "IRM reads the word features (irmInput 'words')";
     throw new ConfigError(`${path}.srm: SRM output is unused when ${why} and score is '${cfg.score}'; set srm: false`, `${path}.srm`);
   }
 }

@@ -5,10 +5,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../models/params';
 import type { AlignExplanation, AlignInputs, AlignMethod, HostWordData, MethodFactoryArgs, TextVariantPlan } from './types';
-import { cosineMatrix, globalInfoNCE, maskedLogSumExp, symmetricInfoNCE, uniformOverMask } from './global-infonce';
+import { cosineMatrix, globalInfoNCE, maskedLogSumExp, stopGradient, symmetricInfoNCE, uniformOverMask } from './global-infonce';
 import { crossAttention, identityRelation, localSubBatch, localSubBatchSize, pairedAttention, rowCosine, zeroMaskedRows } from './local-attention';
 import { resolveMethodConfig } from './method-config';
-import { hasWordScores, irmOnWords, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, type ReclfConfig } from './reclf-config';
+import { hasWordScores, irmOnWords, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, uniformPooling, type ReclfConfig } from './reclf-config';
 import { attentionRelation, createRelationParams, createSrmParams, learnedRelation, srmReason, type RelationParams, type SrmRound, type SrmSource } from './srm';
 import { createIrmParams, irmImportance, type IrmMode, type IrmParams } from './irm';
 import { mgcaTokenLoss } from './mgca';
@@ -39,7 +39,7 @@ export function createReclfParams(params: ParamStore, dim: number, cfg: ReclfCon
     p.wm = params.param(`${prefix}w_m`, [inDim, d], { kind: 'xavier', fanIn: inDim, fanOut: d }) as tf.Tensor2D;
     if (cfg.srm && !srmOnWords(cfg)) p.srm = createSrmParams(params, prefix, d, cfg.srmRounds, cfg.relation, cfg.relation === 'words' ? dim : d);
   }
-  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid' || cfg.irm === 'lse-prior') {
+  if (cfg.irm === 'softmax' || cfg.irm === 'sigmoid' || cfg.irm === 'lse-prior' || cfg.irm === 'beside') {
     p.irm = createIrmParams(params, prefix, irmOnWords(cfg) ? dim : d, cfg.irm === 'sigmoid' ? 'sigmoid' : 'softmax');
   }
   if (hasWordScores(cfg)) p.ws = params.param(`${prefix}w_s`, [d, 1], { kind: 'xavier', fanIn: d, fanOut: 1 }) as tf.Tensor2D;
@@ -64,6 +64,11 @@ export interface ReclfScores {
   importance: tf.Tensor3D;
   /** Word -> word relation of the last SRM round [Bi, Bt, N, N] (identity without SRM). */
   relation: tf.Tensor4D;
+  /**
+   * irm 'beside': sum_i beta_i cos(e_i, c_i) of each pair [Bi, Bt] with the cosines stopped, the
+   * score importance learns from (only w_a gets its gradient).
+   */
+  importanceScore?: tf.Tensor2D;
 }
 
 /**
@@ -102,6 +107,7 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
 
   let beta: tf.Tensor2D;
   let score: tf.Tensor;
+  let importanceScore: tf.Tensor | undefined;
   if (lsePooling(cfg)) {
     // GLoRIA pooling: Z = log sum_i exp(gamma2 * sigma_i) with per-word scores sigma_i.
     const sigma = m && p.ws ? linear(m, p.ws).reshape([pairs, n]) : rowCosine(e, c).reshape([pairs, n]);
@@ -117,24 +123,33 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
     score = maskedLogSumExp(z, mask);
     if (logNorm) score = tf.sub(score, logNorm);
   } else {
-    beta = cfg.irm === 'uniform' ? uniformOverMask(mask) : irmImportance(irmOnWords(cfg) ? wordsOfPairs() : m as tf.Tensor3D, mask, cfg.irm as IrmMode, p.irm as IrmParams);
-    if (cfg.score === 'linear') {
-      const agg = l2norm(tf.sum(tf.mul(m as tf.Tensor3D, beta.reshape([pairs, n, 1])), 1));
-      score = linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);
-    } else if (cfg.score === 'weighted') {
-      score = tf.sum(tf.mul(linear(m as tf.Tensor3D, p.ws as tf.Tensor2D).reshape([pairs, n]), beta), 1);
-    } else if (cfg.score === 'weighted-cosine') {
-      score = tf.sum(tf.mul(rowCosine(e, c).reshape([pairs, n]), beta), 1);
-    } else {
-      const b4 = beta.reshape([bi, bt, n, 1]);
-      score = rowCosine(tf.sum(tf.mul(e, b4), 2), tf.sum(tf.mul(c, b4), 2));
+    const pooled = uniformPooling(cfg) ? uniformOverMask(mask) : irmImportance(irmOnWords(cfg) ? wordsOfPairs() : m as tf.Tensor3D, mask, cfg.irm as IrmMode, p.irm as IrmParams);
+    score = poolScore(pooled);
+    beta = pooled;
+    if (cfg.irm === 'beside') {
+      // Shown as importance, never pooled: it sees the words and their cosines stopped.
+      beta = irmImportance(stopGradient(wordsOfPairs()), mask, 'softmax', p.irm as IrmParams);
+      importanceScore = tf.sum(tf.mul(stopGradient(rowCosine(e, c).reshape([pairs, n])), beta), 1);
     }
   }
   return {
     score: score.reshape([bi, bt]) as tf.Tensor2D,
     importance: beta.reshape([bi, bt, n]) as tf.Tensor3D,
     relation: (queryRelation ? tf.broadcastTo(queryRelation, [bi, bt, n, n]) : relation.reshape([bi, bt, n, n])) as tf.Tensor4D,
+    ...(importanceScore ? { importanceScore: importanceScore.reshape([bi, bt]) as tf.Tensor2D } : {}),
   };
+
+  /** The pair's score from its words pooled with weights beta [P, N]. */
+  function poolScore(beta: tf.Tensor2D): tf.Tensor {
+    if (cfg.score === 'linear') {
+      const agg = l2norm(tf.sum(tf.mul(m as tf.Tensor3D, beta.reshape([pairs, n, 1])), 1));
+      return linear(agg, p.ws as tf.Tensor2D).reshape([pairs]);
+    }
+    if (cfg.score === 'weighted') return tf.sum(tf.mul(linear(m as tf.Tensor3D, p.ws as tf.Tensor2D).reshape([pairs, n]), beta), 1);
+    if (cfg.score === 'weighted-cosine') return tf.sum(tf.mul(rowCosine(e, c).reshape([pairs, n]), beta), 1);
+    const b4 = beta.reshape([bi, bt, n, 1]);
+    return rowCosine(tf.sum(tf.mul(e, b4), 2), tf.sum(tf.mul(c, b4), 2));
+  }
 }
 
 /**
@@ -243,9 +258,11 @@ export function createReclf(args: MethodFactoryArgs): AlignMethod {
       let swap: tf.Scalar | undefined;
       if (cfg.reading === 'cross') {
         const sub = localSubBatch(inputs, cfg.localBatch);
-        const { score } = reclfCross(sub, cfg, p);
+        const { score, importanceScore } = reclfCross(sub, cfg, p);
         const scale = localScale();
         local = symmetricInfoNCE(tf.mul(score, scale) as tf.Tensor2D);
+        // irm 'beside': importance's own InfoNCE; its only gradient is w_a's.
+        if (importanceScore) terms.importance = symmetricInfoNCE(tf.mul(importanceScore, stopGradient(scale)) as tf.Tensor2D);
         // Entity ids come with training batches only (the trainer links words for needsEntities).
         if (cfg.swapAt === 'tokens') {
           // The trainer encoded the planned variants with the batch (training batches only).

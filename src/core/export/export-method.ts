@@ -3,7 +3,7 @@
 import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
-import { hasWordScores, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, type ReclfConfig } from '../align/reclf-config';
+import { hasWordScores, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, uniformPooling, type ReclfConfig } from '../align/reclf-config';
 import { BALANCE_EPS, offsetOneHot, SPATIAL_PRIOR_FLOOR } from '../align/srm';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
@@ -224,7 +224,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     score = o.maskedLogSumExp(z, mask);
     if (logNorm) score = o.sub(score, logNorm);
   } else {
-    if (cfg.irm === 'uniform') {
+    if (uniformPooling(cfg)) {
       beta = o.uniformOverMask(mask);
     } else {
       const irmIn = cfg.irmInput === 'words' ? e : m;
@@ -247,6 +247,8 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
     } else {
       score = o.rowCosine(o.sumAxis(o.mul(e, b3), 1, false), o.sumAxis(o.mul(c, b3), 1, false));
     }
+    // irm 'beside': the score pooled uniformly; the importance shown is the one learned beside it.
+    if (cfg.irm === 'beside') beta = o.maskedSoftmax(o.squeeze(o.linear(e, o.p(`${pre}irm.w_a`)), [2]), mask);
   }
   return {
     attention: zeroMaskedRows(o, attention, mask),

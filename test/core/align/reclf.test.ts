@@ -163,6 +163,42 @@ test('RECLF lse-prior: LogSumExp of cosines under a prior learned from the words
   }
 });
 
+test("RECLF irm 'beside': the score pools uniformly; importance softmax(w_a^T e) learns from its own InfoNCE over the stopped cosines and moves nothing else", async () => {
+  await useCpu();
+  const x = tinyInputs();
+  const lossOf = (m: ReturnType<typeof build>['method']) => (words: tf.Tensor, regions: tf.Tensor) =>
+    m.loss({ ...tinyInputs(), words: words as tf.Tensor3D, regions: regions as tf.Tensor3D }, { training: true, step: 0 }).loss;
+  // The uniform pooling's gradient to the encoders' outputs, for comparison.
+  const uniform = build({ srm: false, irm: 'uniform', score: 'cosine' });
+  assert.equal(uniform.params.names().length, 0);
+  const [uw, ur] = tf.grads(lossOf(uniform.method))([x.words, x.regions]).map((g) => Array.from(g.dataSync()));
+
+  const { method, params, w } = build({ srm: false, irm: 'beside', score: 'cosine' });
+  assert.deepEqual(params.names(), ['align.reclf.irm.w_a']);
+  const sim = method.similarity(x).local!.arraySync() as Mat;
+  const beta = [0, 1].map((t) => softmax(WORDS[t].map((e) => vecMat(e, w('irm.w_a'))[0]), MASK[t]));
+  const logits: Mat = [[0, 0], [0, 0]];
+  for (let i = 0; i < 2; i++) for (let t = 0; t < 2; t++) {
+    const { ctx, r } = gloriaPair(WORDS[t], REGIONS[i], MASK[t], 4, 5);
+    // The uniform pooling's score: cos(mean e, mean c) over the real words.
+    const real = MASK[t].reduce((a, v) => a + v, 0);
+    const mean = (rows: Mat) => rows[0].map((_, d) => rows.reduce((acc, row, k) => acc + MASK[t][k] * row[d], 0) / real);
+    close(sim[i][t], dot(l2n(mean(WORDS[t])), l2n(mean(ctx))), 1e-4, `score image ${i} report ${t}`);
+    logits[i][t] = r.reduce((acc, rk, k) => acc + beta[t][k] * rk, 0) / 0.1;
+  }
+  const imp = method.explain(x).importance.arraySync() as Mat;
+  for (let t = 0; t < 2; t++) closeArr(imp[t], beta[t], 1e-5, `importance of report ${t}`);
+  const out = method.loss(x, { training: true, step: 0 });
+  close(out.terms.importance.dataSync()[0], diagCE(logits) + diagCE(transpose(logits)), 1e-4, "importance's InfoNCE");
+  // The word features and regions get exactly the uniform pooling's gradient; only w_a learns from importance.
+  const [gw, gr] = tf.grads(lossOf(method))([x.words, x.regions]);
+  closeArr(gw.dataSync(), uw, 1e-5, 'd loss / d words');
+  closeArr(gr.dataSync(), ur, 1e-5, 'd loss / d regions');
+  const { grads } = tf.variableGrads(() => method.loss(x, { training: true, step: 0 }).loss, params.trainable());
+  assert.ok(Array.from(grads['align.reclf.irm.w_a'].dataSync()).some((v) => Math.abs(v) > 1e-6), 'w_a learns');
+  assert.throws(() => build({ reading: 'within', irm: 'beside' }), /irm: 'beside'/);
+});
+
 test("RECLF srmStage 'query': SRM between the words (self left out, a bias per word offset) before attention, then GLoRIA's chain on the reasoned words", async () => {
   await useCpu();
   const { method, params, w } = build({ srm: true, srmStage: 'query', srmRounds: 1, srmOffsets: 1, irm: 'lse', score: 'cosine' });

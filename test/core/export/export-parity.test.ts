@@ -58,7 +58,7 @@ test('convirt on cnn-small matches TF.js', () => checkParity('convirt', 'convirt
 test('gloria on cnn-small matches TF.js', () => checkParity('gloria', 'gloria', {}));
 test('mgca on cnn-small matches TF.js (clipped [CLS] word weights)', () => checkParity('mgca', 'mgca', { prototypes: 4 }));
 test('reclf (cross, diff, SRM, softmax IRM, linear score) matches TF.js', () => checkParity('reclf', 'reclf', { mDim: 8 }));
-test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attention, uniform) match TF.js', async () => {
+test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attention, uniform, importance learned beside) match TF.js', async () => {
   await checkParity('reclf-within', 'reclf', { mDim: 8, reading: 'within', matching: 'concat', irm: 'sigmoid', srmRounds: 1 });
   await checkParity('reclf-lse', 'reclf', { mDim: 8, irm: 'lse', srm: false });
   await checkParity('reclf-lse-prior', 'reclf', { mDim: 8, irm: 'lse-prior', srm: false, score: 'cosine' });
@@ -67,6 +67,7 @@ test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attentio
     'align.reclf.srm.0.offset_bias': offsets, 'align.reclf.srm.1.offset_bias': offsets.map((v) => -v),
   });
   await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
+  await checkParity('reclf-beside', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 1, irm: 'beside', score: 'cosine' });
 });
 test('reclf with SRM on the attention maps (srmStage spatial) and cosine relation logits matches TF.js', async () => {
   const offsets = { 'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6] };
