@@ -58,6 +58,12 @@ export const RECLF_SPEC: MethodConfigSpec = {
     aliases: { true: 'softmax', false: 'uniform' },
     doc: "importance: masked softmax, sigmoid + L1, uniform (irm off), GLoRIA LogSumExp pooling, LogSumExp under a prior learned from the word features, or 'beside': the score pools uniformly and importance, a softmax of w_a^T e_i, is learned beside it from the stopped per-word cosines",
   },
+  importanceFrom: {
+    kind: 'enum',
+    default: 'scored',
+    values: ['scored', 'own'],
+    doc: "irm 'beside': importance learns from the words as scored (SRM-reasoned with srmStage 'query') or from each word's own feature and its cosine with what it attended ('own': a word cannot borrow another's content)",
+  },
   score: {
     kind: 'enum',
     default: 'auto',
@@ -170,6 +176,13 @@ export interface ReclfConfig {
   irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior' | 'beside';
   irmInput: 'matching' | 'words';
   /**
+   * irm 'beside': what importance reads and learns from. 'scored': the words as the score sees them
+   * (with srmStage 'query' the SRM-reasoned queries, into which a function word may mix a finding's
+   * content, and then tell pairs apart as well as the finding). 'own': each word's own feature
+   * and its cosine with the context its query attended. [design]
+   */
+  importanceFrom: 'scored' | 'own';
+  /**
    * 'weighted': s = sum_i beta_i w_s^T m_i. Each word scores the pair on its own and IRM weighs
    * the scores, so weight on a word whose matching is the same for every report (a function
    * word matched against one image) buys the loss nothing; under 'linear' the normalised
@@ -262,6 +275,9 @@ export function crossCheckReclf(cfg: Record<string, unknown>, path: string): voi
   }
   if (cfg.reading === 'within' && cfg.irm === 'beside') {
     throw new ConfigError(`${path}.irm: 'beside' learns importance from the 'cross' reading's pairs; the 'within' reading weighs its token loss by importance, so it would feed the loss`, `${path}.irm`);
+  }
+  if (cfg.importanceFrom === 'own' && cfg.irm !== 'beside') {
+    throw new ConfigError(`${path}.importanceFrom: 'own' says what importance learned beside the score reads; it needs irm 'beside'`, `${path}.importanceFrom`);
   }
   if (cfg.reading === 'within' && cfg.learnTemperature === true) {
     throw new ConfigError(`${path}.learnTemperature: only the 'cross' reading has a local InfoNCE temperature to learn`, `${path}.learnTemperature`);

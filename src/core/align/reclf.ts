@@ -76,12 +76,14 @@ export interface ReclfScores {
  * (report t's words over image i's regions). All Bi*Bt pairs go through SRM/IRM as one batch
  * P = Bi*Bt of [N, d] matrices: a handful of large batched matmuls, never a loop over pairs.
  */
-export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams, attention?: tf.Tensor4D, queryRelation?: tf.Tensor3D): ReclfScores {
+export function reclfScores(
+  e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams, attention?: tf.Tensor4D, queryRelation?: tf.Tensor3D, ownWords?: tf.Tensor4D,
+): ReclfScores {
   const [bi, bt, n, dim] = c.shape;
   const pairs = bi * bt;
   const mask = tf.tile(wordMask, [bi, 1]) as tf.Tensor2D; // [P, N], image-major like the pairs
   // The word features of every pair [P, N, D] (e is shared by the images of a column).
-  const wordsOfPairs = (): tf.Tensor3D => tf.broadcastTo(e, [bi, bt, n, dim]).reshape([pairs, n, dim]) as tf.Tensor3D;
+  const wordsOfPairs = (x: tf.Tensor4D = e): tf.Tensor3D => tf.broadcastTo(x, [bi, bt, n, dim]).reshape([pairs, n, dim]) as tf.Tensor3D;
   let m: tf.Tensor3D | null = null;
   let relation: tf.Tensor3D;
   if (p.wm) {
@@ -127,9 +129,11 @@ export function reclfScores(e: tf.Tensor4D, c: tf.Tensor4D, wordMask: tf.Tensor2
     score = poolScore(pooled);
     beta = pooled;
     if (cfg.irm === 'beside') {
-      // Shown as importance, never pooled: it sees the words and their cosines stopped.
-      beta = irmImportance(stopGradient(wordsOfPairs()), mask, 'softmax', p.irm as IrmParams);
-      importanceScore = tf.sum(tf.mul(stopGradient(rowCosine(e, c).reshape([pairs, n])), beta), 1);
+      // Shown as importance, never pooled: it sees the words and their cosines stopped. With
+      // importanceFrom 'own', each word's own feature (before SRM) rather than the query it attended with.
+      const x = cfg.importanceFrom === 'own' && ownWords ? ownWords : e;
+      beta = irmImportance(stopGradient(wordsOfPairs(x)), mask, 'softmax', p.irm as IrmParams);
+      importanceScore = tf.sum(tf.mul(stopGradient(rowCosine(x, c).reshape([pairs, n])), beta), 1);
     }
   }
   return {
@@ -183,7 +187,7 @@ export function reclfCross(inputs: Pick<AlignInputs, 'words' | 'regions' | 'word
   const [bt, n, d] = inputs.words.shape;
   const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
   const { attention, context } = crossAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention, q.prior);
-  return reclfScores(scoredWords(inputs.words, q.words, cfg).reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D, q.relation);
+  return reclfScores(scoredWords(inputs.words, q.words, cfg).reshape([1, bt, n, d]), context as tf.Tensor4D, inputs.wordMask, cfg, p, attention as tf.Tensor4D, q.relation, inputs.words.reshape([1, bt, n, d]) as tf.Tensor4D);
 }
 
 /** Attention and scores for matched pairs only (image b with report b). */
@@ -191,7 +195,7 @@ export function reclfPaired(inputs: Pick<AlignInputs, 'words' | 'regions' | 'wor
   const [b, n, d] = inputs.words.shape;
   const q = queryWords(inputs.words, inputs.wordMask, cfg, p);
   const { attention, context } = pairedAttention(q.words, inputs.regions, inputs.wordMask, cfg.gamma1, cfg.context, cfg.attention, q.prior);
-  const s = reclfScores(scoredWords(inputs.words, q.words, cfg).reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D, q.relation);
+  const s = reclfScores(scoredWords(inputs.words, q.words, cfg).reshape([1, b, n, d]), context.reshape([1, b, n, d]) as tf.Tensor4D, inputs.wordMask, cfg, p, attention.reshape([1, b, n, -1]) as tf.Tensor4D, q.relation, inputs.words.reshape([1, b, n, d]) as tf.Tensor4D);
   return {
     attention: attention as tf.Tensor3D,
     score: s.score.reshape([b]) as tf.Tensor1D,

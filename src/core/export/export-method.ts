@@ -248,7 +248,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       score = o.rowCosine(o.sumAxis(o.mul(e, b3), 1, false), o.sumAxis(o.mul(c, b3), 1, false));
     }
     // irm 'beside': the score pooled uniformly; the importance shown is the one learned beside it.
-    if (cfg.irm === 'beside') beta = o.maskedSoftmax(o.squeeze(o.linear(e, o.p(`${pre}irm.w_a`)), [2]), mask);
+    if (cfg.irm === 'beside') beta = o.maskedSoftmax(o.squeeze(o.linear(cfg.importanceFrom === 'own' ? x.words : e, o.p(`${pre}irm.w_a`)), [2]), mask);
   }
   return {
     attention: zeroMaskedRows(o, attention, mask),

@@ -199,6 +199,21 @@ test("RECLF irm 'beside': the score pools uniformly; importance softmax(w_a^T e)
   assert.throws(() => build({ reading: 'within', irm: 'beside' }), /irm: 'beside'/);
 });
 
+test("RECLF irm 'beside', importanceFrom 'own': importance reads each word's own feature, not the SRM-reasoned query it attended with", async () => {
+  await useCpu();
+  const cfg = { srm: true, srmStage: 'query', srmRounds: 1, irm: 'beside', score: 'cosine' };
+  const x = tinyInputs();
+  const scored = build(cfg);
+  const fromQueries = scored.method.explain(x).importance.arraySync() as Mat;
+  const own = build({ ...cfg, importanceFrom: 'own' });
+  const imp = own.method.explain(x).importance.arraySync() as Mat;
+  for (let t = 0; t < 2; t++) {
+    closeArr(imp[t], softmax(WORDS[t].map((e) => vecMat(e, own.w('irm.w_a'))[0]), MASK[t]), 1e-5, `importance of report ${t}`);
+    assert.ok(fromQueries[t].some((v, k) => Math.abs(v - imp[t][k]) > 1e-3), `the reasoned queries weigh report ${t}'s words otherwise`);
+  }
+  assert.throws(() => build({ importanceFrom: 'own' }), /importanceFrom: 'own'.*irm 'beside'/);
+});
+
 test("RECLF srmStage 'query': SRM between the words (self left out, a bias per word offset) before attention, then GLoRIA's chain on the reasoned words", async () => {
   await useCpu();
   const { method, params, w } = build({ srm: true, srmStage: 'query', srmRounds: 1, srmOffsets: 1, irm: 'lse', score: 'cosine' });

@@ -68,6 +68,7 @@ test('reclf variants (within/concat/sigmoid, lse, lse-prior, SRM before attentio
   });
   await checkParity('reclf-uniform', 'reclf', { mDim: 8, irm: 'uniform' });
   await checkParity('reclf-beside', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 1, irm: 'beside', score: 'cosine' });
+  await checkParity('reclf-beside-own', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 1, irm: 'beside', importanceFrom: 'own', score: 'cosine' });
 });
 test('reclf with SRM on the attention maps (srmStage spatial) and cosine relation logits matches TF.js', async () => {
   const offsets = { 'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6] };
