@@ -103,7 +103,7 @@ export function parseNamedVariants(raw: unknown, file: string): NamedVariants {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected an object of variant name -> partial config`, 'variants');
   const out: NamedVariants = {};
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (!VARIANT_NAME.test(name)) throw new ConfigError(`${file}: variant name '${name}' must be letters, digits, '.', '_' or '-' (it names the run folders)`, 'variants');
+    if (!VARIANT_NAME.test(name)) throw new ConfigError(`${file}: variant name '${name}' must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names the run folders)`, 'variants');
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${file}: ${name}: expected an object of config groups`, 'variants');
     for (const g of Object.keys(v)) {
       if (!VARIANT_GROUPS.has(g)) throw new ConfigError(`${file}: ${name}.${g}: not a config group (data, text, model, method, train)`, 'variants');

@@ -36,6 +36,7 @@ test('a variants file with a bad name, group, or missing method is refused namin
     [[1, 2], /study\.json: expected an object/],
     [{}, /study\.json: no variants/],
     [{ '../up': { method: { name: 'reclf' } } }, /variant name '\.\.\/up'/],
+    [{ ['v'.repeat(65)]: { method: { name: 'reclf' } } }, /variant name 'v{65}' must be 1 to 64/],
     [{ a: 3 }, /study\.json: a: expected an object of config groups/],
     [{ a: { method: { name: 'reclf' }, optimizer: {} } }, /study\.json: a\.optimizer: not a config group/],
     [{ a: { model: { projDim: 64 } } }, /study\.json: a\.method\.name: every variant names its method/],
