@@ -164,13 +164,13 @@ export interface ReclfConfig {
    * and the attention stay as in 'lse': the prior weighs words without moving attention. (Measured
    * on the synthetic benchmark it concentrated on a few words, "the" among them, and grounding
    * stayed at its floor: README, design study.) [design]
-   */
-  /**
+   *
    * 'beside': the local score pools its words uniformly (as irm 'uniform') and importance is
    * learned beside it, never feeding it: beta = softmax(w_a^T e_i) over the report's words, trained
    * by its own InfoNCE over s_beta = sum_i beta_i cos(e_i, c_i) with the cosines and the word
    * features stopped. So beta learns which words' matchings tell the pairs apart, while attention
-   * and the encoders get the plain mean's gradient. (Uniform pooling grounded at least as well as
+   * and the encoders get the plain mean's gradient (the trainer's global-norm clipping sees w_a's
+   * gradient too, so training is not step for step irm 'uniform's). (Uniform pooling grounded at least as well as
    * LogSumExp in the preset's ablation, and LogSumExp's weights were the only importance.) [design]
    */
   irm: 'softmax' | 'sigmoid' | 'uniform' | 'lse' | 'lse-prior' | 'beside';
