@@ -131,7 +131,8 @@ export function reclfScores(
     if (cfg.irm === 'beside') {
       // Shown as importance, never pooled: it sees the words and their cosines stopped. With
       // importanceFrom 'own', each word's own feature (before SRM) rather than the query it attended with.
-      const x = cfg.importanceFrom === 'own' && ownWords ? ownWords : e;
+      if (cfg.importanceFrom === 'own' && !ownWords) throw new Error("reclfScores: importanceFrom 'own' needs the words' own features");
+      const x = cfg.importanceFrom === 'own' ? ownWords as tf.Tensor4D : e;
       beta = irmImportance(stopGradient(wordsOfPairs(x)), mask, 'softmax', p.irm as IrmParams);
       importanceScore = tf.sum(tf.mul(stopGradient(rowCosine(x, c).reshape([pairs, n])), beta), 1);
     }
