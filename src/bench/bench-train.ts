@@ -288,6 +288,7 @@ const TORCH_MIRRORED_RECLF: Readonly<Record<string, readonly unknown[]>> = {
   relationLogits: ['scaled-dot'],
   srmStage: ['matching'],
   srmOffsets: [0],
+  srmLocality: [0],
   relationBalance: [0],
   irmInput: ['matching'],
   irm: ['softmax', 'sigmoid', 'uniform', 'lse'],

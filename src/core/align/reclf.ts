@@ -165,11 +165,11 @@ export function reclfScores(
  */
 export function queryWords(words: tf.Tensor3D, wordMask: tf.Tensor2D, cfg: ReclfConfig, p: ReclfParams): { words: tf.Tensor3D; relation?: tf.Tensor3D; prior?: tf.Tensor3D } {
   if (p.spatial) {
-    const relation = learnedRelation(words, wordMask, p.spatial, true, relationGamma(cfg), cfg.relationBalance);
+    const relation = learnedRelation(words, wordMask, p.spatial, true, relationGamma(cfg), cfg.relationBalance, cfg.srmLocality);
     return { words, relation, prior: relation };
   }
   if (cfg.srmStage !== 'query' || !p.srm) return { words };
-  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true, cosineGamma: relationGamma(cfg), balance: cfg.relationBalance });
+  const r = srmReason(words, wordMask, p.srm, { kind: 'matching', othersOnly: true, cosineGamma: relationGamma(cfg), balance: cfg.relationBalance, locality: cfg.srmLocality });
   return { words: r.m, relation: r.relation };
 }
 

@@ -55,6 +55,16 @@ export function offsetOneHot(n: number, k: number): Float32Array {
   return out;
 }
 
+/**
+ * The fixed distance bias -slope * |i - j| of word pair (i, j) (ALiBi's linear bias), row-major
+ * [n * n]. Host constant shared by the training graph and the ONNX export.
+ */
+export function localityBias(n: number, slope: number): Float32Array {
+  const out = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = -slope * Math.abs(i - j);
+  return out;
+}
+
 /** The [1, n, n] relation-logit bias of a round's per-offset weights. */
 function offsetBiasMatrix(bias: tf.Tensor1D, n: number): tf.Tensor3D {
   const width = bias.shape[0];
@@ -85,6 +95,8 @@ export interface SrmSource {
   cosineGamma?: number;
   /** Sinkhorn rounds that balance a learned relation's columns (balanceRelation); 0 or absent: none. */
   balance?: number;
+  /** Slope of the fixed distance bias on a learned relation's logits (localityBias); 0 or absent: none. */
+  locality?: number;
 }
 
 /**
@@ -99,7 +111,7 @@ export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRoun
   for (const r of rounds) {
     relation = source.kind === 'attention'
       ? source.x as tf.Tensor3D
-      : learnedRelation(source.kind === 'words' ? (source.x as tf.Tensor3D) : cur, wordMask, r, source.othersOnly ?? false, source.cosineGamma, source.balance);
+      : learnedRelation(source.kind === 'words' ? (source.x as tf.Tensor3D) : cur, wordMask, r, source.othersOnly ?? false, source.cosineGamma, source.balance, source.locality);
     cur = tf.add(cur, tf.relu(linear(bmm(relation, cur), r.wg))) as tf.Tensor3D;
   }
   if (!relation) throw new Error('srmReason needs at least one round');
@@ -109,9 +121,10 @@ export function srmReason(m: tf.Tensor3D, wordMask: tf.Tensor2D, rounds: SrmRoun
 /**
  * Relation over x [P, N, dx]: masked softmax of (X W_q)(X W_k)^T / sqrt(dx), or of
  * cosineGamma * cos(X W_q, X W_k), plus the offset bias, over the real words, or over the other
- * real words when othersOnly; then `balance` Sinkhorn rounds (balanceRelation).
+ * real words when othersOnly, with the fixed distance bias of slope `locality` (localityBias); then
+ * `balance` Sinkhorn rounds (balanceRelation).
  */
-export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: RelationParams, othersOnly: boolean, cosineGamma?: number, balance = 0): tf.Tensor3D {
+export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: RelationParams, othersOnly: boolean, cosineGamma?: number, balance = 0, locality = 0): tf.Tensor3D {
   const [p, n] = wordMask.shape;
   const keyMask = othersOnly ? tf.mul(wordMask.reshape([p, 1, n]), tf.sub(1, tf.eye(n)).reshape([1, n, n])) : wordMask.reshape([p, 1, n]);
   let logits: tf.Tensor;
@@ -125,6 +138,7 @@ export function learnedRelation(x: tf.Tensor3D, wordMask: tf.Tensor2D, r: Relati
     logits = tf.div(bmm(qk, x, false, true), Math.sqrt(x.shape[2]));
   }
   if (r.offsetBias) logits = tf.add(logits, offsetBiasMatrix(r.offsetBias, n));
+  if (locality > 0) logits = tf.add(logits, tf.tensor3d(localityBias(n, locality), [1, n, n]));
   const relation = maskedSoftmax(logits, keyMask) as tf.Tensor3D;
   if (balance > 0) return balanceRelation(relation, tf.mul(keyMask, wordMask.reshape([p, n, 1])) as tf.Tensor3D, balance);
   // A report of one word has no other word: its row is zero rather than uniform over padding.

@@ -4,7 +4,7 @@ import { attr, DataType } from './graph-builder';
 import type { OnnxOps } from './onnx-ops';
 import { resolveMethodConfig } from '../align/method-config';
 import { hasWordScores, lsePooling, needsMatchingVectors, srmOnWords, toReclfConfig, uniformPooling, type ReclfConfig } from '../align/reclf-config';
-import { BALANCE_EPS, offsetOneHot, SPATIAL_PRIOR_FLOOR } from '../align/srm';
+import { BALANCE_EPS, localityBias, offsetOneHot, SPATIAL_PRIOR_FLOOR } from '../align/srm';
 import { asMlipConfig, MLIP_VARIANTS } from '../align/mlip/config';
 import { MLIP_PREFIX } from '../align/mlip/mlip';
 
@@ -157,6 +157,7 @@ function reclf(o: OnnxOps, x: OnnxAlignInputs, raw: Record<string, unknown>, d: 
       const bias = o.matmul(o.g.constF(Array.from(offsetOneHot(n, offsets)), [n * n, width]), o.reshape(o.p(`${pre}srm.${r}.offset_bias`), [width, 1]));
       logits = o.add(logits, o.reshape(bias, [1, n, n]));
     }
+    if (cfg.srmLocality > 0) logits = o.add(logits, o.g.constF(Array.from(localityBias(n, cfg.srmLocality)), [1, n, n]));
     let relation = o.maskedSoftmax(logits, keyMask);
     if (cfg.relationBalance > 0) {
       // srm.ts's balanceRelation: columns, then rows, scaled to sum 1 over the allowed pairs.

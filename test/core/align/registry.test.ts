@@ -116,6 +116,7 @@ test('resolveMethodConfig names the bad field', () => {
     ['reclf', { reading: 'within', score: 'linear' }, /^model\.align\.score/],
     ['reclf', { irm: 'uniform', score: 'cosine' }, /^model\.align\.srm/],
     ['reclf', { srmOffsets: 4 }, /^model\.align\.srmOffsets: the per-offset bias is for srmStage 'query' or 'spatial'/],
+    ['reclf', { srmLocality: 1 }, /^model\.align\.srmLocality: the distance bias is for srmStage 'query' or 'spatial'/],
     ['reclf', { srm: false, srmStage: 'query' }, /^model\.align\.srmStage: 'query' is SRM's placement, but srm is false/],
     ['reclf', { srm: false, srmStage: 'spatial' }, /^model\.align\.srmStage: 'spatial' is SRM's placement, but srm is false/],
     ['reclf', { srmStage: 'query', relation: 'attention' }, /^model\.align\.relation: srmStage 'query' learns its relation from the word features/],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { balanceRelation } from '../../../src/core/align/srm';
+import { balanceRelation, learnedRelation } from '../../../src/core/align/srm';
 import { closeArr, useCpu } from './fixture';
 
 type Mat = number[][];
@@ -55,4 +55,41 @@ test('balanceRelation: rows sum to 1, a hub column is brought down to one row\'s
   // A word with no allowed partner (one-word report) keeps an all-zero row.
   const lone = balanceRelation(tf.tensor3d([[[0.5, 0.5], [0.5, 0.5]]]), tf.tensor3d([[[0, 0], [0, 0]]]), 3).arraySync()[0];
   assert.deepEqual(lone, [[0, 0], [0, 0]]);
+});
+
+/** A learned relation written out: softmax over the other real words of gamma * cos(x Wq, x Wk) - slope * |i - j|. */
+function refLocalRelation(x: Mat, wq: Mat, wk: Mat, real: number, gamma: number, slope: number): Mat {
+  const proj = (w: Mat) => x.map((row) => w[0].map((_, c) => row.reduce((s, v, k) => s + v * w[k][c], 0)));
+  const unit = (m: Mat) => m.map((r) => { const l = Math.hypot(...r); return r.map((v) => v / l); });
+  const q = unit(proj(wq));
+  const k = unit(proj(wk));
+  return x.map((_, i) => {
+    const logits = x.map((__, j) => (j === i || j >= real ? -Infinity : gamma * q[i].reduce((s, v, c) => s + v * k[j][c], 0) - slope * Math.abs(i - j)));
+    const top = Math.max(...logits);
+    const ex = logits.map((l) => (l === -Infinity ? 0 : Math.exp(l - top)));
+    const sum = ex.reduce((a, b) => a + b, 0);
+    return ex.map((v) => (i < real ? v / sum : 0));
+  });
+}
+
+test('learnedRelation with srmLocality: cosine logits minus slope * |i - j|, over the other real words, written out', async () => {
+  await useCpu();
+  const x: Mat = [[1, 0.2, -0.3], [0.4, 1, 0.1], [-0.5, 0.3, 1], [0.9, -0.2, 0.4], [0.3, 0.3, 0.3]];
+  const wq: Mat = [[0.5, -0.2, 0.1], [0.3, 0.8, -0.4], [-0.1, 0.2, 0.7]];
+  const wk: Mat = [[0.2, 0.4, -0.3], [-0.6, 0.1, 0.5], [0.3, -0.2, 0.9]];
+  const mask = tf.tensor2d([[1, 1, 1, 1, 0]]);
+  for (const slope of [0, 0.7]) {
+    const got = learnedRelation(tf.tensor3d([x]), mask, { wq: tf.tensor2d(wq), wk: tf.tensor2d(wk) }, true, 5, 0, slope).arraySync()[0];
+    const want = refLocalRelation(x, wq, wk, 4, 5, slope);
+    for (let i = 0; i < 4; i++) closeArr(got[i], want[i], 1e-5, `row ${i} at slope ${slope}`);
+  }
+});
+
+test('learnedRelation with srmLocality: between words of equal content, the nearer takes exp(slope) times the weight per word of distance', async () => {
+  await useCpu();
+  const same = Array.from({ length: 6 }, () => [0.3, -0.1, 0.8]);
+  const eye: Mat = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  const row0 = learnedRelation(tf.tensor3d([same]), tf.ones([1, 6]) as tf.Tensor2D, { wq: tf.tensor2d(eye), wk: tf.tensor2d(eye) }, true, 10, 0, 1.5).arraySync()[0][0];
+  assert.equal(row0[0], 0);
+  for (let j = 1; j < 5; j++) assert.ok(Math.abs(row0[j] / row0[j + 1] - Math.exp(1.5)) < 1e-3, `word ${j} against word ${j + 1}: ratio ${row0[j] / row0[j + 1]}`);
 });

@@ -83,6 +83,12 @@ test('reclf with a Sinkhorn-balanced relation (relationBalance), before attentio
   });
   await checkParity('reclf-srm-matching-balance', 'reclf', { mDim: 8, relationBalance: 2 });
 });
+test('reclf with a fixed distance bias on the relation (srmLocality), before attention and on the attention maps, matches TF.js', async () => {
+  await checkParity('reclf-srm-query-locality', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, srmOffsets: 3, srmLocality: 0.8, relationLogits: 'cosine', irm: 'lse', score: 'cosine' }, TINY_MODEL, {
+    'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6], 'align.reclf.srm.1.offset_bias': [-0.9, 0.4, -1.3, 0, -0.2, 1.1, -0.6],
+  });
+  await checkParity('reclf-srm-spatial-locality', 'reclf', { mDim: 8, srm: true, srmStage: 'spatial', srmLocality: 1.5, relationLogits: 'cosine', attention: 'cosine', gamma1: 10, irm: 'lse', score: 'cosine' });
+});
 test("reclf scoring each word's own feature against the context its SRM-reasoned query attended (scoreWords own) matches TF.js", async () => {
   await checkParity('reclf-srm-query-own', 'reclf', { mDim: 8, srm: true, srmStage: 'query', srmRounds: 2, srmOffsets: 3, relationLogits: 'cosine', scoreWords: 'own', irm: 'lse', score: 'cosine' }, TINY_MODEL, {
     'align.reclf.srm.0.offset_bias': [0.9, -0.4, 1.3, 0, 0.2, -1.1, 0.6], 'align.reclf.srm.1.offset_bias': [-0.9, 0.4, -1.3, 0, -0.2, 1.1, -0.6],
