@@ -154,8 +154,9 @@ function srmText(m) {
       : `on after attention, relation from ${m.relation}`;
   const logits = m.relationLogits === 'cosine' ? ` with cosine logits (gammaR ${m.gammaR})` : '';
   const offsets = m.srmOffsets > 0 ? `, a learned bias per word offset within ${m.srmOffsets}` : '';
+  const locality = m.srmLocality > 0 ? `, a fixed distance bias of -${m.srmLocality} per word` : '';
   const swap = m.locationSwap && m.locationSwap !== 'off' ? `; trained with a ${m.locationSwap} location-swap negative (${m.swapAt === 'tokens' ? 're-encoded from its tokens' : 'on the word features'})` : '';
-  return where + logits + offsets + swap;
+  return where + logits + offsets + locality + swap;
 }
 
 // How the card names the seed choice, with every candidate's validation readings so the spread
