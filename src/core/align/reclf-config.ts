@@ -156,8 +156,8 @@ export interface ReclfConfig {
    * Query or spatial stage: a fixed bias of -srmLocality * |i - j| on the relation logits (ALiBi,
    * Press et al. 2022). Trained without it, the per-offset bias stays within +-0.4 logits after
    * 1,000 steps against the cosine logits' +-gammaR, and the rows relate a finding word to other
-   * findings' location words, or to hub words, rather than to its own: in a bag of embedding-level
-   * words, nothing but distance tells whose location a location word is. [design]
+   * findings' location words, or to hub words, rather than to its own: among embedding-level words
+   * without their position rows, nothing but distance tells whose location a location word is. [design]
    */
   srmLocality: number;
   /**
