@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { balanceRelation, learnedRelation } from '../../../src/core/align/srm';
 import { closeArr, useCpu } from './fixture';
-
-type Mat = number[][];
+import { cos, softmax, vecMat, type Mat } from './ref';
 
 /** Sinkhorn written out: columns then rows scaled to sum 1 over the allowed entries, `rounds` times. */
 function refBalance(r: Mat, allowed: Mat, rounds: number): Mat {
@@ -59,17 +58,11 @@ test('balanceRelation: rows sum to 1, a hub column is brought down to one row\'s
 
 /** A learned relation written out: softmax over the other real words of gamma * cos(x Wq, x Wk) - slope * |i - j|. */
 function refLocalRelation(x: Mat, wq: Mat, wk: Mat, real: number, gamma: number, slope: number): Mat {
-  const proj = (w: Mat) => x.map((row) => w[0].map((_, c) => row.reduce((s, v, k) => s + v * w[k][c], 0)));
-  const unit = (m: Mat) => m.map((r) => { const l = Math.hypot(...r); return r.map((v) => v / l); });
-  const q = unit(proj(wq));
-  const k = unit(proj(wk));
-  return x.map((_, i) => {
-    const logits = x.map((__, j) => (j === i || j >= real ? -Infinity : gamma * q[i].reduce((s, v, c) => s + v * k[j][c], 0) - slope * Math.abs(i - j)));
-    const top = Math.max(...logits);
-    const ex = logits.map((l) => (l === -Infinity ? 0 : Math.exp(l - top)));
-    const sum = ex.reduce((a, b) => a + b, 0);
-    return ex.map((v) => (i < real ? v / sum : 0));
-  });
+  const q = x.map((row) => vecMat(row, wq));
+  const k = x.map((row) => vecMat(row, wk));
+  return x.map((_, i) => (i < real
+    ? softmax(x.map((__, j) => gamma * cos(q[i], k[j]) - slope * Math.abs(i - j)), x.map((__, j) => (j !== i && j < real ? 1 : 0)))
+    : x.map(() => 0)));
 }
 
 test('learnedRelation with srmLocality: cosine logits minus slope * |i - j|, over the other real words, written out', async () => {
